@@ -1,0 +1,124 @@
+"""Library: one deduplicated set of artists, albums and tracks, with ownership."""
+
+import os
+
+import dagster as dg
+
+from soulspot_pipeline.assets.discover import local_scan
+from soulspot_pipeline.assets.reporting import markdown_table
+from soulspot_pipeline.domain.library_merge import merge_local_files, superseded_states
+from soulspot_pipeline.resources.music_folder import LibraryPolicy
+from soulspot_pipeline.store import entities
+from soulspot_pipeline.store.database import LibraryDatabase
+
+
+@dg.asset(
+    deps=[local_scan],
+    group_name="library",
+    kinds={"python", "duckdb"},
+    pool="duckdb",
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=10),
+)
+def library_entities(
+    context: dg.AssetExecutionContext, library_db: LibraryDatabase, library_policy: LibraryPolicy
+) -> dg.MaterializeResult:
+    """The library: deduplicated artists, albums and tracks the user owns, with where each file is."""
+    with library_db.writer() as conn:
+        files = entities.load_local_files(conn)
+        previous = entities.load_local_states(conn)
+        result = merge_local_files(
+            files,
+            entities.load_registry(conn),
+            entities.load_identities(conn),
+            previous,
+            auto_queue=library_policy.auto_queue_downloads,
+        )
+        current_ids = [*result.artists, *result.albums, *result.tracks]
+        changes = entities.write_merge(conn, result, superseded_states(previous, current_ids))
+        totals = conn.execute(
+            """
+            SELECT (SELECT count(*) FROM library.artists), (SELECT count(*) FROM library.albums),
+                   (SELECT count(*) FROM library.tracks),
+                   (SELECT count(*) FROM library.tracks WHERE ownership_state = 'owned'),
+                   (SELECT count(*) FROM library.tracks WHERE download_state = 'downloaded')
+            """
+        ).fetchall()[0]
+        preview = conn.execute(
+            """
+            SELECT ar.name, al.title, t.title, t.audio_format, t.download_state
+            FROM library.tracks t JOIN library.artists ar USING (artist_id)
+            LEFT JOIN library.albums al USING (album_id)
+            ORDER BY t.updated_at DESC, ar.name, al.title, t.track_number LIMIT 10
+            """
+        ).fetchall()
+    artists, albums, tracks, owned, downloaded = totals
+    duplicates = sum(1 for _, _, _, primary in result.track_files if not primary)
+    context.log.info(f"{len(files)} local files -> {len(result.tracks)} tracks ({duplicates} duplicate files)")
+    return dg.MaterializeResult(
+        metadata={
+            "artists": artists,
+            "albums": albums,
+            "tracks": tracks,
+            "owned_tracks": owned,
+            "downloaded_tracks": downloaded,
+            "local_files": len(files),
+            "duplicate_files": duplicates,
+            "matched_by": dg.MetadataValue.json(dict(result.rules)),
+            "changes": dg.MetadataValue.json(changes),
+            "dagster/row_count": tracks,
+            "preview": dg.MetadataValue.md(
+                markdown_table(["artist", "album", "title", "format", "download_state"], preview)
+            ),
+        }
+    )
+
+
+@dg.asset_check(asset=library_entities, blocking=True, description="No two tracks point at the same file.")
+def unique_local_paths(library_db: LibraryDatabase) -> dg.AssetCheckResult:
+    with library_db.reader() as conn:
+        shared = conn.execute(
+            "SELECT local_path, count(*) FROM library.tracks WHERE local_path IS NOT NULL "
+            "GROUP BY local_path HAVING count(*) > 1 ORDER BY 2 DESC LIMIT 20"
+        ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not shared,
+        metadata={"shared_paths": len(shared), "examples": dg.MetadataValue.json([p for p, _ in shared])},
+    )
+
+
+@dg.asset_check(
+    asset=library_entities, blocking=True, description="Every track's artist and album exist in the library."
+)
+def no_orphaned_tracks(library_db: LibraryDatabase) -> dg.AssetCheckResult:
+    with library_db.reader() as conn:
+        orphans = conn.execute(
+            """
+            SELECT t.track_id FROM library.tracks t
+            WHERE NOT EXISTS (SELECT 1 FROM library.artists a WHERE a.artist_id = t.artist_id)
+               OR (t.album_id IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM library.albums al WHERE al.album_id = t.album_id))
+            LIMIT 20
+            """
+        ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not orphans,
+        metadata={"orphaned_tracks": len(orphans), "examples": dg.MetadataValue.json([o for (o,) in orphans])},
+    )
+
+
+@dg.asset_check(asset=library_entities, description="Every downloaded track's file exists on disk.")
+def downloaded_files_exist(library_db: LibraryDatabase) -> dg.AssetCheckResult:
+    with library_db.reader() as conn:
+        paths = conn.execute(
+            "SELECT local_path FROM library.tracks WHERE download_state = 'downloaded'"
+        ).fetchall()
+    absent = [p for (p,) in paths if not p or not os.path.isfile(p)]
+    return dg.AssetCheckResult(
+        passed=not absent,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "downloaded_tracks": len(paths),
+            "absent_files": len(absent),
+            "examples": dg.MetadataValue.json([str(p) for p in absent[:20]]),
+        },
+    )

@@ -1,0 +1,65 @@
+"""Jobs, schedules and sensors: when the phases run."""
+
+import time
+
+import dagster as dg
+
+from soulspot_pipeline.assets.discover import local_scan
+from soulspot_pipeline.assets.library import library_entities
+from soulspot_pipeline.resources.music_folder import MusicFolder
+from soulspot_pipeline.settings import Settings
+
+# Files modified this recently may still be being copied in; a scan waits for them.
+SETTLE_SECONDS = 30
+
+library_refresh = dg.define_asset_job(
+    "library_refresh",
+    selection=dg.AssetSelection.all(),
+    description="A full library refresh: every phase, in lineage order.",
+)
+
+music_folder_scan = dg.define_asset_job(
+    "music_folder_scan",
+    selection=dg.AssetSelection.assets(local_scan, library_entities),
+    description="Scan the music folder and merge what changed into the library.",
+)
+
+
+def build_music_folder_schedule(settings: Settings) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name="music_folder_scan_schedule",
+        job=music_folder_scan,
+        cron_schedule=settings.scan_cron,
+        execution_timezone=settings.timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"Scans the music folder on '{settings.scan_cron}' (SOULSPOT_SCAN_CRON).",
+    )
+
+
+def build_music_folder_sensor(settings: Settings) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="music_folder_sensor",
+        job=music_folder_scan,
+        minimum_interval_seconds=settings.music_sensor_interval_s,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Requests a scan when audio files in the music folder are added, changed or removed.",
+    )
+    def music_folder_sensor(context: dg.SensorEvaluationContext, music_folder: MusicFolder):
+        if not music_folder.exists():
+            return dg.SkipReason(f"the music folder {music_folder.music_dir} does not exist")
+        fingerprint = music_folder.fingerprint()
+        if fingerprint.digest == context.cursor:
+            return dg.SkipReason(f"no change in {fingerprint.files} audio files since the last scan request")
+        age = time.time() - fingerprint.newest_mtime_ns / 1e9
+        if age < SETTLE_SECONDS:
+            return dg.SkipReason(f"files are still changing (newest {age:.0f} s old); waiting for them to settle")
+        # Keyed by the change (before -> after): the same change never starts two scans,
+        # and a folder that returns to an earlier state is still scanned.
+        run_key = f"music-folder:{context.cursor or 'first'}->{fingerprint.digest}"
+        context.update_cursor(fingerprint.digest)
+        return dg.RunRequest(
+            run_key=run_key,
+            tags={"soulspot/trigger": "music_folder_sensor", "soulspot/files": str(fingerprint.files)},
+        )
+
+    return music_folder_sensor

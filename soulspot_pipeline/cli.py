@@ -1,0 +1,83 @@
+"""``soulspot``: run the library refresh, open the UI, benchmark the scan."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from soulspot_pipeline.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def instance_env(settings: Settings) -> dict[str, str]:
+    """The environment Dagster needs: its instance under the data folder."""
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        home = str(PROJECT_ROOT if (PROJECT_ROOT / "dagster.yaml").exists() else Path.cwd())
+    env = dict(os.environ)
+    env.setdefault("SOULSPOT_DATA_DIR", str(settings.data_dir))
+    env["DAGSTER_HOME"] = home
+    env.setdefault("SOULSPOT_DAGSTER_STORAGE", str(settings.dagster_home / "storage"))
+    env.setdefault("SOULSPOT_DAGSTER_LOGS", str(settings.dagster_home / "logs"))
+    for key in ("SOULSPOT_DAGSTER_STORAGE", "SOULSPOT_DAGSTER_LOGS"):
+        Path(env[key]).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def _dagster() -> str:
+    beside = Path(sys.executable).with_name("dagster")
+    return str(beside) if beside.exists() else (shutil.which("dagster") or "dagster")
+
+
+def refresh(settings: Settings) -> int:
+    env = instance_env(settings)
+    print(f"library database: {settings.duckdb_path}\nmusic folder:     {settings.music_dir}", flush=True)
+    command = [_dagster(), "job", "execute", "-m", "soulspot_pipeline.definitions", "-j", "library_refresh"]
+    code = subprocess.call(command, env=env)
+    if code == 0:
+        print(f"\nlibrary refreshed; query it with soulspot_pipeline.connect() ({settings.snapshot_path})")
+    return code
+
+
+def ui(settings: Settings, host: str, port: int) -> int:
+    env = instance_env(settings)
+    workspace = Path(env["DAGSTER_HOME"]) / "workspace.yaml"
+    command = [_dagster(), "dev", "-h", host, "-p", str(port)]
+    if workspace.exists():
+        command += ["-w", str(workspace)]
+    else:
+        command += ["-m", "soulspot_pipeline.definitions"]
+    return subprocess.call(command, env=env)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="soulspot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("refresh", help="run the full library refresh (every phase) once")
+    ui_parser = commands.add_parser("ui", help="open the Dagster UI with schedules and sensors running")
+    ui_parser.add_argument("--host", default="127.0.0.1")
+    ui_parser.add_argument("--port", type=int, default=3000)
+    bench_parser = commands.add_parser("bench", help="benchmark the scan and the merge on a synthetic library")
+    bench_parser.add_argument("--files", type=int, default=5000)
+    bench_parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    bench_parser.add_argument("--dir", type=Path, default=None, help="where to build the library (default: a temp dir)")
+    bench_parser.add_argument("--keep", action="store_true", help="keep the synthetic library afterwards")
+    args = parser.parse_args(argv)
+
+    settings = Settings.from_env()
+    if args.command == "refresh":
+        return refresh(settings)
+    if args.command == "ui":
+        return ui(settings, args.host, args.port)
+    from soulspot_pipeline.benchmark import run_benchmark
+
+    return run_benchmark(files=args.files, workers=args.workers, directory=args.dir, keep=args.keep)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

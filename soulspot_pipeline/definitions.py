@@ -1,0 +1,44 @@
+"""The one Definitions object of the soulspot_pipeline code location."""
+
+import dagster as dg
+
+from soulspot_pipeline.assets.discover import local_scan
+from soulspot_pipeline.assets.library import (
+    downloaded_files_exist,
+    library_entities,
+    no_orphaned_tracks,
+    unique_local_paths,
+)
+from soulspot_pipeline.automation import (
+    build_music_folder_schedule,
+    build_music_folder_sensor,
+    library_refresh,
+    music_folder_scan,
+)
+from soulspot_pipeline.resources.music_folder import LibraryPolicy, MusicFolder
+from soulspot_pipeline.settings import Settings
+from soulspot_pipeline.store.database import LibraryDatabase
+
+
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    return {
+        "library_db": LibraryDatabase(
+            database=str(settings.duckdb_path), snapshot_path=str(settings.snapshot_path)
+        ),
+        "music_folder": MusicFolder(music_dir=str(settings.music_dir), scan_workers=settings.scan_workers),
+        "library_policy": LibraryPolicy(auto_queue_downloads=settings.auto_queue_downloads),
+    }
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[local_scan, library_entities],
+        asset_checks=[unique_local_paths, no_orphaned_tracks, downloaded_files_exist],
+        jobs=[library_refresh, music_folder_scan],
+        schedules=[build_music_folder_schedule(settings)],
+        sensors=[build_music_folder_sensor(settings)],
+        resources=build_resources(settings),
+    )
+
+
+defs = build_definitions(Settings.from_env())

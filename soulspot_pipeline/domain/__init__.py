@@ -1,0 +1,1 @@
+"""Pure logic over plain data: no I/O, no Dagster, no DuckDB."""

@@ -1,0 +1,44 @@
+"""The music folder on disk, as a Dagster resource."""
+
+import os
+from collections.abc import Callable
+
+import dagster as dg
+import duckdb
+from pydantic import Field
+
+from soulspot_pipeline.scan.scanner import ScanSummary, scan_music_folder
+from soulspot_pipeline.scan.walk import FolderFingerprint, folder_fingerprint
+
+
+class MusicFolder(dg.ConfigurableResource):
+    """The folder of audio files the library is built from."""
+
+    music_dir: str = Field(description="Absolute path of the music library folder.")
+    scan_workers: int = Field(default=os.cpu_count() or 1, description="Processes that read files in parallel.")
+
+    def scan(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        *,
+        allow_empty: bool = False,
+        progress: Callable[[str], None] | None = None,
+    ) -> ScanSummary:
+        return scan_music_folder(
+            conn, self.music_dir, workers=self.scan_workers, allow_empty=allow_empty, progress=progress
+        )
+
+    def exists(self) -> bool:
+        return os.path.isdir(self.music_dir)
+
+    def fingerprint(self) -> FolderFingerprint:
+        return folder_fingerprint(self.music_dir)
+
+
+class LibraryPolicy(dg.ConfigurableResource):
+    """The user's choices about what the library does on its own."""
+
+    auto_queue_downloads: bool = Field(
+        default=False,
+        description="Owned tracks without a file become `pending` (queued for download) instead of `not_needed`.",
+    )

@@ -1,0 +1,1 @@
+"""Reading the music folder: walking it, reading audio files, recording what was found."""

@@ -1,0 +1,268 @@
+"""The incremental, parallel scan of the music folder into ``library.local_files``."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from soulspot_pipeline.domain.scan_plan import FileStat, KnownFile, plan_scan
+from soulspot_pipeline.scan.read import RECORD_FIELDS, ReadResult, read_many
+from soulspot_pipeline.scan.walk import WalkReport, walk_music_folder
+
+CHUNK_FILES = 128  # files per worker task: large enough to hide the pickling round trip
+WRITE_BATCH = 4000  # records per DuckDB transaction: bounds memory on huge libraries
+PARALLEL_MIN = 256  # below this, starting worker processes costs more than it saves
+
+
+class MusicFolderUnavailableError(RuntimeError):
+    """The music folder is gone or empty while the library knows files in it."""
+
+
+@dataclass
+class ScanSummary:
+    music_dir: str
+    folder_exists: bool = True
+    seen: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    reappeared: int = 0
+    missing: int = 0
+    read: int = 0
+    errors: int = 0
+    warnings: int = 0
+    unchanged_errors: int = 0
+    ignored_non_audio: int = 0
+    seconds: float = 0.0
+    walk: WalkReport = field(default_factory=WalkReport)
+
+    @property
+    def files_per_second(self) -> float:
+        return self.seen / self.seconds if self.seconds else 0.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def load_known_files(conn: duckdb.DuckDBPyConnection, root: str) -> dict[str, KnownFile]:
+    """What the library knows of files below ``root``; unreadable files count as known."""
+    prefix = root.rstrip(os.sep) + os.sep
+    known = {
+        path: KnownFile(size, mtime_ns, missing)
+        for path, size, mtime_ns, missing in conn.execute(
+            "SELECT path, size, mtime_ns, missing FROM library.local_files WHERE starts_with(path, ?)",
+            [prefix],
+        ).fetchall()
+    }
+    for path, size, mtime_ns in conn.execute(
+        "SELECT path, size, mtime_ns FROM library.scan_errors "
+        "WHERE kind = 'unreadable' AND starts_with(path, ?) AND size IS NOT NULL",
+        [prefix],
+    ).fetchall():
+        before = known.get(path)
+        if before is None or (before.size, before.mtime_ns) != (size, mtime_ns):
+            # The file's newest state is the unreadable one; do not re-open it unchanged.
+            known[path] = KnownFile(size, mtime_ns, missing=False, unreadable=True)
+    return known
+
+
+def scan_music_folder(
+    conn: duckdb.DuckDBPyConnection,
+    music_dir: str | os.PathLike,
+    *,
+    workers: int = os.cpu_count() or 1,
+    allow_empty: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> ScanSummary:
+    """Bring ``library.local_files`` and ``library.scan_errors`` up to date with the folder.
+
+    Unchanged files are not opened; new and changed ones are read in ``workers``
+    processes and written in batches, so a killed scan keeps what it had written and
+    the next one carries on. Vanished files are marked missing, never deleted.
+    """
+    started = time.perf_counter()
+    root = str(Path(music_dir).expanduser().resolve())
+    summary = ScanSummary(music_dir=root)
+    known = load_known_files(conn, root)
+    present_known = sum(1 for k in known.values() if not k.missing and not k.unreadable)
+
+    if not Path(root).is_dir():
+        if present_known:
+            raise MusicFolderUnavailableError(
+                f"the music folder {root} does not exist, but the library has {present_known} "
+                "files in it: is the drive mounted? Nothing was marked missing."
+            )
+        summary.folder_exists = False
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    seen = list(walk_music_folder(root, summary.walk))
+    summary.seen = len(seen)
+    summary.ignored_non_audio = summary.walk.ignored_non_audio
+    if not seen and present_known and not allow_empty:
+        raise MusicFolderUnavailableError(
+            f"the music folder {root} has no audio files, but the library has {present_known} "
+            "files in it: is the drive mounted? Nothing was marked missing. If you really "
+            "removed every file, run the scan with allow_empty: true."
+        )
+    plan = plan_scan(seen, known)
+    del seen, known
+    summary.new, summary.changed, summary.unchanged = plan.new, plan.changed, plan.unchanged
+    summary.unchanged_errors = plan.unchanged_errors
+    if progress:
+        progress(
+            f"{summary.seen} audio files: {plan.new} new, {plan.changed} changed, "
+            f"{plan.unchanged} unchanged, {len(plan.vanished)} vanished; reading {len(plan.to_read)}"
+        )
+
+    batch: list[ReadResult] = []
+    for results in _read_in_workers(plan.to_read, workers):
+        batch.extend(results)
+        if len(batch) >= WRITE_BATCH:
+            _write_results(conn, batch, summary)
+            batch = []
+            if progress:
+                progress(f"read {summary.read + summary.errors} of {len(plan.to_read)} files")
+    _write_results(conn, batch, summary)
+    _write_disappearances(conn, plan.vanished, plan.reappeared, plan.vanished_errors, summary.walk.bad_names)
+    summary.missing = len(plan.vanished)
+    summary.reappeared = len(plan.reappeared)
+    summary.errors += len(summary.walk.bad_names)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _read_in_workers(stats: Sequence[FileStat], workers: int) -> Iterator[list[ReadResult]]:
+    chunks = [stats[i : i + CHUNK_FILES] for i in range(0, len(stats), CHUNK_FILES)]
+    if workers <= 1 or len(stats) < PARALLEL_MIN:
+        for chunk in chunks:
+            yield read_many(chunk)
+        return
+    # forkserver workers start from a clean interpreter that imports only the reader,
+    # not the Dagster process that called us.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["soulspot_pipeline.scan.read"])
+    pending_chunks = iter(chunks)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            # A bounded number of tasks in flight keeps memory flat on huge libraries.
+            in_flight = {pool.submit(read_many, c) for c in _take(pending_chunks, workers * 4)}
+            while in_flight:
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+                    in_flight.update(pool.submit(read_many, c) for c in _take(pending_chunks, 1))
+    except BrokenProcessPool as exc:
+        raise RuntimeError(
+            "a scan worker process died (out of memory, or killed); the files read so far "
+            "are saved and the next scan carries on from there"
+        ) from exc
+
+
+def _take(iterator: Iterator, n: int) -> list:
+    return [item for _, item in zip(range(n), iterator)]
+
+
+_UPSERT_COLUMNS = [c for c in RECORD_FIELDS if c not in ("path", "mtime_ns")]
+
+
+def _write_results(conn: duckdb.DuckDBPyConnection, results: list[ReadResult], summary: ScanSummary) -> None:
+    if not results:
+        return
+    now = _now()
+    ok = [r.record for r in results if r.record is not None]
+    problems = [
+        (r.stat.path, r.error, "unreadable", r.stat.size, r.stat.mtime_ns, now) for r in results if r.error
+    ] + [
+        (r.stat.path, "; ".join(r.warnings), "tag_warning", r.stat.size, r.stat.mtime_ns, now)
+        for r in results
+        if r.record is not None and r.warnings
+    ]
+    touched = pa.table({"path": [r.stat.path for r in results]})
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute("DELETE FROM library.scan_errors WHERE path IN (SELECT path FROM touched)")
+        if ok:
+            records = pa.Table.from_pylist([dict(zip(RECORD_FIELDS, r)) for r in ok], schema=_RECORD_SCHEMA)
+            updates = ", ".join(f"{c} = excluded.{c}" for c in _UPSERT_COLUMNS)
+            conn.execute(
+                f"""
+                INSERT INTO library.local_files
+                    ({", ".join(RECORD_FIELDS)}, mtime, missing, missing_since, first_seen_at, scanned_at)
+                SELECT {", ".join(RECORD_FIELDS)}, make_timestamp(mtime_ns // 1000), false, NULL, $now, $now
+                FROM records
+                ON CONFLICT (path) DO UPDATE SET {updates}, mtime_ns = excluded.mtime_ns,
+                    mtime = excluded.mtime, missing = false, missing_since = NULL,
+                    scanned_at = excluded.scanned_at
+                """,
+                {"now": now},
+            )
+        if problems:
+            conn.executemany("INSERT INTO library.scan_errors VALUES (?, ?, ?, ?, ?, ?)", problems)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    summary.read += len(ok)
+    summary.errors += sum(1 for r in results if r.error)
+    summary.warnings += sum(1 for r in results if r.record is not None and r.warnings)
+
+
+def _write_disappearances(
+    conn: duckdb.DuckDBPyConnection,
+    vanished: list[str],
+    reappeared: list[str],
+    vanished_errors: list[str],
+    bad_names: list[str],
+) -> None:
+    now = _now()
+    gone = pa.table({"path": pa.array(vanished, pa.string())})
+    back = pa.table({"path": pa.array(reappeared, pa.string())})
+    bad_names = list(dict.fromkeys(bad_names))
+    gone_errors = pa.table({"path": pa.array(vanished + vanished_errors + bad_names, pa.string())})
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(
+            "UPDATE library.local_files SET missing = true, missing_since = ? "
+            "WHERE path IN (SELECT path FROM gone) AND NOT missing",
+            [now],
+        )
+        conn.execute(
+            "UPDATE library.local_files SET missing = false, missing_since = NULL "
+            "WHERE path IN (SELECT path FROM back)"
+        )
+        conn.execute("DELETE FROM library.scan_errors WHERE path IN (SELECT path FROM gone_errors)")
+        if bad_names:
+            # A name that is not valid UTF-8 cannot be stored as it is: report it repaired.
+            conn.executemany(
+                "INSERT INTO library.scan_errors VALUES (?, ?, 'unreadable', NULL, NULL, ?)",
+                [(name, "file name is not valid UTF-8; rename the file to scan it", now) for name in bad_names],
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+_INT_FIELDS = {"size", "mtime_ns", "duration_ms"}
+_SMALL_INT_FIELDS = {
+    "bitrate", "sample_rate", "bit_depth", "channels",
+    "track_number", "track_total", "disc_number", "disc_total",
+}
+_RECORD_SCHEMA = pa.schema(
+    [
+        (name, pa.int64() if name in _INT_FIELDS else pa.int32() if name in _SMALL_INT_FIELDS else pa.string())
+        for name in RECORD_FIELDS
+    ]
+)

@@ -1,0 +1,135 @@
+"""Settings from the environment: every path, URL and switch the pipeline reads.
+
+Defaults put everything under ``./data`` so a fresh clone runs with no configuration.
+Nothing here connects to anything; reading settings is always safe at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+SPOTIFY_API_URL = "https://api.spotify.com/v1/"
+DEEZER_API_URL = "https://api.deezer.com/"
+MUSICBRAINZ_URL = "https://musicbrainz.org"
+COVERART_URL = "https://coverartarchive.org"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class SettingsError(ValueError):
+    """A setting has a value the pipeline cannot use."""
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a boolean; use true or false")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, kind: type = float) -> float:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a {kind.__name__}") from None
+    if value <= 0:
+        raise SettingsError(f"{name}={raw!r} must be greater than zero")
+    return value
+
+
+def _text(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
+    raw = _text(env, name)
+    return Path(raw).expanduser().resolve() if raw else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    duckdb_path: Path
+    snapshot_path: Path
+    music_dir: Path
+    downloads_dir: Path
+    auto_queue_downloads: bool
+    scan_cron: str
+    scan_workers: int
+    music_sensor_interval_s: int
+    timezone: str
+    spotify_client_id: str | None
+    spotify_client_secret: str | None
+    spotify_redirect_uri: str | None
+    spotify_api_url: str
+    deezer_user_id: str | None
+    deezer_api_url: str
+    musicbrainz_url: str
+    musicbrainz_rate: float
+    contact: str | None
+    coverart_url: str
+    slskd_url: str | None
+    slskd_api_key: str | None
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.data_dir / "dagster"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = _path(env, "SOULSPOT_DATA_DIR", Path("data").resolve())
+        duckdb_path = _path(env, "SOULSPOT_DUCKDB_PATH", data_dir / "soulspot.duckdb")
+        return cls(
+            data_dir=data_dir,
+            duckdb_path=duckdb_path,
+            snapshot_path=_path(
+                env, "SOULSPOT_SNAPSHOT_PATH", duckdb_path.with_suffix(".snapshot.duckdb")
+            ),
+            music_dir=_path(env, "SOULSPOT_MUSIC_DIR", data_dir / "music"),
+            downloads_dir=_path(env, "SOULSPOT_DOWNLOADS_DIR", data_dir / "downloads"),
+            auto_queue_downloads=_bool(env, "SOULSPOT_AUTO_QUEUE_DOWNLOADS", False),
+            scan_cron=_text(env, "SOULSPOT_SCAN_CRON") or "0 * * * *",
+            scan_workers=int(_number(env, "SOULSPOT_SCAN_WORKERS", os.cpu_count() or 1, int)),
+            music_sensor_interval_s=int(
+                _number(env, "SOULSPOT_MUSIC_SENSOR_INTERVAL", 120, int)
+            ),
+            timezone=_text(env, "SOULSPOT_TIMEZONE") or "UTC",
+            spotify_client_id=_text(env, "SPOTIFY_CLIENT_ID"),
+            spotify_client_secret=_text(env, "SPOTIFY_CLIENT_SECRET"),
+            spotify_redirect_uri=_text(env, "SPOTIFY_REDIRECT_URI"),
+            spotify_api_url=_text(env, "SOULSPOT_SPOTIFY_API_URL") or SPOTIFY_API_URL,
+            deezer_user_id=_text(env, "DEEZER_USER_ID"),
+            deezer_api_url=_text(env, "SOULSPOT_DEEZER_API_URL") or DEEZER_API_URL,
+            musicbrainz_url=_text(env, "SOULSPOT_MUSICBRAINZ_URL") or MUSICBRAINZ_URL,
+            musicbrainz_rate=_number(env, "SOULSPOT_MUSICBRAINZ_RATE", 1.0),
+            contact=_text(env, "SOULSPOT_CONTACT"),
+            coverart_url=_text(env, "SOULSPOT_COVERART_URL") or COVERART_URL,
+            slskd_url=_text(env, "SLSKD_URL"),
+            slskd_api_key=_text(env, "SLSKD_API_KEY"),
+        )
+
+    @property
+    def spotify_configured(self) -> bool:
+        return bool(self.spotify_client_id and self.spotify_client_secret)
+
+    @property
+    def deezer_configured(self) -> bool:
+        return bool(self.deezer_user_id)
+
+    @property
+    def slskd_configured(self) -> bool:
+        return bool(self.slskd_url and self.slskd_api_key)

@@ -1,0 +1,1 @@
+"""DuckDB: schema, migrations, connections and the notebook read path."""

@@ -1,0 +1,74 @@
+"""The library database as a Dagster resource: short connections, migrations, snapshots."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+from soulspot_pipeline.store.migrations import migrate
+from soulspot_pipeline.store.snapshot import publish_snapshot
+
+
+class DatabaseLockedError(RuntimeError):
+    """Another process holds the library database."""
+
+
+class LibraryDatabase(DuckDBResource):
+    """The library's DuckDB file. Writers migrate it and publish the notebook snapshot."""
+
+    snapshot_path: str | None = None
+    lock_timeout_s: float = 60.0
+
+    @contextmanager
+    def get_connection(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        conn = self._connect(read_only)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write connection on an up-to-date schema; on success, a fresh snapshot."""
+        with self.get_connection() as conn:
+            migrate(conn)
+            yield conn
+            conn.execute("CHECKPOINT")
+            if self.snapshot_path:
+                publish_snapshot(Path(self.database), Path(self.snapshot_path))
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection to the main database (for checks and sensors)."""
+        if not Path(self.database).exists():
+            with self.writer():
+                pass
+        with self.get_connection(read_only=True) as conn:
+            yield conn
+
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        if self.database != ":memory:":
+            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.05
+        while True:
+            try:
+                return duckdb.connect(self.database, read_only=read_only, config=dict(self.connection_config))
+            except duckdb.IOException as exc:
+                # Writers are short and serialized by the `duckdb` pool, so a lock is
+                # usually gone within seconds; one that stays is a process to name.
+                if "lock" not in str(exc).lower():
+                    raise
+                if time.monotonic() >= deadline:
+                    raise DatabaseLockedError(
+                        f"the library database {self.database} stayed locked for "
+                        f"{self.lock_timeout_s:.0f} s: {exc}. Notebooks must use "
+                        "soulspot_pipeline.connect() (the snapshot), not the main file."
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)

@@ -1,0 +1,200 @@
+"""Versioned schema migrations of the ``library`` schema.
+
+Each migration runs once, in its own transaction, and is recorded in
+``library.schema_migrations``; opening an older database applies the missing ones in
+place and keeps its rows. Append new migrations; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+OWNERSHIP_STATES = ("owned", "discovered", "ignored")
+DOWNLOAD_STATES = ("not_needed", "pending", "downloading", "downloaded", "failed")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"CHECK ({column} IN ({', '.join(repr(v) for v in values)}))"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+_V1_LIBRARY = f"""
+CREATE TABLE library.local_files (
+    path               VARCHAR PRIMARY KEY,
+    size               BIGINT NOT NULL,
+    mtime              TIMESTAMP NOT NULL,
+    mtime_ns           BIGINT NOT NULL,
+    format             VARCHAR NOT NULL,
+    duration_ms        BIGINT,
+    bitrate            INTEGER,
+    sample_rate        INTEGER,
+    bit_depth          INTEGER,
+    channels           INTEGER,
+    artist             VARCHAR,
+    albumartist        VARCHAR,
+    album              VARCHAR,
+    title              VARCHAR,
+    track_number       INTEGER,
+    track_total        INTEGER,
+    disc_number        INTEGER,
+    disc_total         INTEGER,
+    date               VARCHAR,
+    genre              VARCHAR,
+    isrc               VARCHAR,
+    recording_mbid     VARCHAR,
+    release_mbid       VARCHAR,
+    release_group_mbid VARCHAR,
+    artist_mbid        VARCHAR,
+    albumartist_mbid   VARCHAR,
+    missing            BOOLEAN NOT NULL DEFAULT false,
+    missing_since      TIMESTAMP,
+    first_seen_at      TIMESTAMP NOT NULL,
+    scanned_at         TIMESTAMP NOT NULL
+);
+
+CREATE TABLE library.scan_errors (
+    path      VARCHAR PRIMARY KEY,
+    error     VARCHAR NOT NULL,
+    kind      VARCHAR NOT NULL CHECK (kind IN ('unreadable', 'tag_warning')),
+    size      BIGINT,
+    mtime_ns  BIGINT,
+    seen_at   TIMESTAMP NOT NULL
+);
+
+CREATE TABLE library.artists (
+    artist_id       VARCHAR PRIMARY KEY,
+    name            VARCHAR NOT NULL,
+    sort_name       VARCHAR,
+    artist_mbid     VARCHAR,
+    spotify_id      VARCHAR,
+    deezer_id       VARCHAR,
+    ownership_state VARCHAR NOT NULL {_one_of("ownership_state", OWNERSHIP_STATES)},
+    primary_source  VARCHAR NOT NULL,
+    genres          VARCHAR[],
+    image_path      VARCHAR,
+    created_at      TIMESTAMP NOT NULL,
+    updated_at      TIMESTAMP NOT NULL
+);
+
+CREATE TABLE library.albums (
+    album_id           VARCHAR PRIMARY KEY,
+    title              VARCHAR NOT NULL,
+    artist_id          VARCHAR NOT NULL,
+    release_group_mbid VARCHAR,
+    release_mbid       VARCHAR,
+    spotify_id         VARCHAR,
+    deezer_id          VARCHAR,
+    album_type         VARCHAR,
+    release_date       VARCHAR,
+    total_tracks       INTEGER,
+    ownership_state    VARCHAR NOT NULL {_one_of("ownership_state", OWNERSHIP_STATES)},
+    primary_source     VARCHAR NOT NULL,
+    image_path         VARCHAR,
+    created_at         TIMESTAMP NOT NULL,
+    updated_at         TIMESTAMP NOT NULL
+);
+
+CREATE TABLE library.tracks (
+    track_id        VARCHAR PRIMARY KEY,
+    title           VARCHAR NOT NULL,
+    artist_id       VARCHAR NOT NULL,
+    album_id        VARCHAR,
+    isrc            VARCHAR,
+    recording_mbid  VARCHAR,
+    spotify_id      VARCHAR,
+    deezer_id       VARCHAR,
+    duration_ms     BIGINT,
+    track_number    INTEGER,
+    disc_number     INTEGER,
+    ownership_state VARCHAR NOT NULL {_one_of("ownership_state", OWNERSHIP_STATES)},
+    download_state  VARCHAR NOT NULL {_one_of("download_state", DOWNLOAD_STATES)},
+    primary_source  VARCHAR NOT NULL,
+    local_path      VARCHAR,
+    audio_format    VARCHAR,
+    bitrate         INTEGER,
+    sample_rate     INTEGER,
+    bit_depth       INTEGER,
+    created_at      TIMESTAMP NOT NULL,
+    updated_at      TIMESTAMP NOT NULL
+);
+
+-- Every identity key (MBID, ISRC, normalized names) that resolved to an entity: the
+-- dedup memory that keeps ids stable across runs and explains each merge.
+CREATE TABLE library.entity_keys (
+    entity_type VARCHAR NOT NULL CHECK (entity_type IN ('artist', 'album', 'track')),
+    key         VARCHAR NOT NULL,
+    entity_id   VARCHAR NOT NULL,
+    rule        VARCHAR NOT NULL,
+    created_at  TIMESTAMP NOT NULL,
+    PRIMARY KEY (entity_type, key)
+);
+
+-- Which track each local file became, and by which rule.
+CREATE TABLE library.track_files (
+    path       VARCHAR PRIMARY KEY,
+    track_id   VARCHAR NOT NULL,
+    matched_by VARCHAR NOT NULL,
+    is_primary BOOLEAN NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "library store: local files, scan errors, artists, albums, tracks", _V1_LIBRARY),
+)
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer soulspot-pipeline than this one."""
+
+
+def current_version(conn: duckdb.DuckDBPyConnection) -> int:
+    exists = conn.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'library' AND table_name = 'schema_migrations'"
+    ).fetchall()[0][0]
+    if not exists:
+        return 0
+    return conn.execute("SELECT coalesce(max(version), 0) FROM library.schema_migrations").fetchall()[0][0]
+
+
+def migrate(
+    conn: duckdb.DuckDBPyConnection, migrations: tuple[Migration, ...] = MIGRATIONS
+) -> list[int]:
+    """Bring the database up to the newest schema; returns the versions applied."""
+    known = max((m.version for m in migrations), default=0)
+    version = current_version(conn)
+    if version > known:
+        raise SchemaTooNewError(
+            f"the library database is at schema version {version}, newer than this "
+            f"soulspot-pipeline knows ({known}); upgrade soulspot-pipeline"
+        )
+    applied = []
+    for migration in sorted(migrations, key=lambda m: m.version):
+        if migration.version <= version:
+            continue
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            conn.execute("CREATE SCHEMA IF NOT EXISTS library")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS library.schema_migrations ("
+                "version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+            )
+            conn.execute(migration.sql)
+            conn.execute(
+                "INSERT INTO library.schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
+                [migration.version, migration.name],
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(migration.version)
+    return applied
