@@ -32,6 +32,7 @@ def library_entities(
             entities.load_identities(conn),
             previous,
             auto_queue=library_policy.auto_queue_downloads,
+            previous_matches=entities.load_file_matches(conn),
         )
         current_ids = [*result.artists, *result.albums, *result.tracks]
         changes = entities.write_merge(conn, result, superseded_states(previous, current_ids))

@@ -107,6 +107,7 @@ def merge_local_files(
     previous_states: Mapping[str, str],
     *,
     auto_queue: bool,
+    previous_matches: Mapping[str, tuple[str, str]] | None = None,
 ) -> MergeResult:
     """Deduplicate local files into entities.
 
@@ -114,8 +115,11 @@ def merge_local_files(
     entity id from earlier runs; ``identities``: entity id -> MusicBrainz id of entities
     that have one; ``previous_states``: entity id -> ownership_state of local entities
     already in the library (those no file maps to any more come back in the result with
-    their new state only).
+    their new state only); ``previous_matches``: path -> (track id, rule) of the last
+    run, so a file that still belongs to the same track keeps the rule that first put it
+    there (later runs find it by whichever key the registry learned first).
     """
+    previous_matches = previous_matches or {}
     resolver = _Resolver(registry, identities)
     result = MergeResult()
     # Files with MusicBrainz ids first, so named-only files join identified entities.
@@ -166,7 +170,8 @@ def merge_local_files(
             track_keys.append(("path", f"path:{row['path']}"))
         track_id, rule = resolver.resolve("track", track_keys, row.get("recording_mbid"))
         track_rows[track_id].append(row)
-        track_rule.setdefault(row["path"], rule)
+        before = previous_matches.get(row["path"])
+        track_rule[row["path"]] = before[1] if before and before[0] == track_id else rule
         album_of_track[track_id].append(album_id)
         artist_of_track[track_id].append(artist_id)
 

@@ -84,6 +84,13 @@ def load_registry(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]
     }
 
 
+def load_file_matches(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
+    return {
+        path: (track_id, rule)
+        for path, track_id, rule in conn.execute("SELECT path, track_id, matched_by FROM library.track_files").fetchall()
+    }
+
+
 def load_identities(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
     rows = conn.execute(
         """

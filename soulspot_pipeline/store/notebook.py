@@ -21,4 +21,9 @@ def connect(snapshot: str | Path | None = None) -> duckdb.DuckDBPyConnection:
             f"no library snapshot at {path}: run the pipeline once (soulspot refresh) "
             "or point SOULSPOT_DATA_DIR / SOULSPOT_SNAPSHOT_PATH at your data folder"
         )
-    return duckdb.connect(str(path), read_only=True)
+    # An in-memory session that attaches the file: duckdb.connect(path) would hand back
+    # the process's cached instance of an older snapshot still held open elsewhere.
+    conn = duckdb.connect(":memory:")
+    conn.execute("ATTACH ? AS soulspot (READ_ONLY)", [str(path)])
+    conn.execute("USE soulspot")
+    return conn

@@ -1,0 +1,157 @@
+"""The discover and library phases materialized by Dagster against tmp_path DuckDB files."""
+
+import threading
+
+import dagster as dg
+
+from soulspot_pipeline import connect
+from soulspot_pipeline.assets.discover import local_scan
+from soulspot_pipeline.assets.library import (
+    downloaded_files_exist,
+    library_entities,
+    no_orphaned_tracks,
+    unique_local_paths,
+)
+from soulspot_pipeline.resources.music_folder import LibraryPolicy, MusicFolder
+from soulspot_pipeline.synth import write_audio_file
+
+ASSETS = [local_scan, library_entities, unique_local_paths, no_orphaned_tracks, downloaded_files_exist]
+
+
+def refresh(library_db, music_dir, auto_queue=False, **kwargs):
+    result = dg.materialize(
+        ASSETS,
+        resources={
+            "library_db": library_db,
+            "music_folder": MusicFolder(music_dir=str(music_dir), scan_workers=2),
+            "library_policy": LibraryPolicy(auto_queue_downloads=auto_queue),
+        },
+        **kwargs,
+    )
+    assert result.success
+    return result
+
+
+def metadata(result, key):
+    (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(key)]
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def snapshot_of(library_db):
+    with library_db.reader() as conn:
+        return {
+            table: conn.execute(f"SELECT * FROM library.{table} ORDER BY ALL").fetchall()
+            for table in ("local_files", "scan_errors", "artists", "albums", "tracks", "entity_keys", "track_files")
+        }
+
+
+def make_album(music_dir, artist="Air", album="Moon Safari", titles=("La femme d'argent", "Sexy Boy", "All I Need")):
+    folder = music_dir / artist / album
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n, title in enumerate(titles, 1):
+        path = folder / f"{n:02d} {title}.flac"
+        write_audio_file(path, "flac", {"artist": artist, "album": album, "title": title, "track_number": n, "track_total": len(titles), "date": "1998"})
+        paths.append(path)
+    return paths
+
+
+def test_a_refresh_builds_the_library_and_a_second_changes_no_row(library_db, music_dir):
+    paths = make_album(music_dir)
+    write_audio_file(music_dir / "Air" / "Moon Safari" / "01 La femme d'argent.mp3", "mp3", {"artist": "Air", "album": "Moon Safari", "title": "La Femme d'Argent"})
+    (music_dir / "broken.mp3").write_bytes(b"garbage" * 10)
+
+    first = refresh(library_db, music_dir)
+    scan_meta = metadata(first, "local_scan")
+    assert (scan_meta["seen"], scan_meta["new"], scan_meta["errors"]) == (5, 5, 1)
+    assert scan_meta["formats"] == {"flac": 3, "mp3": 1}
+    assert scan_meta["dagster/row_count"] == 4
+    assert "Moon Safari" in scan_meta["preview"]
+    library_meta = metadata(first, "library_entities")
+    assert (library_meta["artists"], library_meta["albums"], library_meta["tracks"]) == (1, 1, 3)
+    assert library_meta["duplicate_files"] == 1
+    assert all(check.passed for check in first.get_asset_check_evaluations())
+    with library_db.reader() as conn:
+        tracks = conn.execute(
+            "SELECT title, ownership_state, download_state, primary_source, local_path, audio_format, sample_rate, bit_depth "
+            "FROM library.tracks ORDER BY track_number"
+        ).fetchall()
+    assert tracks[0] == ("La femme d'argent", "owned", "downloaded", "local", str(paths[0]), "flac", 44100, 16)
+    assert {t[1:4] for t in tracks} == {("owned", "downloaded", "local")}
+
+    before = snapshot_of(library_db)
+    second = refresh(library_db, music_dir)
+    assert snapshot_of(library_db) == before
+    assert metadata(second, "library_entities")["changes"] == {
+        "artists": {"inserted": 0, "updated": 0, "superseded": 0},
+        "albums": {"inserted": 0, "updated": 0, "superseded": 0},
+        "tracks": {"inserted": 0, "updated": 0, "superseded": 0},
+        "track_files": {"inserted": 0, "removed": 0},
+    }
+
+
+def test_a_vanished_file_leaves_downloaded_and_falls_back_to_its_duplicate(library_db, music_dir):
+    flac, *_ = make_album(music_dir)
+    mp3 = flac.with_suffix(".mp3")
+    write_audio_file(mp3, "mp3", {"artist": "Air", "album": "Moon Safari", "title": "La femme d'argent"})
+    refresh(library_db, music_dir, auto_queue=True)
+
+    flac.unlink()
+    refresh(library_db, music_dir, auto_queue=True)
+    with library_db.reader() as conn:
+        assert conn.execute("SELECT download_state, local_path FROM library.tracks WHERE title = 'La femme d''argent'").fetchall() == [("downloaded", str(mp3))]
+
+    mp3.unlink()
+    result = refresh(library_db, music_dir, auto_queue=True)
+    with library_db.reader() as conn:
+        assert conn.execute("SELECT ownership_state, download_state, local_path FROM library.tracks WHERE title = 'La femme d''argent'").fetchall() == [("owned", "pending", None)]
+        assert conn.execute("SELECT count(*) FROM library.local_files WHERE missing").fetchall() == [(2,)]
+    assert all(check.passed for check in result.get_asset_check_evaluations())
+
+
+def test_the_checks_catch_a_broken_library(library_db, music_dir):
+    make_album(music_dir)
+    refresh(library_db, music_dir)
+    with library_db.writer() as conn:
+        conn.execute("UPDATE library.tracks SET local_path = '/nowhere/x.flac' WHERE track_number = 1")
+        conn.execute("UPDATE library.tracks SET local_path = (SELECT local_path FROM library.tracks WHERE track_number = 2) WHERE track_number = 3")
+        conn.execute("UPDATE library.tracks SET album_id = 'no-such-album' WHERE track_number = 2")
+    with library_db.reader():
+        pass
+    result = dg.materialize(
+        [library_entities, unique_local_paths, no_orphaned_tracks, downloaded_files_exist],
+        selection=dg.AssetSelection.checks(unique_local_paths, no_orphaned_tracks, downloaded_files_exist),
+        resources={"library_db": library_db, "library_policy": LibraryPolicy()},
+        raise_on_error=False,
+    )
+    outcomes = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert outcomes == {"unique_local_paths": False, "no_orphaned_tracks": False, "downloaded_files_exist": False}
+
+
+def test_a_notebook_held_open_for_a_whole_run_keeps_answering(library_db, music_dir):
+    make_album(music_dir)
+    refresh(library_db, music_dir)
+    notebook = connect(library_db.snapshot_path)
+    answers = []
+    stop = threading.Event()
+
+    def keep_asking():
+        while not stop.is_set():
+            answers.append(notebook.execute("SELECT count(*) FROM library.tracks").fetchall()[0][0])
+
+    asker = threading.Thread(target=keep_asking)
+    asker.start()
+    try:
+        make_album(music_dir, album="Talkie Walkie", titles=("Venus", "Cherry Blossom Girl"))
+        refresh(library_db, music_dir)
+    finally:
+        stop.set()
+        asker.join()
+    assert answers and set(answers) == {3}
+    assert connect(library_db.snapshot_path).execute("SELECT count(*) FROM library.tracks").fetchall() == [(5,)]
+
+
+def test_an_unconfigured_music_folder_is_an_empty_library_and_the_run_succeeds(library_db, tmp_path):
+    result = refresh(library_db, tmp_path / "no-music-yet")
+    assert metadata(result, "local_scan")["status"] == "music folder does not exist"
+    assert metadata(result, "library_entities")["tracks"] == 0

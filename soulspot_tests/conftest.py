@@ -1,0 +1,34 @@
+"""Shared fixtures: a library database and a music folder in tmp_path, real data when present."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from soulspot_pipeline.store.database import LibraryDatabase
+
+REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+
+
+@pytest.fixture
+def realdata() -> Path:
+    if not REALDATA.is_dir():
+        pytest.skip(f"real recorded data not present at {REALDATA} (it is only beside the project in CI and development)")
+    return REALDATA
+
+
+@pytest.fixture
+def music_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "music"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def library_db(tmp_path: Path) -> LibraryDatabase:
+    return LibraryDatabase(
+        database=str(tmp_path / "data" / "soulspot.duckdb"),
+        snapshot_path=str(tmp_path / "data" / "soulspot.snapshot.duckdb"),
+        lock_timeout_s=5,
+    )

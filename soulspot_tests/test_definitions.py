@@ -1,0 +1,64 @@
+"""The code location loads, and its jobs, schedule and sensor behave."""
+
+import os
+import time
+
+import dagster as dg
+
+from soulspot_pipeline.definitions import build_definitions
+from soulspot_pipeline.resources.music_folder import MusicFolder
+from soulspot_pipeline.settings import Settings
+from soulspot_pipeline.synth import write_audio_file
+
+
+def test_every_job_schedule_and_sensor_loads(tmp_path):
+    defs = build_definitions(Settings.from_env({"SOULSPOT_DATA_DIR": str(tmp_path), "SOULSPOT_SCAN_CRON": "*/20 * * * *"}))
+    assert {job for job in ("library_refresh", "music_folder_scan") if defs.resolve_job_def(job)} == {"library_refresh", "music_folder_scan"}
+    refresh = defs.resolve_job_def("library_refresh")
+    assert {n.name for n in refresh.graph.node_defs} >= {"local_scan", "library_entities"}
+    schedule = defs.resolve_schedule_def("music_folder_scan_schedule")
+    assert schedule.cron_schedule == "*/20 * * * *"
+    assert defs.resolve_sensor_def("music_folder_sensor")
+    graph = defs.resolve_asset_graph()
+    assert graph.get(dg.AssetKey("library_entities")).parent_keys == {dg.AssetKey("local_scan")}
+    specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
+    assert specs["local_scan"].group_name == "discover" and specs["library_entities"].group_name == "library"
+    assert all(s.description and s.kinds for s in specs.values())
+    assert {c.name for c in defs.resolve_asset_graph().asset_check_keys} == {"unique_local_paths", "no_orphaned_tracks", "downloaded_files_exist"}
+
+
+def evaluate(sensor, music_dir, cursor):
+    with dg.build_sensor_context(cursor=cursor, resources={"music_folder": MusicFolder(music_dir=str(music_dir))}) as context:
+        result = sensor(context)
+        return result, context.cursor
+
+
+def test_the_sensor_requests_one_scan_per_change_and_says_why_it_skips(tmp_path):
+    music_dir = tmp_path / "music"
+    defs = build_definitions(Settings.from_env({"SOULSPOT_DATA_DIR": str(tmp_path), "SOULSPOT_MUSIC_DIR": str(music_dir)}))
+    sensor = defs.resolve_sensor_def("music_folder_sensor")
+
+    result, cursor = evaluate(sensor, music_dir, None)
+    assert isinstance(result, dg.SkipReason) and "does not exist" in result.skip_message
+
+    music_dir.mkdir()
+    song = music_dir / "song.flac"
+    write_audio_file(song, "flac", {"title": "a"})
+    result, cursor = evaluate(sensor, music_dir, None)
+    assert isinstance(result, dg.SkipReason) and "settle" in result.skip_message  # just written
+    old = time.time() - 3600
+    os.utime(song, (old, old))
+
+    first, cursor = evaluate(sensor, music_dir, None)
+    assert isinstance(first, dg.RunRequest) and cursor
+    again, same_cursor = evaluate(sensor, music_dir, cursor)
+    assert isinstance(again, dg.SkipReason) and "no change" in again.skip_message and same_cursor == cursor
+
+    os.utime(song, (old + 60, old + 60))
+    second, new_cursor = evaluate(sensor, music_dir, cursor)
+    assert isinstance(second, dg.RunRequest) and new_cursor != cursor
+    assert second.run_key != first.run_key
+    # Going back to an earlier state is a new change, not a duplicate.
+    os.utime(song, (old, old))
+    third, _ = evaluate(sensor, music_dir, new_cursor)
+    assert isinstance(third, dg.RunRequest) and third.run_key not in (first.run_key, second.run_key)

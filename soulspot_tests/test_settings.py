@@ -1,0 +1,57 @@
+from pathlib import Path
+
+import pytest
+
+from soulspot_pipeline.settings import Settings, SettingsError
+
+
+def test_defaults_put_everything_under_the_data_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    s = Settings.from_env({})
+    assert s.data_dir == tmp_path / "data"
+    assert s.duckdb_path == tmp_path / "data" / "soulspot.duckdb"
+    assert s.music_dir == tmp_path / "data" / "music"
+    assert s.downloads_dir == tmp_path / "data" / "downloads"
+    assert s.auto_queue_downloads is False
+    assert s.musicbrainz_rate == 1.0
+    assert s.scan_cron == "0 * * * *"
+    assert not (s.spotify_configured or s.deezer_configured or s.slskd_configured)
+
+
+def test_every_documented_variable_is_read(tmp_path):
+    env = {
+        "SOULSPOT_DATA_DIR": str(tmp_path / "d"),
+        "SOULSPOT_MUSIC_DIR": str(tmp_path / "m"),
+        "SOULSPOT_DOWNLOADS_DIR": str(tmp_path / "dl"),
+        "SOULSPOT_AUTO_QUEUE_DOWNLOADS": "yes",
+        "SPOTIFY_CLIENT_ID": "id",
+        "SPOTIFY_CLIENT_SECRET": "secret",
+        "SPOTIFY_REDIRECT_URI": "http://127.0.0.1:8888/callback",
+        "SOULSPOT_SPOTIFY_API_URL": "http://127.0.0.1:1/v1/",
+        "DEEZER_USER_ID": "42",
+        "SOULSPOT_DEEZER_API_URL": "http://127.0.0.1:2/",
+        "SOULSPOT_MUSICBRAINZ_URL": "http://127.0.0.1:3",
+        "SOULSPOT_MUSICBRAINZ_RATE": "5",
+        "SOULSPOT_CONTACT": "me@example.org",
+        "SOULSPOT_COVERART_URL": "http://127.0.0.1:4",
+        "SLSKD_URL": "http://127.0.0.1:5030",
+        "SLSKD_API_KEY": "key",
+        "SOULSPOT_SCAN_CRON": "*/15 * * * *",
+    }
+    s = Settings.from_env(env)
+    assert s.duckdb_path == tmp_path / "d" / "soulspot.duckdb"
+    assert (s.music_dir, s.downloads_dir) == (tmp_path / "m", tmp_path / "dl")
+    assert s.auto_queue_downloads and s.spotify_configured and s.deezer_configured and s.slskd_configured
+    assert s.musicbrainz_rate == 5.0 and s.contact == "me@example.org"
+    assert s.spotify_api_url.startswith("http://127.0.0.1:1") and s.coverart_url == "http://127.0.0.1:4"
+    assert s.scan_cron == "*/15 * * * *"
+    assert Settings.from_env({**env, "SOULSPOT_DUCKDB_PATH": str(tmp_path / "x.duckdb")}).duckdb_path == Path(tmp_path / "x.duckdb")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("SOULSPOT_AUTO_QUEUE_DOWNLOADS", "maybe"), ("SOULSPOT_MUSICBRAINZ_RATE", "fast"), ("SOULSPOT_MUSICBRAINZ_RATE", "0")],
+)
+def test_bad_values_are_refused_with_the_variable_named(name, value):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
