@@ -1,0 +1,176 @@
+"""``soulspot bench``: scan and merge throughput and peak memory on a synthetic library.
+
+Builds N small tagged files (FLAC, MP3 and Ogg Vorbis mixed) in a scratch folder, then
+measures a cold scan into an empty database, a warm rescan with nothing changed, a
+rescan after touching 1% of the files, and the library merge. Figures, not assertions.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from soulspot_pipeline.domain.library_merge import merge_local_files, superseded_states
+from soulspot_pipeline.scan.scanner import scan_music_folder
+from soulspot_pipeline.store import entities
+from soulspot_pipeline.store.database import LibraryDatabase
+from soulspot_pipeline.synth import write_audio_file
+
+FORMATS = ("flac", "mp3", "ogg")
+
+
+def build_library(root: Path, files: int) -> list[Path]:
+    paths = []
+    for n in range(files):
+        artist, album = n // 120, n // 12
+        folder = root / f"Artist {artist:05d}" / f"Album {album:06d}"
+        if n % 12 == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+        fmt = FORMATS[n % len(FORMATS)]
+        path = folder / f"{n % 12 + 1:02d} Track {n}.{fmt}"
+        write_audio_file(
+            path,
+            fmt,
+            {
+                "artist": f"Artist {artist:05d}",
+                "album": f"Album {album:06d}",
+                "title": f"Track {n}",
+                "track_number": n % 12 + 1,
+                "track_total": 12,
+                "date": str(1960 + n % 60),
+                "genre": "Benchmark",
+            },
+            seconds=1.0,
+            channels=1,
+        )
+        paths.append(path)
+    return paths
+
+
+class PeakMemory:
+    """Samples the peak resident memory (VmHWM) of this process and its descendants."""
+
+    def __init__(self, interval: float = 0.1):
+        self.interval = interval
+        self.peaks: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def _sample(self) -> None:
+        for pid in _descendants(os.getpid()) | {os.getpid()}:
+            hwm = _vm_hwm_kb(pid)
+            if hwm:
+                self.peaks[pid] = max(self.peaks.get(pid, 0), hwm)
+
+    @property
+    def own_mb(self) -> float:
+        self._sample()
+        own = max(self.peaks.get(os.getpid(), 0), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        return own / 1024
+
+    @property
+    def workers_mb(self) -> list[float]:
+        return sorted(kb / 1024 for pid, kb in self.peaks.items() if pid != os.getpid())
+
+
+def _descendants(root: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _timed(label: str, files: int, fn):
+    started = time.perf_counter()
+    result = fn()
+    seconds = time.perf_counter() - started
+    print(f"{label:<34} {seconds:8.2f} s  {files / seconds:10,.0f} files/s", flush=True)
+    return result
+
+
+def run_benchmark(files: int, workers: int, directory: Path | None = None, keep: bool = False) -> int:
+    scratch = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="soulspot-bench-"))
+    music = scratch / "music"
+    db = LibraryDatabase(database=str(scratch / "bench.duckdb"))
+    Path(db.database).unlink(missing_ok=True)
+    print(f"soulspot bench: {files:,} files, {workers} scan workers, {os.cpu_count()} cores, in {scratch}")
+    try:
+        paths = _timed("build synthetic library", files, lambda: build_library(music, files))
+        with PeakMemory() as memory, db.writer() as conn:
+            cold = _timed("cold scan (empty database)", files, lambda: scan_music_folder(conn, music, workers=workers))
+            warm = _timed("warm rescan (nothing changed)", files, lambda: scan_music_folder(conn, music, workers=workers))
+            scan_peak_mb = memory.own_mb
+            step = 100
+            for path in paths[::step]:
+                stat = path.stat()
+                os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+            touched = _timed("rescan after touching 1%", files, lambda: scan_music_folder(conn, music, workers=workers))
+
+            def merge():
+                rows = entities.load_local_files(conn)
+                previous = entities.load_local_states(conn)
+                result = merge_local_files(
+                    rows,
+                    entities.load_registry(conn),
+                    entities.load_identities(conn),
+                    previous,
+                    auto_queue=False,
+                    previous_matches=entities.load_file_matches(conn),
+                )
+                current = [*result.artists, *result.albums, *result.tracks]
+                return entities.write_merge(conn, result, superseded_states(previous, current))
+
+            first_merge = _timed("library merge (first)", files, merge)
+            second_merge = _timed("library merge (unchanged)", files, merge)
+        print(f"cold scan read {cold.read:,} files with {cold.errors} errors")
+        print(f"warm rescan read {warm.read:,} files; after touching {len(paths[::step]):,}, read {touched.read:,}")
+        print(f"first merge inserted {first_merge['tracks']['inserted']:,} tracks; unchanged merge changed "
+              f"{sum(v for t in second_merge.values() for v in t.values())} rows")
+        workers_mb = memory.workers_mb
+        print(f"peak memory of the main process during the cold and warm scans: {scan_peak_mb:,.0f} MB")
+        print(f"peak memory: main process {memory.own_mb:,.0f} MB; scan workers "
+              f"{', '.join(f'{m:,.0f}' for m in workers_mb[-workers:]) or '-'} MB; "
+              f"all together {memory.own_mb + sum(workers_mb):,.0f} MB")
+        print(f"database size: {Path(db.database).stat().st_size / 1e6:,.1f} MB")
+    finally:
+        if not keep and directory is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return 0
