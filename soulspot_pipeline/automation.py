@@ -7,6 +7,7 @@ import dagster as dg
 from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.library import library_entities
 from soulspot_pipeline.resources.music_folder import MusicFolder
+from soulspot_pipeline.run_recovery import recover_abandoned_runs
 from soulspot_pipeline.settings import Settings
 
 # Files modified this recently may still be being copied in; a scan waits for them.
@@ -63,3 +64,17 @@ def build_music_folder_sensor(settings: Settings) -> dg.SensorDefinition:
         )
 
     return music_folder_sensor
+
+
+@dg.sensor(
+    name="abandoned_runs_sensor",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Marks runs whose process died as failed, so they do not hold the duckdb pool forever.",
+)
+def abandoned_runs_sensor(context: dg.SensorEvaluationContext):
+    recovered = recover_abandoned_runs(context.instance)
+    if recovered:
+        context.log.warning(f"recovered abandoned runs: {', '.join(recovered)}")
+        return dg.SkipReason(f"marked {len(recovered)} abandoned run(s) failed and freed their slots: {', '.join(recovered)}")
+    return dg.SkipReason("no abandoned runs")

@@ -36,12 +36,25 @@ def _dagster() -> str:
 
 def refresh(settings: Settings) -> int:
     env = instance_env(settings)
+    _recover_abandoned_runs(env)
     print(f"library database: {settings.duckdb_path}\nmusic folder:     {settings.music_dir}", flush=True)
     command = [_dagster(), "job", "execute", "-m", "soulspot_pipeline.definitions", "-j", "library_refresh"]
     code = subprocess.call(command, env=env)
     if code == 0:
         print(f"\nlibrary refreshed; query it with soulspot_pipeline.connect() ({settings.snapshot_path})")
     return code
+
+
+def _recover_abandoned_runs(env: dict[str, str]) -> None:
+    # A run killed earlier would otherwise hold the duckdb pool and block this one forever.
+    os.environ.update({k: env[k] for k in ("DAGSTER_HOME", "SOULSPOT_DAGSTER_STORAGE", "SOULSPOT_DAGSTER_LOGS")})
+    import dagster as dg
+
+    from soulspot_pipeline.run_recovery import recover_abandoned_runs
+
+    with dg.DagsterInstance.get() as instance:
+        for run_id in recover_abandoned_runs(instance):
+            print(f"marked run {run_id} failed: its process is gone (it had been killed)", flush=True)
 
 
 def ui(settings: Settings, host: str, port: int) -> int:

@@ -10,6 +10,7 @@ from soulspot_pipeline.assets.library import (
     unique_local_paths,
 )
 from soulspot_pipeline.automation import (
+    abandoned_runs_sensor,
     build_music_folder_schedule,
     build_music_folder_sensor,
     library_refresh,
@@ -36,7 +37,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=[unique_local_paths, no_orphaned_tracks, downloaded_files_exist],
         jobs=[library_refresh, music_folder_scan],
         schedules=[build_music_folder_schedule(settings)],
-        sensors=[build_music_folder_sensor(settings)],
+        sensors=[build_music_folder_sensor(settings), abandoned_runs_sensor],
         resources=build_resources(settings),
     )
 

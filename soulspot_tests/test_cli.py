@@ -1,6 +1,7 @@
 """The main job as a user starts it: `soulspot refresh`, a real Dagster instance, real files."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +33,27 @@ def test_a_failing_refresh_exits_non_zero(tmp_path):
     done = subprocess.run([str(SOULSPOT), "refresh"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "SOULSPOT_MUSICBRAINZ_RATE" in done.stderr
+
+
+def test_a_refresh_killed_mid_scan_does_not_block_the_next_one(tmp_path):
+    from soulspot_pipeline.benchmark import build_library
+
+    music = tmp_path / "music"
+    build_library(music, 3000)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOULSPOT_", "DAGSTER_"))}
+    env.update({"SOULSPOT_DATA_DIR": str(tmp_path / "data"), "SOULSPOT_MUSIC_DIR": str(music)})
+    first = subprocess.Popen([str(SOULSPOT), "refresh"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        for line in first.stdout:
+            if "audio files:" in line:  # the scan holds the duckdb pool slot now
+                break
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)  # the whole run: CLI, executor, step and scan workers
+        first.wait()
+
+    second = subprocess.run([str(SOULSPOT), "refresh"], env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "marked run" in second.stdout and "its process is gone" in second.stdout
+    conn = duckdb.connect(str(tmp_path / "data" / "soulspot.snapshot.duckdb"), read_only=True)
+    assert conn.execute("SELECT count(*), count(DISTINCT path) FROM library.local_files").fetchall() == [(3000, 3000)]
+    assert conn.execute("SELECT count(*) FROM library.tracks WHERE download_state = 'downloaded'").fetchall() == [(3000,)]

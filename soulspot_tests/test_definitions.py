@@ -18,7 +18,7 @@ def test_every_job_schedule_and_sensor_loads(tmp_path):
     assert {n.name for n in refresh.graph.node_defs} >= {"local_scan", "library_entities"}
     schedule = defs.resolve_schedule_def("music_folder_scan_schedule")
     assert schedule.cron_schedule == "*/20 * * * *"
-    assert defs.resolve_sensor_def("music_folder_sensor")
+    assert defs.resolve_sensor_def("music_folder_sensor") and defs.resolve_sensor_def("abandoned_runs_sensor")
     graph = defs.resolve_asset_graph()
     assert graph.get(dg.AssetKey("library_entities")).parent_keys == {dg.AssetKey("local_scan")}
     specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
@@ -62,3 +62,11 @@ def test_the_sensor_requests_one_scan_per_change_and_says_why_it_skips(tmp_path)
     os.utime(song, (old, old))
     third, _ = evaluate(sensor, music_dir, new_cursor)
     assert isinstance(third, dg.RunRequest) and third.run_key not in (first.run_key, second.run_key)
+
+
+def test_the_abandoned_runs_sensor_says_why_it_skips(tmp_path):
+    defs = build_definitions(Settings.from_env({"SOULSPOT_DATA_DIR": str(tmp_path)}))
+    sensor = defs.resolve_sensor_def("abandoned_runs_sensor")
+    with dg.instance_for_test() as instance, dg.build_sensor_context(instance=instance) as context:
+        result = sensor(context)
+    assert isinstance(result, dg.SkipReason) and result.skip_message == "no abandoned runs"

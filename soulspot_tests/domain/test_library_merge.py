@@ -114,3 +114,16 @@ def test_album_artist_and_album_are_shared_by_tracks():
     assert result.artists[album["artist_id"]]["name"] == "Various Artists"
     assert album["total_tracks"] == 2 and album["ownership_state"] == "owned"
     assert {result.artists[t["artist_id"]]["name"] for t in result.tracks.values()} == {"Blur", "Oasis"}
+
+
+def test_the_rule_that_merged_a_file_stays_the_same_on_later_runs():
+    files = [
+        file("/m/1.mp3", artist="Daft Punk", album="Discovery", title="One More Time", isrc="GBDUW0000059"),
+        file("/m/2.mp3", artist="Daft Punk", album="Single", title="One More Time", isrc="GBDUW0000059", recording_mbid=REC),
+    ]
+    first = merge(files)
+    rules = {path: rule for path, _, rule, _ in first.track_files}
+    previous = {path: (track_id, rule) for path, track_id, rule, _ in first.track_files}
+    second = merge_local_files(files, registry_of(first), {}, {}, auto_queue=False, previous_matches=previous)
+    assert {path: rule for path, _, rule, _ in second.track_files} == rules
+    assert len(second.tracks) == 1

@@ -1,5 +1,6 @@
 """A scan killed half-way loses nothing and the next one ends consistent."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -28,12 +29,14 @@ def test_a_killed_scan_is_finished_by_the_next_one(tmp_path, music_dir):
         print("finished", flush=True)
         """
     )
-    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    for line in child.stdout:
-        if line.startswith("read "):  # at least one batch is committed
-            child.send_signal(signal.SIGKILL)
-            break
-    child.wait()
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        for line in child.stdout:
+            if line.startswith("read "):  # at least one batch is committed
+                break
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)  # the scan and its worker processes
+        child.wait()
     assert child.returncode == -signal.SIGKILL
 
     with db.writer() as conn:
