@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from soulspot_pipeline import connect
 from soulspot_pipeline.synth import write_audio_file
 
 SOULSPOT = Path(sys.executable).with_name("soulspot")
@@ -23,8 +24,18 @@ def test_refresh_materializes_every_asset_with_instance_storage_under_the_data_f
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "RUN_SUCCESS" in done.stderr + done.stdout
     assert (tmp_path / "data" / "dagster" / "storage").is_dir()
-    conn = duckdb.connect(str(tmp_path / "data" / "soulspot.snapshot.duckdb"), read_only=True)
-    assert conn.execute("SELECT title, download_state FROM library.tracks").fetchall() == [("La femme d'argent", "downloaded")]
+    notebook = connect(tmp_path / "data" / "soulspot.snapshot.duckdb")
+    assert notebook.execute("SELECT title, download_state FROM library.tracks").fetchall() == [("La femme d'argent", "downloaded")]
+
+    # A notebook held open for a whole run in another process: the run succeeds, the notebook answers.
+    write_audio_file(music / "Air" / "Moon Safari" / "02 Sexy Boy.flac", "flac", {"artist": "Air", "album": "Moon Safari", "title": "Sexy Boy"})
+    run = subprocess.Popen([str(SOULSPOT), "refresh"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    answers = 0
+    while run.poll() is None:
+        assert notebook.execute("SELECT count(*) FROM library.tracks").fetchall() == [(1,)]
+        answers += 1
+    assert run.returncode == 0 and answers > 0
+    assert connect(tmp_path / "data" / "soulspot.snapshot.duckdb").execute("SELECT count(*) FROM library.tracks").fetchall() == [(2,)]
 
 
 def test_a_failing_refresh_exits_non_zero(tmp_path):
