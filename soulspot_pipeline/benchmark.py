@@ -15,7 +15,6 @@ import threading
 import time
 from pathlib import Path
 
-from soulspot_pipeline.domain.library_merge import merge_local_files, superseded_states
 from soulspot_pipeline.scan.scanner import scan_music_folder
 from soulspot_pipeline.store import entities
 from soulspot_pipeline.store.database import LibraryDatabase
@@ -145,18 +144,7 @@ def run_benchmark(files: int, workers: int, directory: Path | None = None, keep:
             touched = _timed("rescan after touching 1%", files, lambda: scan_music_folder(conn, music, workers=workers))
 
             def merge():
-                rows = entities.load_local_files(conn)
-                previous = entities.load_local_states(conn)
-                result = merge_local_files(
-                    rows,
-                    entities.load_registry(conn),
-                    entities.load_identities(conn),
-                    previous,
-                    auto_queue=False,
-                    previous_matches=entities.load_file_matches(conn),
-                )
-                current = [*result.artists, *result.albums, *result.tracks]
-                return entities.write_merge(conn, result, superseded_states(previous, current))
+                return entities.merge_local_library(conn, auto_queue=False)[2]
 
             first_merge = _timed("library merge (first)", files, merge)
             second_merge = _timed("library merge (unchanged)", files, merge)

@@ -49,27 +49,14 @@ import threading
 import zlib
 from collections.abc import Mapping
 
+from soulspot_pipeline.domain.fields import TAG_FIELDS
+
 __all__ = ["FORMATS", "TAG_KEYS", "audio_bytes", "write_audio_file"]
 
 FORMATS: tuple[str, ...] = ("flac", "mp3", "ogg", "opus", "wav", "aiff", "wv", "m4a", "ape", "wma")
 
-TAG_KEYS: tuple[str, ...] = (
-    "artist",
-    "albumartist",
-    "album",
-    "title",
-    "track_number",
-    "track_total",
-    "disc_number",
-    "disc_total",
-    "date",
-    "genre",
-    "isrc",
-    "recording_mbid",
-    "release_mbid",
-    "release_group_mbid",
-    "artist_mbid",
-)
+# Every tag field the scan reads, but the album artist's MBID (not written here).
+TAG_KEYS: tuple[str, ...] = tuple(f for f in TAG_FIELDS if f != "albumartist_mbid")
 _TAG_KEY_SET = frozenset(TAG_KEYS)
 
 _VENDOR = "soulspot_pipeline.synth"

@@ -6,7 +6,6 @@ import dagster as dg
 
 from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.reporting import markdown_table
-from soulspot_pipeline.domain.library_merge import merge_local_files, superseded_states
 from soulspot_pipeline.resources.music_folder import LibraryPolicy
 from soulspot_pipeline.store import entities
 from soulspot_pipeline.store.database import LibraryDatabase
@@ -24,18 +23,9 @@ def library_entities(
 ) -> dg.MaterializeResult:
     """The library: deduplicated artists, albums and tracks the user owns, with where each file is."""
     with library_db.writer() as conn:
-        files = entities.load_local_files(conn)
-        previous = entities.load_local_states(conn)
-        result = merge_local_files(
-            files,
-            entities.load_registry(conn),
-            entities.load_identities(conn),
-            previous,
-            auto_queue=library_policy.auto_queue_downloads,
-            previous_matches=entities.load_file_matches(conn),
+        file_count, result, changes = entities.merge_local_library(
+            conn, auto_queue=library_policy.auto_queue_downloads
         )
-        current_ids = [*result.artists, *result.albums, *result.tracks]
-        changes = entities.write_merge(conn, result, superseded_states(previous, current_ids))
         totals = conn.execute(
             """
             SELECT (SELECT count(*) FROM library.artists), (SELECT count(*) FROM library.albums),
@@ -54,7 +44,7 @@ def library_entities(
         ).fetchall()
     artists, albums, tracks, owned, downloaded = totals
     duplicates = sum(1 for _, _, _, primary in result.track_files if not primary)
-    context.log.info(f"{len(files)} local files -> {len(result.tracks)} tracks ({duplicates} duplicate files)")
+    context.log.info(f"{file_count} local files -> {len(result.tracks)} tracks ({duplicates} duplicate files)")
     return dg.MaterializeResult(
         metadata={
             "artists": artists,
@@ -62,7 +52,7 @@ def library_entities(
             "tracks": tracks,
             "owned_tracks": owned,
             "downloaded_tracks": downloaded,
-            "local_files": len(files),
+            "local_files": file_count,
             "duplicate_files": duplicates,
             "matched_by": dg.MetadataValue.json(dict(result.rules)),
             "changes": dg.MetadataValue.json(changes),

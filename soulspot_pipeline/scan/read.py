@@ -11,28 +11,10 @@ from pathlib import PurePath
 
 import mutagen
 
+from soulspot_pipeline.domain.fields import TAG_FIELDS
 from soulspot_pipeline.domain.scan_plan import FileStat
 from soulspot_pipeline.domain.text import clean_text, first_mbid, normalize_isrc, parse_number_pair
 
-# The tag columns of library.local_files, in order.
-TAG_FIELDS = (
-    "artist",
-    "albumartist",
-    "album",
-    "title",
-    "track_number",
-    "track_total",
-    "disc_number",
-    "disc_total",
-    "date",
-    "genre",
-    "isrc",
-    "recording_mbid",
-    "release_mbid",
-    "release_group_mbid",
-    "artist_mbid",
-    "albumartist_mbid",
-)
 AUDIO_FIELDS = ("format", "duration_ms", "bitrate", "sample_rate", "bit_depth", "channels")
 RECORD_FIELDS = ("path", "size", "mtime_ns", *AUDIO_FIELDS, *TAG_FIELDS)
 

@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from soulspot_pipeline.domain.library_merge import MergeResult, RegisteredKey
+from soulspot_pipeline.domain.library_merge import MergeResult, RegisteredKey, merge_local_files, superseded_states
 
 _LOCAL_FILE_COLUMNS = (
     "path, missing, format, duration_ms, bitrate, sample_rate, bit_depth, artist, albumartist, "
@@ -228,3 +228,20 @@ def _replace_track_files(conn: duckdb.DuckDBPyConnection, track_files: list[tupl
     finally:
         conn.unregister("desired_files")
     return {"inserted": inserted, "removed": removed}
+
+
+def merge_local_library(conn: duckdb.DuckDBPyConnection, *, auto_queue: bool) -> tuple[int, MergeResult, dict[str, dict[str, int]]]:
+    """Read the local files and what the library knows, merge, write: (files, result, changes)."""
+    files = load_local_files(conn)
+    previous = load_local_states(conn)
+    result = merge_local_files(
+        files,
+        load_registry(conn),
+        load_identities(conn),
+        previous,
+        auto_queue=auto_queue,
+        previous_matches=load_file_matches(conn),
+    )
+    current_ids = [*result.artists, *result.albums, *result.tracks]
+    changes = write_merge(conn, result, superseded_states(previous, current_ids))
+    return len(files), result, changes
