@@ -24,6 +24,9 @@ WRITE_BATCH = 4000  # records per DuckDB transaction: bounds memory on huge libr
 PARALLEL_MIN = 256  # below this, starting worker processes costs more than it saves
 
 
+BAD_NAME_ERROR = "file name is not valid UTF-8; rename the file to scan it"
+
+
 class MusicFolderUnavailableError(RuntimeError):
     """The music folder is gone or empty while the library knows files in it."""
 
@@ -229,8 +232,8 @@ def _write_disappearances(
     now = _now()
     gone = pa.table({"path": pa.array(vanished, pa.string())})
     back = pa.table({"path": pa.array(reappeared, pa.string())})
-    bad_names = list(dict.fromkeys(bad_names))
-    gone_errors = pa.table({"path": pa.array(vanished + vanished_errors + bad_names, pa.string())})
+    gone_errors = pa.table({"path": pa.array(vanished + vanished_errors, pa.string())})
+    bad = pa.table({"path": pa.array(list(dict.fromkeys(bad_names)), pa.string())})
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.execute(
@@ -243,12 +246,17 @@ def _write_disappearances(
             "WHERE path IN (SELECT path FROM back)"
         )
         conn.execute("DELETE FROM library.scan_errors WHERE path IN (SELECT path FROM gone_errors)")
-        if bad_names:
-            # A name that is not valid UTF-8 cannot be stored as it is: report it repaired.
-            conn.executemany(
-                "INSERT INTO library.scan_errors VALUES (?, ?, 'unreadable', NULL, NULL, ?)",
-                [(name, "file name is not valid UTF-8; rename the file to scan it", now) for name in bad_names],
-            )
+        # A name that is not valid UTF-8 cannot be stored as it is: it is reported with the
+        # undecodable bytes replaced, once, until the file is renamed or removed.
+        conn.execute(
+            "DELETE FROM library.scan_errors WHERE error = $error AND path NOT IN (SELECT path FROM bad)",
+            {"error": BAD_NAME_ERROR},
+        )
+        conn.execute(
+            "INSERT INTO library.scan_errors SELECT path, $error, 'unreadable', NULL, NULL, $now FROM bad "
+            "ON CONFLICT DO NOTHING",
+            {"error": BAD_NAME_ERROR, "now": now},
+        )
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -154,6 +154,12 @@ def test_odd_and_hostile_file_names(library_db, music_dir):
     assert rows(library_db, "SELECT path, error FROM library.scan_errors") == [
         (str(music_dir) + "/caf\ufffd.mp3", "file name is not valid UTF-8; rename the file to scan it")
     ]
+    before = rows(library_db, "SELECT * FROM library.scan_errors")
+    scan(library_db, music_dir)
+    assert rows(library_db, "SELECT * FROM library.scan_errors") == before  # reported once, not rewritten
+    os.unlink(undecodable)
+    scan(library_db, music_dir)
+    assert rows(library_db, "SELECT * FROM library.scan_errors") == []
 
 
 def test_an_unmounted_or_emptied_folder_marks_nothing_missing(library_db, music_dir, tmp_path):
