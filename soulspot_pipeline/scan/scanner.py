@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import time
+import types
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -160,7 +163,8 @@ def _read_in_workers(stats: Sequence[FileStat], workers: int) -> Iterator[list[R
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             # A bounded number of tasks in flight keeps memory flat on huge libraries.
-            in_flight = {pool.submit(read_many, c) for c in _take(pending_chunks, workers * 4)}
+            with _main_module_hidden():  # the workers start with the first submissions
+                in_flight = {pool.submit(read_many, c) for c in _take(pending_chunks, workers * 4)}
             while in_flight:
                 done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -171,6 +175,23 @@ def _read_in_workers(stats: Sequence[FileStat], workers: int) -> Iterator[list[R
             "a scan worker process died (out of memory, or killed); the files read so far "
             "are saved and the next scan carries on from there"
         ) from exc
+
+
+@contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Start workers without re-running the parent's ``__main__`` in each of them.
+
+    multiprocessing re-imports the parent's main script in every new worker; under
+    Dagster that is the whole ``dagster`` CLI (a heavy import per worker), and from a
+    notebook or stdin there is no script to import at all.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 def _take(iterator: Iterator, n: int) -> list:

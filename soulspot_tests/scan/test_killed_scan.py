@@ -51,3 +51,19 @@ def test_a_killed_scan_is_finished_by_the_next_one(tmp_path, music_dir):
         scan_music_folder(conn, music_dir, workers=2)
         assert conn.execute("SELECT * EXCLUDE (first_seen_at, scanned_at) FROM library.local_files ORDER BY path").fetchall() == killed
     assert scanner.WRITE_BATCH >= 1000  # the child's smaller batches did not leak into this process
+
+
+def test_scan_workers_do_not_rerun_the_callers_main_script(tmp_path, music_dir):
+    # From stdin (a notebook is similar) there is no main script a worker could import.
+    make_library(music_dir, 400)
+    script = textwrap.dedent(
+        f"""
+        from soulspot_pipeline.scan.scanner import scan_music_folder
+        from soulspot_pipeline.store.database import LibraryDatabase
+        with LibraryDatabase(database={str(tmp_path / "stdin.duckdb")!r}).writer() as conn:
+            print(scan_music_folder(conn, {str(music_dir)!r}, workers=2).read)
+        """
+    )
+    done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "400"
