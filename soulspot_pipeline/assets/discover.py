@@ -71,5 +71,5 @@ def local_scan(
     if error_rows:
         metadata["scan_errors"] = dg.MetadataValue.md(markdown_table(["path", "kind", "error"], error_rows))
     if summary.walk.unreadable_dirs:
-        metadata["unreadable_folders"] = dg.MetadataValue.json(summary.walk.unreadable_dirs[:50])
+        metadata["unreadable_folders"] = dg.MetadataValue.json(dict(list(summary.walk.unreadable_dirs.items())[:50]))
     return dg.MaterializeResult(metadata=metadata)

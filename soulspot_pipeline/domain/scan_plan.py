@@ -33,14 +33,18 @@ class ScanPlan:
     vanished_errors: list[str] = field(default_factory=list)
 
 
-def plan_scan(seen: Iterable[FileStat], known: Mapping[str, KnownFile]) -> ScanPlan:
+def plan_scan(
+    seen: Iterable[FileStat], known: Mapping[str, KnownFile], unreachable_folders: Iterable[str] = ()
+) -> ScanPlan:
     """Compare what is on disk with what the library knows.
 
     A file whose size and mtime are unchanged is not opened again, even if it could not
     be read last time; a changed one is re-read; a known file that is gone vanishes
-    (marked missing by the caller, never deleted).
+    (marked missing by the caller, never deleted). Files below a folder the walk could
+    not list are unknown, not gone.
     """
     plan = ScanPlan()
+    hidden = tuple(folder.rstrip("/") + "/" for folder in unreachable_folders)
     present: set[str] = set()
     for stat in seen:
         present.add(stat.path)
@@ -58,7 +62,7 @@ def plan_scan(seen: Iterable[FileStat], known: Mapping[str, KnownFile]) -> ScanP
             if before.missing:
                 plan.reappeared.append(stat.path)
     for path, before in known.items():
-        if path in present:
+        if path in present or (hidden and path.startswith(hidden)):
             continue
         if before.unreadable:
             plan.vanished_errors.append(path)

@@ -122,7 +122,7 @@ def scan_music_folder(
             "files in it: is the drive mounted? Nothing was marked missing. If you really "
             "removed every file, run the scan with allow_empty: true."
         )
-    plan = plan_scan(seen, known)
+    plan = plan_scan(seen, known, summary.walk.unreadable_dirs)
     del seen, known
     summary.new, summary.changed, summary.unchanged = plan.new, plan.changed, plan.unchanged
     summary.unchanged_errors = plan.unchanged_errors

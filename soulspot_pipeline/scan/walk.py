@@ -18,7 +18,7 @@ class WalkReport:
     ignored_non_audio: int = 0
     hidden: int = 0
     bad_names: list[str] = field(default_factory=list)
-    unreadable_dirs: list[str] = field(default_factory=list)
+    unreadable_dirs: dict[str, str] = field(default_factory=dict)  # folder -> why
 
 
 def _is_candidate(name: str) -> bool:
@@ -47,7 +47,7 @@ def walk_music_folder(root: str | os.PathLike, report: WalkReport | None = None)
             visited.add((st.st_dev, st.st_ino))
             entries = list(os.scandir(folder))
         except OSError as exc:
-            report.unreadable_dirs.append(f"{folder}: {exc.strerror or exc}")
+            report.unreadable_dirs[folder] = str(exc.strerror or exc)
             continue
         for entry in entries:
             name = entry.name

@@ -29,3 +29,9 @@ def test_an_unreadable_file_is_not_reopened_until_it_changes():
     assert plan.vanished_errors == ["/m/gone-bad.mp3"] and plan.vanished == []
     plan = plan_scan([FileStat("/m/bad.mp3", 8, 2)], known)
     assert [s.path for s in plan.to_read] == ["/m/bad.mp3"]
+
+
+def test_files_below_a_folder_that_could_not_be_listed_are_not_vanished():
+    known = {"/m/locked/a.flac": KnownFile(1, 1), "/m/locked-not/b.flac": KnownFile(1, 1)}
+    plan = plan_scan([], known, unreachable_folders=["/m/locked"])
+    assert plan.vanished == ["/m/locked-not/b.flac"]
