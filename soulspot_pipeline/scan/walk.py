@@ -64,7 +64,7 @@ def walk_music_folder(root: str | os.PathLike, report: WalkReport | None = None)
                     report.ignored_non_audio += 1
                     continue
                 try:
-                    entry.path.encode("utf-8")
+                    entry.path.encode()
                 except UnicodeEncodeError:
                     report.bad_names.append(os.fsencode(entry.path).decode("utf-8", "replace"))
                     continue
@@ -90,7 +90,7 @@ def folder_fingerprint(root: str | os.PathLike) -> FolderFingerprint:
     digest = hashlib.blake2b(digest_size=16)
     count = newest = 0
     for stat in sorted(walk_music_folder(root), key=lambda s: s.path):
-        digest.update(f"{stat.path}\0{stat.size}\0{stat.mtime_ns}\n".encode("utf-8"))
+        digest.update(f"{stat.path}\0{stat.size}\0{stat.mtime_ns}\n".encode())
         count += 1
         newest = max(newest, stat.mtime_ns)
     return FolderFingerprint(digest.hexdigest(), count, newest)

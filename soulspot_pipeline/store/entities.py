@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from soulspot_pipeline.domain.library_merge import MergeResult, RegisteredKey, merge_local_files, superseded_states
+from soulspot_pipeline.store.arrow import registered
 
 _LOCAL_FILE_COLUMNS = (
     "path, missing, format, duration_ms, bitrate, sample_rate, bit_depth, artist, albumartist, "
@@ -132,13 +133,12 @@ def write_merge(
             [_key_dict(k) for k in result.new_keys],
             schema=pa.schema([(n, pa.string()) for n in ("entity_type", "key", "entity_id", "rule")]),
         )
-        conn.register("new_keys", keys)
-        conn.execute(
-            "INSERT INTO library.entity_keys SELECT entity_type, key, entity_id, rule, ? FROM new_keys "
-            "ON CONFLICT DO NOTHING",
-            [now],
-        )
-        conn.unregister("new_keys")
+        with registered(conn, new_keys=keys):
+            conn.execute(
+                "INSERT INTO library.entity_keys SELECT entity_type, key, entity_id, rule, ? FROM new_keys "
+                "ON CONFLICT DO NOTHING",
+                [now],
+            )
         counts["track_files"] = _replace_track_files(conn, result.track_files)
         conn.execute("COMMIT")
     except BaseException:
@@ -155,8 +155,7 @@ def _upsert(conn: duckdb.DuckDBPyConnection, table: str, rows: list[dict], now: 
     id_column, schema, accumulating = _TABLES[table]
     desired = pa.Table.from_pylist(rows, schema=pa.schema(list(schema.items())))
     columns = list(schema)
-    conn.register("desired", desired)
-    try:
+    with registered(conn, desired=desired):
         inserted = conn.execute(
             f"""
             INSERT INTO library.{table} ({", ".join(columns)}, created_at, updated_at)
@@ -176,8 +175,6 @@ def _upsert(conn: duckdb.DuckDBPyConnection, table: str, rows: list[dict], now: 
             """,
             {"now": now},
         ).fetchall()[0][0]
-    finally:
-        conn.unregister("desired")
     return {"inserted": inserted, "updated": updated}
 
 
@@ -186,8 +183,7 @@ def _supersede(conn: duckdb.DuckDBPyConnection, table: str, states: dict[str, st
     stale = pa.table({"entity_id": list(states), "state": list(states.values())}, schema=pa.schema([("entity_id", pa.string()), ("state", pa.string())]))
     extra = ", download_state = 'not_needed', local_path = NULL" if table == "tracks" else ""
     distinct = " OR t.download_state <> 'not_needed' OR t.local_path IS NOT NULL" if table == "tracks" else ""
-    conn.register("stale", stale)
-    try:
+    with registered(conn, stale=stale):
         return conn.execute(
             f"""
             UPDATE library.{table} t SET ownership_state = s.state{extra}, updated_at = ?
@@ -196,8 +192,6 @@ def _supersede(conn: duckdb.DuckDBPyConnection, table: str, states: dict[str, st
             """,
             [now],
         ).fetchall()[0][0]
-    finally:
-        conn.unregister("stale")
 
 
 def _replace_track_files(conn: duckdb.DuckDBPyConnection, track_files: list[tuple[str, str, str, bool]]) -> dict[str, int]:
@@ -210,8 +204,7 @@ def _replace_track_files(conn: duckdb.DuckDBPyConnection, track_files: list[tupl
         },
         schema=pa.schema([("path", pa.string()), ("track_id", pa.string()), ("matched_by", pa.string()), ("is_primary", pa.bool_())]),
     )
-    conn.register("desired_files", desired)
-    try:
+    with registered(conn, desired_files=desired):
         removed = conn.execute(
             """
             DELETE FROM library.track_files t WHERE NOT EXISTS (
@@ -225,8 +218,6 @@ def _replace_track_files(conn: duckdb.DuckDBPyConnection, track_files: list[tupl
             WHERE NOT EXISTS (SELECT 1 FROM library.track_files t WHERE t.path = d.path)
             """
         ).fetchall()[0][0]
-    finally:
-        conn.unregister("desired_files")
     return {"inserted": inserted, "removed": removed}
 
 

@@ -1,6 +1,5 @@
 import threading
 
-import duckdb
 import pytest
 
 from soulspot_pipeline import connect
