@@ -306,12 +306,8 @@ def _lowercase_getter(tags, to_text: Callable[[object], str]) -> Callable[[str],
 
     def get(key: str) -> str | None:
         values = lowered.get(key)
-        if not values:
-            return None
-        if type(tags).__name__ == "APEv2":
-            # An APE text value joins multiple entries with NUL.
-            return str(values[0]).split("\x00", 1)[0]
-        return to_text(values[0])
+        # Several values (APE joins them with NUL) keep the first; clean_text cuts at NUL.
+        return to_text(values[0]) if values else None
 
     return get
 
