@@ -21,7 +21,7 @@ import pyarrow as pa
 from soulspot_pipeline.domain.scan_plan import FileStat, KnownFile, plan_scan
 from soulspot_pipeline.scan.read import RECORD_FIELDS, ReadResult, read_many
 from soulspot_pipeline.scan.walk import WalkReport, walk_music_folder
-from soulspot_pipeline.store.arrow import registered
+from soulspot_pipeline.store.sql import registered, transaction
 
 CHUNK_FILES = 128  # files per worker task: large enough to hide the pickling round trip
 WRITE_BATCH = 4000  # records per DuckDB transaction: bounds memory on huge libraries
@@ -217,28 +217,22 @@ def _write_results(conn: duckdb.DuckDBPyConnection, results: list[ReadResult], s
     touched = pa.table({"path": [r.stat.path for r in results]})
     records = pa.Table.from_pylist([dict(zip(RECORD_FIELDS, r)) for r in ok], schema=_RECORD_SCHEMA)
     updates = ", ".join(f"{c} = excluded.{c}" for c in _UPSERT_COLUMNS)
-    with registered(conn, touched=touched, records=records):
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            conn.execute("DELETE FROM library.scan_errors WHERE path IN (SELECT path FROM touched)")
-            conn.execute(
-                f"""
-                INSERT INTO library.local_files
-                    ({", ".join(RECORD_FIELDS)}, mtime, missing, missing_since, first_seen_at, scanned_at)
-                SELECT {", ".join(RECORD_FIELDS)}, make_timestamp(mtime_ns // 1000), false, NULL, $now, $now
-                FROM records
-                ON CONFLICT (path) DO UPDATE SET {updates}, mtime_ns = excluded.mtime_ns,
-                    mtime = excluded.mtime, missing = false, missing_since = NULL,
-                    scanned_at = excluded.scanned_at
-                """,
-                {"now": now},
-            )
-            if problems:
-                conn.executemany("INSERT INTO library.scan_errors VALUES (?, ?, ?, ?, ?, ?)", problems)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    with registered(conn, touched=touched, records=records), transaction(conn):
+        conn.execute("DELETE FROM library.scan_errors WHERE path IN (SELECT path FROM touched)")
+        conn.execute(
+            f"""
+            INSERT INTO library.local_files
+                ({", ".join(RECORD_FIELDS)}, mtime, missing, missing_since, first_seen_at, scanned_at)
+            SELECT {", ".join(RECORD_FIELDS)}, make_timestamp(mtime_ns // 1000), false, NULL, $now, $now
+            FROM records
+            ON CONFLICT (path) DO UPDATE SET {updates}, mtime_ns = excluded.mtime_ns,
+                mtime = excluded.mtime, missing = false, missing_since = NULL,
+                scanned_at = excluded.scanned_at
+            """,
+            {"now": now},
+        )
+        if problems:
+            conn.executemany("INSERT INTO library.scan_errors VALUES (?, ?, ?, ?, ?, ?)", problems)
     summary.read += len(ok)
     summary.errors += sum(1 for r in results if r.error)
     summary.warnings += sum(1 for r in results if r.record is not None and r.warnings)
@@ -259,34 +253,28 @@ def _write_disappearances(
         "bad": list(dict.fromkeys(bad_names)),
     }
     tables = {name: pa.table({"path": pa.array(values, pa.string())}) for name, values in paths.items()}
-    with registered(conn, **tables):
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            conn.execute(
-                "UPDATE library.local_files SET missing = true, missing_since = ? "
-                "WHERE path IN (SELECT path FROM gone) AND NOT missing",
-                [now],
-            )
-            conn.execute(
-                "UPDATE library.local_files SET missing = false, missing_since = NULL "
-                "WHERE path IN (SELECT path FROM back)"
-            )
-            conn.execute("DELETE FROM library.scan_errors WHERE path IN (SELECT path FROM gone_errors)")
-            # A name that is not valid UTF-8 cannot be stored as it is: it is reported with
-            # the undecodable bytes replaced, once, until the file is renamed or removed.
-            conn.execute(
-                "DELETE FROM library.scan_errors WHERE error = $error AND path NOT IN (SELECT path FROM bad)",
-                {"error": BAD_NAME_ERROR},
-            )
-            conn.execute(
-                "INSERT INTO library.scan_errors SELECT path, $error, 'unreadable', NULL, NULL, $now FROM bad "
-                "ON CONFLICT DO NOTHING",
-                {"error": BAD_NAME_ERROR, "now": now},
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    with registered(conn, **tables), transaction(conn):
+        conn.execute(
+            "UPDATE library.local_files SET missing = true, missing_since = ? "
+            "WHERE path IN (SELECT path FROM gone) AND NOT missing",
+            [now],
+        )
+        conn.execute(
+            "UPDATE library.local_files SET missing = false, missing_since = NULL "
+            "WHERE path IN (SELECT path FROM back)"
+        )
+        conn.execute("DELETE FROM library.scan_errors WHERE path IN (SELECT path FROM gone_errors)")
+        # A name that is not valid UTF-8 cannot be stored as it is: it is reported with
+        # the undecodable bytes replaced, once, until the file is renamed or removed.
+        conn.execute(
+            "DELETE FROM library.scan_errors WHERE error = $error AND path NOT IN (SELECT path FROM bad)",
+            {"error": BAD_NAME_ERROR},
+        )
+        conn.execute(
+            "INSERT INTO library.scan_errors SELECT path, $error, 'unreadable', NULL, NULL, $now FROM bad "
+            "ON CONFLICT DO NOTHING",
+            {"error": BAD_NAME_ERROR, "now": now},
+        )
 
 
 _INT_FIELDS = {"size", "mtime_ns", "duration_ms"}

@@ -9,7 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from soulspot_pipeline.domain.library_merge import MergeResult, RegisteredKey, merge_local_files, superseded_states
-from soulspot_pipeline.store.arrow import registered
+from soulspot_pipeline.store.sql import registered, transaction
 
 _LOCAL_FILE_COLUMNS = (
     "path, missing, format, duration_ms, bitrate, sample_rate, bit_depth, artist, albumartist, "
@@ -124,8 +124,7 @@ def write_merge(
     """
     now = datetime.now(UTC).replace(tzinfo=None)
     counts: dict[str, dict[str, int]] = {}
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         for table, rows in (("artists", result.artists), ("albums", result.albums), ("tracks", result.tracks)):
             counts[table] = _upsert(conn, table, list(rows.values()), now)
             counts[table]["superseded"] = _supersede(conn, table, superseded, now)
@@ -140,10 +139,6 @@ def write_merge(
                 [now],
             )
         counts["track_files"] = _replace_track_files(conn, result.track_files)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return counts
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from soulspot_pipeline.store.sql import transaction
+
 OWNERSHIP_STATES = ("owned", "discovered", "ignored")
 DOWNLOAD_STATES = ("not_needed", "pending", "downloading", "downloaded", "failed")
 
@@ -180,8 +182,7 @@ def migrate(
     for migration in sorted(migrations, key=lambda m: m.version):
         if migration.version <= version:
             continue
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             conn.execute("CREATE SCHEMA IF NOT EXISTS library")
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS library.schema_migrations ("
@@ -192,9 +193,5 @@ def migrate(
                 "INSERT INTO library.schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
                 [migration.version, migration.name],
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         applied.append(migration.version)
     return applied

@@ -1,4 +1,4 @@
-"""Arrow tables as named relations inside SQL."""
+"""Small SQL helpers shared by every writer: transactions and Arrow tables as relations."""
 
 from __future__ import annotations
 
@@ -7,6 +7,18 @@ from contextlib import contextmanager
 
 import duckdb
 import pyarrow as pa
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Commit the block's statements together, or none of them."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 @contextmanager
