@@ -191,7 +191,9 @@ def _main_module_hidden() -> Iterator[None]:
     try:
         yield
     finally:
-        if main is not None:
+        if main is None:
+            del sys.modules["__main__"]
+        else:
             sys.modules["__main__"] = main
 
 
