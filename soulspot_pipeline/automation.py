@@ -4,6 +4,7 @@ import time
 
 import dagster as dg
 
+from soulspot_pipeline.assets.cloud import cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.library import library_entities
 from soulspot_pipeline.resources.music_folder import MusicFolder
@@ -24,6 +25,24 @@ music_folder_scan = dg.define_asset_job(
     selection=dg.AssetSelection.assets(local_scan, library_entities),
     description="Scan the music folder and merge what changed into the library.",
 )
+
+
+cloud_sync = dg.define_asset_job(
+    "cloud_sync",
+    selection=dg.AssetSelection.assets(*cloud_assets, library_entities),
+    description="Sync likes, saves, follows and playlists from every configured provider into the library.",
+)
+
+
+def build_cloud_schedule(settings: Settings) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name="cloud_sync_schedule",
+        job=cloud_sync,
+        cron_schedule=settings.cloud_cron,
+        execution_timezone=settings.timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"Syncs the cloud providers on '{settings.cloud_cron}' (SOULSPOT_CLOUD_CRON).",
+    )
 
 
 def build_music_folder_schedule(settings: Settings) -> dg.ScheduleDefinition:

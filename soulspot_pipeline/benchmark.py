@@ -1,8 +1,10 @@
-"""``soulspot bench``: scan and merge throughput and peak memory on a synthetic library.
+"""``soulspot bench``: throughput and peak memory of the scan, the merge and the cloud import.
 
-Builds N small tagged files (FLAC, MP3 and Ogg Vorbis mixed) in a scratch folder, then
-measures a cold scan into an empty database, a warm rescan with nothing changed, a
-rescan after touching 1% of the files, and the library merge. Figures, not assertions.
+The scan benchmark builds N small tagged files (FLAC, MP3 and Ogg Vorbis mixed) in a
+scratch folder, then measures a cold scan into an empty database, a warm rescan with
+nothing changed, a rescan after touching 1% of the files, and the library merge. The
+cloud benchmark (``--cloud-tracks``) imports N saved tracks from the Spotify stand-in
+through spotipy and Dagster, twice. Figures, not assertions.
 """
 
 from __future__ import annotations
@@ -117,6 +119,11 @@ def _vm_hwm_kb(pid: int) -> int:
     return 0
 
 
+def changed_rows(changes: dict) -> int:
+    """All the counts of a nested ``changes`` report added up."""
+    return sum(changed_rows(v) if isinstance(v, dict) else v for v in changes.values())
+
+
 def _timed(label: str, files: int, fn):
     started = time.perf_counter()
     result = fn()
@@ -144,14 +151,14 @@ def run_benchmark(files: int, workers: int, directory: Path | None = None, keep:
             touched = _timed("rescan after touching 1%", files, lambda: scan_music_folder(conn, music, workers=workers))
 
             def merge():
-                return entities.merge_local_library(conn, auto_queue=False)[2]
+                return entities.rebuild_library(conn, auto_queue=False, source_order=("local",))[2]
 
             first_merge = _timed("library merge (first)", files, merge)
             second_merge = _timed("library merge (unchanged)", files, merge)
         print(f"cold scan read {cold.read:,} files with {cold.errors} errors")
         print(f"warm rescan read {warm.read:,} files; after touching {len(paths[::step]):,}, read {touched.read:,}")
         print(f"first merge inserted {first_merge['tracks']['inserted']:,} tracks; unchanged merge changed "
-              f"{sum(v for t in second_merge.values() for v in t.values())} rows")
+              f"{changed_rows(second_merge)} rows")
         workers_mb = memory.workers_mb
         print(f"peak memory of the main process during the cold and warm scans: {scan_peak_mb:,.0f} MB")
         print(f"peak memory: main process {memory.own_mb:,.0f} MB; scan workers "
@@ -160,5 +167,58 @@ def run_benchmark(files: int, workers: int, directory: Path | None = None, keep:
         print(f"database size: {Path(db.database).stat().st_size / 1e6:,.1f} MB")
     finally:
         if not keep and directory is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+def run_cloud_benchmark(tracks: int, directory: Path | None = None) -> int:
+    """Import ``tracks`` saved Spotify tracks from the local stand-in, then sync again unchanged."""
+    import dagster as dg
+
+    from soulspot_pipeline.assets.cloud import SOURCE_ORDER, cloud_assets
+    from soulspot_pipeline.assets.library import library_entities
+    from soulspot_pipeline.resources.deezer import DeezerResource
+    from soulspot_pipeline.resources.music_folder import LibraryPolicy
+    from soulspot_pipeline.resources.spotify import SCOPES, SpotifyResource, TokenFile
+    from soulspot_pipeline.standins.spotify import SpotifyStandin, generate_library
+
+    scratch = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="soulspot-bench-cloud-"))
+    db = LibraryDatabase(database=str(scratch / "bench.duckdb"), snapshot_path=str(scratch / "bench.snapshot.duckdb"))
+    token_path = scratch / "secrets" / "spotify-token.json"
+    print(f"soulspot bench: import {tracks:,} saved Spotify tracks from the local stand-in, in {scratch}")
+    try:
+        with SpotifyStandin(generate_library(tracks, seed=1)) as server, PeakMemory() as memory:
+            TokenFile(token_path).save_token_to_cache(
+                {**server.issue_tokens(" ".join(SCOPES)), "expires_at": int(time.time()) + 3600}
+            )
+            resources = {
+                "library_db": db,
+                "library_policy": LibraryPolicy(),
+                "spotify": SpotifyResource(
+                    client_id=server.client_id, redirect_uri="http://127.0.0.1:8888/callback",
+                    api_url=server.api_url, accounts_url=server.accounts_url, token_path=str(token_path),
+                ),
+                "deezer": DeezerResource(),
+            }
+            assets = [*cloud_assets, library_entities]
+            for label in ("first sync (empty library)", "second sync (nothing changed)"):
+                before = len(server.requests)
+                started = time.perf_counter()
+                result = dg.materialize(assets, resources=resources, selection=["spotify_likes"])
+                imported = time.perf_counter() - started
+                started = time.perf_counter()
+                with db.writer() as conn:
+                    changes = entities.rebuild_library(conn, auto_queue=False, source_order=SOURCE_ORDER)[2]
+                merged = time.perf_counter() - started
+                meta = {k: v.value for e in result.get_asset_materialization_events() for k, v in e.materialization.metadata.items()}
+                print(
+                    f"{label}: import {imported:6.2f} s ({tracks / imported:,.0f} tracks/s, "
+                    f"{len(server.requests) - before} requests, {meta['rate_limited']} rate-limited), "
+                    f"merge {merged:5.2f} s; rows changed: sync {changed_rows(meta['changes'])}, merge {changed_rows(changes)}",
+                    flush=True,
+                )
+            print(f"peak memory of the process: {memory.own_mb:,.0f} MB")
+    finally:
+        if directory is None:
             shutil.rmtree(scratch, ignore_errors=True)
     return 0

@@ -1,4 +1,4 @@
-"""``soulspot``: run the library refresh, open the UI, benchmark the scan."""
+"""``soulspot``: run the library refresh, open the UI, log in to Spotify, benchmark."""
 
 from __future__ import annotations
 
@@ -68,6 +68,32 @@ def ui(settings: Settings, host: str, port: int) -> int:
     return subprocess.call(command, env=env)
 
 
+def spotify_login(settings: Settings, open_browser: bool) -> int:
+    """The one-time Spotify login (authorization code with PKCE); runs refresh it themselves."""
+    if not settings.spotify_configured:
+        print("Spotify is not configured: set SPOTIFY_CLIENT_ID and SPOTIFY_REDIRECT_URI (see the README)", file=sys.stderr)
+        return 2
+    from soulspot_pipeline.resources.spotify import SpotifyResource
+
+    spotify = SpotifyResource(
+        client_id=settings.spotify_client_id,
+        redirect_uri=settings.spotify_redirect_uri,
+        api_url=settings.spotify_api_url,
+        accounts_url=settings.spotify_accounts_url,
+        token_path=str(settings.spotify_token_path),
+    )
+    try:
+        user = spotify.login(open_browser=open_browser)
+    except Exception as exc:  # every failure of an interactive login is reported the same way
+        print(f"Spotify login failed: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"logged in to Spotify as {user.get('display_name') or user.get('id')}; "
+        f"the login is stored in {settings.spotify_token_path} (readable by you only)"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="soulspot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -75,11 +101,18 @@ def main(argv: list[str] | None = None) -> int:
     ui_parser = commands.add_parser("ui", help="open the Dagster UI with schedules and sensors running")
     ui_parser.add_argument("--host", default="127.0.0.1")
     ui_parser.add_argument("--port", type=int, default=3000)
+    login_parser = commands.add_parser("spotify-login", help="log in to Spotify once (stores a refresh token)")
+    login_parser.add_argument(
+        "--no-browser", action="store_true", help="print the login URL and read the redirected URL from the terminal"
+    )
     bench_parser = commands.add_parser("bench", help="benchmark the scan and the merge on a synthetic library")
     bench_parser.add_argument("--files", type=int, default=5000)
     bench_parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     bench_parser.add_argument("--dir", type=Path, default=None, help="where to build the library (default: a temp dir)")
     bench_parser.add_argument("--keep", action="store_true", help="keep the synthetic library afterwards")
+    bench_parser.add_argument(
+        "--cloud-tracks", type=int, default=None, help="instead: import this many saved tracks from the Spotify stand-in"
+    )
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
@@ -87,8 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         return refresh(settings)
     if args.command == "ui":
         return ui(settings, args.host, args.port)
-    from soulspot_pipeline.benchmark import run_benchmark
+    if args.command == "spotify-login":
+        return spotify_login(settings, open_browser=not args.no_browser)
+    from soulspot_pipeline.benchmark import run_benchmark, run_cloud_benchmark
 
+    if args.cloud_tracks:
+        return run_cloud_benchmark(args.cloud_tracks, directory=args.dir)
     return run_benchmark(files=args.files, workers=args.workers, directory=args.dir, keep=args.keep)
 
 

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from soulspot_pipeline.assets.cloud import CLOUD_SOURCES, cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.library import (
     downloaded_files_exist,
@@ -11,7 +12,9 @@ from soulspot_pipeline.assets.library import (
 )
 from soulspot_pipeline.automation import (
     abandoned_runs_sensor,
+    build_cloud_schedule,
     build_music_folder_schedule,
+    cloud_sync,
     build_music_folder_sensor,
     library_refresh,
     music_folder_scan,
@@ -19,6 +22,7 @@ from soulspot_pipeline.automation import (
 from soulspot_pipeline.resources.music_folder import LibraryPolicy, MusicFolder
 from soulspot_pipeline.settings import Settings
 from soulspot_pipeline.store.database import LibraryDatabase
+from soulspot_pipeline.user_actions import user_action_jobs
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
@@ -28,15 +32,16 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         ),
         "music_folder": MusicFolder(music_dir=str(settings.music_dir), scan_workers=settings.scan_workers),
         "library_policy": LibraryPolicy(auto_queue_downloads=settings.auto_queue_downloads),
+        **{spec.resource_key: spec.build_resource(settings) for spec in CLOUD_SOURCES},
     }
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[local_scan, library_entities],
+        assets=[*cloud_assets, local_scan, library_entities],
         asset_checks=[unique_local_paths, no_orphaned_tracks, downloaded_files_exist],
-        jobs=[library_refresh, music_folder_scan],
-        schedules=[build_music_folder_schedule(settings)],
+        jobs=[library_refresh, music_folder_scan, cloud_sync, *user_action_jobs],
+        schedules=[build_music_folder_schedule(settings), build_cloud_schedule(settings)],
         sensors=[build_music_folder_sensor(settings), abandoned_runs_sensor],
         resources=build_resources(settings),
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SPOTIFY_API_URL = "https://api.spotify.com/v1/"
+SPOTIFY_ACCOUNTS_URL = "https://accounts.spotify.com"
 DEEZER_API_URL = "https://api.deezer.com/"
 MUSICBRAINZ_URL = "https://musicbrainz.org"
 COVERART_URL = "https://coverartarchive.org"
@@ -75,6 +76,9 @@ class Settings:
     spotify_client_secret: str | None
     spotify_redirect_uri: str | None
     spotify_api_url: str
+    spotify_accounts_url: str
+    spotify_token_path: Path
+    cloud_cron: str
     deezer_user_id: str | None
     deezer_api_url: str
     musicbrainz_url: str
@@ -112,6 +116,9 @@ class Settings:
             spotify_client_secret=_text(env, "SPOTIFY_CLIENT_SECRET"),
             spotify_redirect_uri=_text(env, "SPOTIFY_REDIRECT_URI"),
             spotify_api_url=_text(env, "SOULSPOT_SPOTIFY_API_URL") or SPOTIFY_API_URL,
+            spotify_accounts_url=_text(env, "SOULSPOT_SPOTIFY_ACCOUNTS_URL") or SPOTIFY_ACCOUNTS_URL,
+            spotify_token_path=_path(env, "SOULSPOT_SPOTIFY_TOKEN_PATH", data_dir / "secrets" / "spotify-token.json"),
+            cloud_cron=_text(env, "SOULSPOT_CLOUD_CRON") or "*/30 * * * *",
             deezer_user_id=_text(env, "DEEZER_USER_ID"),
             deezer_api_url=_text(env, "SOULSPOT_DEEZER_API_URL") or DEEZER_API_URL,
             musicbrainz_url=_text(env, "SOULSPOT_MUSICBRAINZ_URL") or MUSICBRAINZ_URL,
@@ -124,7 +131,8 @@ class Settings:
 
     @property
     def spotify_configured(self) -> bool:
-        return bool(self.spotify_client_id and self.spotify_client_secret)
+        # PKCE needs no client secret; SPOTIFY_CLIENT_SECRET is accepted and unused.
+        return bool(self.spotify_client_id and self.spotify_redirect_uri)
 
     @property
     def deezer_configured(self) -> bool:

@@ -11,18 +11,30 @@ from soulspot_pipeline.settings import Settings
 from soulspot_pipeline.synth import write_audio_file
 
 
+JOBS = (
+    "library_refresh", "music_folder_scan", "cloud_sync", "remove_from_library", "ignore_in_library",
+    "restore_to_library", "request_downloads", "set_playlist_sync_mode",
+)
+
+
 def test_every_job_schedule_and_sensor_loads(tmp_path):
-    defs = build_definitions(Settings.from_env({"SOULSPOT_DATA_DIR": str(tmp_path), "SOULSPOT_SCAN_CRON": "*/20 * * * *"}))
-    assert {job for job in ("library_refresh", "music_folder_scan") if defs.resolve_job_def(job)} == {"library_refresh", "music_folder_scan"}
+    defs = build_definitions(
+        Settings.from_env({"SOULSPOT_DATA_DIR": str(tmp_path), "SOULSPOT_SCAN_CRON": "*/20 * * * *", "SOULSPOT_CLOUD_CRON": "*/45 * * * *"})
+    )
+    assert {job for job in JOBS if defs.resolve_job_def(job)} == set(JOBS)
     refresh = defs.resolve_job_def("library_refresh")
-    assert {n.name for n in refresh.graph.node_defs} >= {"local_scan", "library_entities"}
-    schedule = defs.resolve_schedule_def("music_folder_scan_schedule")
-    assert schedule.cron_schedule == "*/20 * * * *"
+    assert {n.name for n in refresh.graph.node_defs} >= {"local_scan", "library_entities", "spotify_likes", "deezer_favorites"}
+    assert defs.resolve_schedule_def("music_folder_scan_schedule").cron_schedule == "*/20 * * * *"
+    cloud = defs.resolve_schedule_def("cloud_sync_schedule")
+    assert cloud.cron_schedule == "*/45 * * * *" and cloud.job_name == "cloud_sync"
     assert defs.resolve_sensor_def("music_folder_sensor") and defs.resolve_sensor_def("abandoned_runs_sensor")
     graph = defs.resolve_asset_graph()
-    assert graph.get(dg.AssetKey("library_entities")).parent_keys == {dg.AssetKey("local_scan")}
+    assert graph.get(dg.AssetKey("library_entities")).parent_keys == {
+        dg.AssetKey("local_scan"), dg.AssetKey("spotify_likes"), dg.AssetKey("deezer_favorites")
+    }
     specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
     assert specs["local_scan"].group_name == "discover" and specs["library_entities"].group_name == "library"
+    assert specs["spotify_likes"].group_name == "discover" and specs["deezer_favorites"].group_name == "discover"
     assert all(s.description and s.kinds for s in specs.values())
     assert {c.name for c in defs.resolve_asset_graph().asset_check_keys} == {"unique_local_paths", "no_orphaned_tracks", "downloaded_files_exist"}
 

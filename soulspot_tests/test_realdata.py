@@ -82,3 +82,32 @@ def test_one_song_in_three_files_is_one_owned_track(realdata, library_db, name):
             [f"%/{name}"],
         ).fetchall()
     assert track == [("Silence", str(realdata / "mutagen/tests/data/silence-44-s.flac"), "flac", "downloaded")]
+
+
+def test_recorded_spotify_and_deezer_responses_sync_into_the_library(realdata, library_db, music_dir, tmp_path):
+    """The recorded Spotify Web API and Deezer responses, served as they are, through spotipy and httpx."""
+    import json
+
+    from soulspot_pipeline.standins import deezer as deezer_standin
+    from soulspot_pipeline.standins import spotify as spotify_standin
+    from soulspot_tests.assets.test_cloud_likes import login, materialize, resources, rows
+
+    spotify_data = realdata / "spotify" / "spotify-web-api-java" / "src" / "test" / "fixtures" / "requests" / "data"
+    deezer_data = realdata / "deezer" / "deezer-python" / "extracted-json"
+    recorded_saved = json.loads((spotify_data / "library" / "GetUsersSavedTracksRequest.json").read_text())["items"]
+    recorded_deezer = json.loads((deezer_data / "TestClient.test_get_user_tracks[args1]__0.json").read_text())["data"]
+    with spotify_standin.SpotifyStandin(spotify_standin.library_from_recordings(spotify_data)) as spotify, \
+            deezer_standin.DeezerStandin(deezer_standin.library_from_recordings(deezer_data)) as deezer:
+        login(spotify, tmp_path / "data" / "secrets" / "spotify-token.json")
+        result = materialize(resources(library_db, music_dir, tmp_path, spotify, deezer))
+    meta = {e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
+            for e in result.get_asset_materialization_events()}
+    assert meta["spotify_likes"]["liked_tracks"] == len([i for i in recorded_saved if i.get("track")])
+    # The recorded playlist holds a podcast episode and an entry whose track is gone.
+    assert meta["spotify_likes"]["skipped_items"].get("episode", 0) >= 1
+    assert meta["deezer_favorites"]["liked_tracks"] == len(recorded_deezer)
+    isrc = recorded_saved[0]["track"]["external_ids"]["isrc"]
+    assert rows(library_db, "SELECT spotify_id, ownership_state FROM library.tracks WHERE isrc = ?", [isrc]) == [
+        (recorded_saved[0]["track"]["id"], "owned")]
+    durations = {str(t["id"]): t["duration"] * 1000 for t in recorded_deezer}
+    assert dict(rows(library_db, "SELECT deezer_id, duration_ms FROM library.tracks WHERE deezer_id IS NOT NULL")) == durations

@@ -14,8 +14,15 @@ def test_defaults_put_everything_under_the_data_folder(tmp_path, monkeypatch):
     assert s.downloads_dir == tmp_path / "data" / "downloads"
     assert s.auto_queue_downloads is False
     assert s.musicbrainz_rate == 1.0
-    assert s.scan_cron == "0 * * * *"
+    assert s.scan_cron == "0 * * * *" and s.cloud_cron == "*/30 * * * *"
+    assert s.spotify_token_path == tmp_path / "data" / "secrets" / "spotify-token.json"
+    assert s.spotify_accounts_url == "https://accounts.spotify.com"
     assert not (s.spotify_configured or s.deezer_configured or s.slskd_configured)
+
+
+def test_spotify_needs_a_client_id_and_a_redirect_uri_but_no_secret():
+    assert Settings.from_env({"SPOTIFY_CLIENT_ID": "id", "SPOTIFY_REDIRECT_URI": "http://127.0.0.1:8888/callback"}).spotify_configured
+    assert not Settings.from_env({"SPOTIFY_CLIENT_ID": "id", "SPOTIFY_CLIENT_SECRET": "secret"}).spotify_configured
 
 
 def test_every_documented_variable_is_read(tmp_path):

@@ -1,9 +1,11 @@
 """Library: one deduplicated set of artists, albums and tracks, with ownership."""
 
 import os
+from collections import Counter
 
 import dagster as dg
 
+from soulspot_pipeline.assets.cloud import SOURCE_ORDER, cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.resources.music_folder import LibraryPolicy
@@ -12,7 +14,7 @@ from soulspot_pipeline.store.database import LibraryDatabase
 
 
 @dg.asset(
-    deps=[local_scan],
+    deps=[local_scan, *cloud_assets],
     group_name="library",
     kinds={"python", "duckdb"},
     pool="duckdb",
@@ -21,10 +23,10 @@ from soulspot_pipeline.store.database import LibraryDatabase
 def library_entities(
     context: dg.AssetExecutionContext, library_db: LibraryDatabase, library_policy: LibraryPolicy
 ) -> dg.MaterializeResult:
-    """The library: deduplicated artists, albums and tracks the user owns, with where each file is."""
+    """The library: every source deduplicated into artists, albums and tracks, with what the user owns."""
     with library_db.writer() as conn:
-        file_count, result, changes = entities.merge_local_library(
-            conn, auto_queue=library_policy.auto_queue_downloads
+        inputs, result, changes = entities.rebuild_library(
+            conn, auto_queue=library_policy.auto_queue_downloads, source_order=SOURCE_ORDER
         )
         totals = conn.execute(
             """
@@ -43,8 +45,14 @@ def library_entities(
             """
         ).fetchall()
     artists, albums, tracks, owned, downloaded = totals
+    file_count = len(inputs.local_files)
     duplicates = sum(1 for _, _, _, primary in result.track_files if not primary)
-    context.log.info(f"{file_count} local files -> {len(result.tracks)} tracks ({duplicates} duplicate files)")
+    cloud_items = len(inputs.cloud_tracks) + len(inputs.cloud_albums) + len(inputs.cloud_artists)
+    context.log.info(
+        f"{file_count} local files and {cloud_items} cloud items -> {len(result.tracks)} tracks "
+        f"({duplicates} duplicate files)"
+    )
+    link_rules = Counter(f"{link.entity_type}:{link.matched_by}" for link in result.links)
     return dg.MaterializeResult(
         metadata={
             "artists": artists,
@@ -54,7 +62,9 @@ def library_entities(
             "downloaded_tracks": downloaded,
             "local_files": file_count,
             "duplicate_files": duplicates,
+            "cloud_items": cloud_items,
             "matched_by": dg.MetadataValue.json(dict(result.rules)),
+            "cloud_matched_by": dg.MetadataValue.json(dict(sorted(link_rules.items()))),
             "changes": dg.MetadataValue.json(changes),
             "dagster/row_count": tracks,
             "preview": dg.MetadataValue.md(

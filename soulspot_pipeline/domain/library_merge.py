@@ -1,10 +1,15 @@
-"""Local files -> deduplicated artists, albums and tracks.
+"""Every source -> one deduplicated library of artists, albums and tracks, with ownership.
 
-Identity keys are tried strongest first: MusicBrainz id, then ISRC (tracks), then a
-normalized name key (artist; album artist + album; artist + album + title). Every key
-that resolved is remembered in a registry, so entity ids stay stable across runs and
-each merge can be explained. A weaker key never joins an entity that already carries a
-different MusicBrainz id: two artists of the same name with different MBIDs stay apart.
+Sources are local files and what each cloud provider told us. Identity keys are tried
+strongest first: MusicBrainz id, then ISRC (tracks) or UPC (albums), then the
+provider's own id, then a normalized name; a track none of them finds is compared by
+title, album and duration with the tracks of its artist (``domain.matching``). Every
+key that resolved is remembered in a registry, so entity ids stay stable across runs
+and each merge can be explained. A weaker key never joins an entity that already
+carries a different MusicBrainz id.
+
+Nothing here knows a provider by name: a source is a name and its rank in
+``source_order``, which decides whose title wins when sources disagree.
 """
 
 from __future__ import annotations
@@ -13,14 +18,23 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
-from soulspot_pipeline.domain.ownership import container_state, local_track_state
+from soulspot_pipeline.domain.matching import TrackFacts, base_title, score_tracks
+from soulspot_pipeline.domain.ownership import (
+    Decision,
+    Reason,
+    container_state,
+    effective_decision,
+    track_state,
+)
 from soulspot_pipeline.domain.text import normalize_name
 
 _ID_NAMESPACE = uuid.UUID("6f1d7a52-3c1e-4b8e-9a55-2f0c9e5b7d11")
 UNKNOWN_ARTIST = "Unknown Artist"
+LOCAL = "local"
 
 # Lossless first, then by bitrate: the file a track points at when it has several.
 _LOSSLESS = frozenset({"flac", "alac", "wavpack", "ape", "aiff", "wav", "tak", "oggflac", "trueaudio", "optimfrog", "dsf", "dsdiff"})
@@ -34,6 +48,38 @@ class RegisteredKey:
     rule: str
 
 
+@dataclass(frozen=True, slots=True)
+class SourceLink:
+    """Which entity a provider's item became, by which rule (and score, when fuzzy)."""
+
+    entity_type: str
+    source: str
+    source_id: str
+    entity_id: str
+    matched_by: str
+    score: float | None = None
+
+
+@dataclass
+class MergeInputs:
+    """Everything the merge reads. Cloud rows carry ``source`` and the provider's ids;
+    ``owned_since`` is set on rows the user liked, saved, followed or auto-owns."""
+
+    local_files: Sequence[Mapping[str, Any]] = ()
+    cloud_artists: Sequence[Mapping[str, Any]] = ()
+    cloud_albums: Sequence[Mapping[str, Any]] = ()
+    cloud_tracks: Sequence[Mapping[str, Any]] = ()
+    registry: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    identities: Mapping[str, str] = field(default_factory=dict)
+    previous_states: Mapping[str, str] = field(default_factory=dict)
+    previous_matches: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    previous_links: Mapping[tuple[str, str, str], tuple[str, str, float | None]] = field(default_factory=dict)
+    decisions: Mapping[str, Decision] = field(default_factory=dict)
+    requests: Mapping[str, datetime] = field(default_factory=dict)
+    source_order: Sequence[str] = (LOCAL,)
+    auto_queue: bool = False
+
+
 @dataclass
 class MergeResult:
     artists: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -41,6 +87,7 @@ class MergeResult:
     tracks: dict[str, dict[str, Any]] = field(default_factory=dict)
     new_keys: list[RegisteredKey] = field(default_factory=list)
     track_files: list[tuple[str, str, str, bool]] = field(default_factory=list)
+    links: list[SourceLink] = field(default_factory=list)
     rules: Counter = field(default_factory=Counter)
 
 
@@ -50,11 +97,15 @@ class _Resolver:
     def __init__(self, registry: Mapping[tuple[str, str], str], identities: Mapping[str, str]):
         self.registry = dict(registry)
         self.identity = dict(identities)  # entity id -> its MusicBrainz id, where known
+        self.isrcs: dict[str, set[str]] = defaultdict(set)  # track id -> the ISRCs that led to it
+        for (entity_type, key), entity_id in self.registry.items():
+            if entity_type == "track" and key.startswith("isrc:"):
+                self.isrcs[entity_id].add(key)
         self.new_keys: list[RegisteredKey] = []
 
-    def resolve(self, entity_type: str, keys: Sequence[tuple[str, str]], identity: str | None) -> tuple[str, str]:
-        """The entity for ``keys`` ((rule, key) strongest first) and the rule that found it."""
-        entity_id, matched_rule = None, None
+    def lookup(self, entity_type: str, keys: Sequence[tuple[str, str]], identity: str | None) -> tuple[str, str] | None:
+        """The entity an existing key names (strongest first) and that key's rule."""
+        isrc = next((key for rule, key in keys if rule == "isrc"), None)
         for rule, key in keys:
             candidate = self.registry.get((entity_type, key))
             if candidate is None:
@@ -62,24 +113,55 @@ class _Resolver:
             other = self.identity.get(candidate)
             if identity and other and other != identity:
                 continue  # same name, different MusicBrainz entity
-            entity_id, matched_rule = candidate, rule
-            break
-        if entity_id is None:
-            rule, key = keys[0]
-            entity_id = str(uuid.uuid5(_ID_NAMESPACE, f"{entity_type}:{key}"))
-            matched_rule = "new"
+            if isrc and self.isrcs.get(candidate) and isrc not in self.isrcs[candidate]:
+                continue  # same name, different recording ("Interlude" twice on one album)
+            return candidate, rule
+        return None
+
+    def bind(self, entity_type: str, keys: Sequence[tuple[str, str]], entity_id: str, identity: str | None, rule: str) -> None:
         if identity and not self.identity.get(entity_id):
             self.identity[entity_id] = identity
-        for rule, key in keys:
+        for key_rule, key in keys:
+            if key_rule == "isrc":
+                self.isrcs[entity_id].add(key)
             if (entity_type, key) not in self.registry:
                 self.registry[(entity_type, key)] = entity_id
-                self.new_keys.append(RegisteredKey(entity_type, key, entity_id, rule))
-        return entity_id, matched_rule
+                self.new_keys.append(RegisteredKey(entity_type, key, entity_id, rule if rule == "fuzzy" else key_rule))
+
+    def resolve(self, entity_type: str, keys: Sequence[tuple[str, str]], identity: str | None) -> tuple[str, str]:
+        """The entity for ``keys`` ((rule, key) strongest first) and the rule that found it."""
+        found = self.lookup(entity_type, keys, identity)
+        if found is None:
+            found = (new_entity_id(entity_type, keys[0][1]), "new")
+        self.bind(entity_type, keys, found[0], identity, found[1])
+        return found
 
 
-def _artist_keys(name: str | None, mbid: str | None) -> list[tuple[str, str]]:
+def new_entity_id(entity_type: str, key: str) -> str:
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{entity_type}:{key}"))
+
+
+def _artist_keys(name: str | None, mbid: str | None = None, source: str | None = None, source_id: str | None = None) -> list[tuple[str, str]]:
     keys = [("mbid", f"mbid:{mbid}")] if mbid else []
+    if source and source_id:
+        keys.append((source, f"{source}:{source_id}"))
     keys.append(("name", f"name:{normalize_name(name or UNKNOWN_ARTIST)}"))
+    return keys
+
+
+def _album_keys(artist_id: str, title: str, *, rg: str | None = None, release: str | None = None,
+                source: str | None = None, source_id: str | None = None, upc: str | None = None) -> list[tuple[str, str]]:
+    keys = []
+    if rg:
+        keys.append(("mbid", f"rg:{rg}"))
+    if release:
+        keys.append(("mbid", f"release:{release}"))
+    if upc:
+        keys.append(("upc", f"upc:{upc.lstrip('0')}"))
+    if source and source_id:
+        keys.append((source, f"{source}:{source_id}"))
+    keys.append(("name", f"name:{artist_id}:{normalize_name(title)}"))
+    keys.append(("edition", f"base:{artist_id}:{base_title(title)}"))
     return keys
 
 
@@ -100,155 +182,326 @@ def _most_common(values: Iterable[Any]) -> Any:
     return min(v for v, n in counts.items() if n == best)
 
 
-def merge_local_files(
-    files: Sequence[Mapping[str, Any]],
-    registry: Mapping[tuple[str, str], str],
-    identities: Mapping[str, str],
-    previous_states: Mapping[str, str],
-    *,
-    auto_queue: bool,
-    previous_matches: Mapping[str, tuple[str, str]] | None = None,
-) -> MergeResult:
-    """Deduplicate local files into entities.
+def _first(observations: Sequence[Mapping[str, Any]], key: str) -> Any:
+    """The value of the best-ranked observation that has one (most common among equals)."""
+    for _, group in _by_rank(observations):
+        value = _most_common(o.get(key) for o in group)
+        if value is not None:
+            return value
+    return None
 
-    ``files``: rows of ``library.local_files``; ``registry``: (entity_type, key) ->
-    entity id from earlier runs; ``identities``: entity id -> MusicBrainz id of entities
-    that have one; ``previous_states``: entity id -> ownership_state of local entities
-    already in the library (those no file maps to any more come back in the result with
-    their new state only); ``previous_matches``: path -> (track id, rule) of the last
-    run, so a file that still belongs to the same track keeps the rule that first put it
-    there (later runs find it by whichever key the registry learned first).
-    """
-    previous_matches = previous_matches or {}
-    resolver = _Resolver(registry, identities)
-    result = MergeResult()
-    # Files with MusicBrainz ids first, so named-only files join identified entities.
-    ordered = sorted(files, key=lambda r: (r.get("recording_mbid") is None, r.get("artist_mbid") is None, r["path"]))
 
-    track_rows: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    track_rule: dict[str, str] = {}
-    album_rows: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    artist_names: dict[str, list[str]] = defaultdict(list)
-    artist_of_album: dict[str, list[str]] = defaultdict(list)
-    album_of_track: dict[str, list[str | None]] = defaultdict(list)
-    artist_of_track: dict[str, list[str]] = defaultdict(list)
+def _by_rank(observations: Sequence[Mapping[str, Any]]) -> list[tuple[int, list[Mapping[str, Any]]]]:
+    groups: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+    for o in observations:
+        groups[o["rank"]].append(o)
+    return sorted(groups.items())
 
-    for row in ordered:
-        artist_name = row.get("artist") or row.get("albumartist") or UNKNOWN_ARTIST
-        artist_id, _ = resolver.resolve("artist", _artist_keys(artist_name, row.get("artist_mbid")), row.get("artist_mbid"))
-        artist_names[artist_id].append(artist_name)
 
-        album_id = None
-        if row.get("album"):
-            albumartist_name = row.get("albumartist") or artist_name
-            albumartist_mbid = row.get("albumartist_mbid") or (
-                row.get("artist_mbid") if not row.get("albumartist") or row.get("albumartist") == artist_name else None
-            )
-            albumartist_id, _ = resolver.resolve(
-                "artist", _artist_keys(albumartist_name, albumartist_mbid), albumartist_mbid
-            )
-            artist_names[albumartist_id].append(albumartist_name)
-            album_keys = []
-            if row.get("release_group_mbid"):
-                album_keys.append(("mbid", f"rg:{row['release_group_mbid']}"))
-            if row.get("release_mbid"):
-                album_keys.append(("mbid", f"release:{row['release_mbid']}"))
-            album_keys.append(("name", f"name:{albumartist_id}:{normalize_name(row['album'])}"))
-            album_id, _ = resolver.resolve("album", album_keys, row.get("release_group_mbid"))
-            album_rows[album_id].append(row)
-            artist_of_album[album_id].append(albumartist_id)
+class _Merge:
+    def __init__(self, inputs: MergeInputs):
+        self.inputs = inputs
+        self.rank = {source: n for n, source in enumerate(inputs.source_order)}
+        self.resolver = _Resolver(inputs.registry, inputs.identities)
+        self.result = MergeResult()
+        self.artist_obs: dict[str, list[dict]] = defaultdict(list)
+        self.album_obs: dict[str, list[dict]] = defaultdict(list)
+        self.track_obs: dict[str, list[dict]] = defaultdict(list)
+        self.cloud_artist: dict[tuple[str, str], str] = {}
+        self.cloud_album: dict[tuple[str, str], str] = {}
+        self.artist_tracks: dict[str, list[tuple[str, TrackFacts]]] = defaultdict(list)
 
-        track_keys = []
-        if row.get("recording_mbid"):
-            track_keys.append(("mbid", f"mbid:{row['recording_mbid']}"))
-        if row.get("isrc"):
-            track_keys.append(("isrc", f"isrc:{row['isrc']}"))
-        if row.get("title"):
-            track_keys.append(("name", f"name:{artist_id}:{album_id or '-'}:{normalize_name(row['title'])}"))
-        else:
-            # Without a title a file has no identity beyond itself.
-            track_keys.append(("path", f"path:{row['path']}"))
-        track_id, rule = resolver.resolve("track", track_keys, row.get("recording_mbid"))
-        track_rows[track_id].append(row)
-        before = previous_matches.get(row["path"])
-        track_rule[row["path"]] = before[1] if before and before[0] == track_id else rule
-        album_of_track[track_id].append(album_id)
-        artist_of_track[track_id].append(artist_id)
+    def source_rank(self, source: str) -> int:
+        return self.rank.get(source, len(self.rank))
 
-    for track_id, rows in track_rows.items():
-        rows = sorted(rows, key=_file_rank)
-        best = rows[0]
-        present = not best.get("missing")
-        ownership, download = local_track_state(
-            previous_states.get(track_id), file_present=present, file_known=True, auto_queue=auto_queue
+    # -- resolution -----------------------------------------------------------------
+
+    def link(self, entity_type: str, source: str, source_id: str, entity_id: str, rule: str, score: float | None = None) -> None:
+        before = self.inputs.previous_links.get((entity_type, source, source_id))
+        if before and before[0] == entity_id:
+            _, rule, score = before  # how it was first linked, not today's registry hit
+        self.result.links.append(SourceLink(entity_type, source, source_id, entity_id, rule, score))
+
+    def add_local_files(self) -> None:
+        files = sorted(
+            self.inputs.local_files,
+            key=lambda r: (r.get("recording_mbid") is None, r.get("artist_mbid") is None, r["path"]),
         )
-        result.tracks[track_id] = {
-            "track_id": track_id,
-            "title": best.get("title") or PurePath(best["path"]).stem,
-            "artist_id": _most_common(artist_of_track[track_id]),
-            "album_id": _most_common(album_of_track[track_id]),
-            "isrc": _most_common(r.get("isrc") for r in rows),
-            "recording_mbid": _most_common(r.get("recording_mbid") for r in rows),
-            "duration_ms": best.get("duration_ms"),
-            "track_number": best.get("track_number"),
-            "disc_number": best.get("disc_number"),
-            "ownership_state": ownership,
-            "download_state": download,
-            "primary_source": "local",
-            "local_path": best["path"] if present else None,
-            "audio_format": best.get("format"),
-            "bitrate": best.get("bitrate"),
-            "sample_rate": best.get("sample_rate"),
-            "bit_depth": best.get("bit_depth"),
-        }
-        for row in rows:
-            path = row["path"]
-            result.track_files.append((path, track_id, track_rule[path], row is best))
-            result.rules[track_rule[path]] += 1
+        rank = self.source_rank(LOCAL)
+        track_rule: dict[str, str] = {}
+        for row in files:
+            artist_name = row.get("artist") or row.get("albumartist") or UNKNOWN_ARTIST
+            artist_id, _ = self.resolver.resolve("artist", _artist_keys(artist_name, row.get("artist_mbid")), row.get("artist_mbid"))
+            self.artist_obs[artist_id].append({"rank": rank, "source": LOCAL, "name": artist_name})
 
-    album_track_states: dict[str, list[str]] = defaultdict(list)
-    artist_member_states: dict[str, list[str]] = defaultdict(list)
-    for track in result.tracks.values():
-        if track["album_id"]:
-            album_track_states[track["album_id"]].append(track["ownership_state"])
-        artist_member_states[track["artist_id"]].append(track["ownership_state"])
+            album_id = None
+            if row.get("album"):
+                albumartist_name = row.get("albumartist") or artist_name
+                albumartist_mbid = row.get("albumartist_mbid") or (
+                    row.get("artist_mbid") if not row.get("albumartist") or row.get("albumartist") == artist_name else None
+                )
+                albumartist_id, _ = self.resolver.resolve("artist", _artist_keys(albumartist_name, albumartist_mbid), albumartist_mbid)
+                self.artist_obs[albumartist_id].append({"rank": rank, "source": LOCAL, "name": albumartist_name})
+                album_id, _ = self.resolver.resolve(
+                    "album",
+                    _album_keys(albumartist_id, row["album"], rg=row.get("release_group_mbid"), release=row.get("release_mbid")),
+                    row.get("release_group_mbid"),
+                )
+                self.album_obs[album_id].append(
+                    {
+                        "rank": rank, "source": LOCAL, "artist_id": albumartist_id, "title": row["album"],
+                        "release_group_mbid": row.get("release_group_mbid"), "release_mbid": row.get("release_mbid"),
+                        "release_date": row.get("date"), "total_tracks": row.get("track_total"),
+                    }
+                )
 
-    for album_id, rows in album_rows.items():
-        state = container_state(previous_states.get(album_id), album_track_states[album_id])
-        artist_id = _most_common(artist_of_album[album_id])
-        artist_member_states[artist_id].append(state)
-        result.albums[album_id] = {
-            "album_id": album_id,
-            "title": _most_common(r.get("album") for r in rows),
-            "artist_id": artist_id,
-            "release_group_mbid": _most_common(r.get("release_group_mbid") for r in rows),
-            "release_mbid": _most_common(r.get("release_mbid") for r in rows),
-            "release_date": _most_common(r.get("date") for r in rows),
-            "total_tracks": max((r.get("track_total") or 0 for r in rows), default=0) or None,
-            "ownership_state": state,
-            "primary_source": "local",
-        }
+            track_keys = []
+            if row.get("recording_mbid"):
+                track_keys.append(("mbid", f"mbid:{row['recording_mbid']}"))
+            if row.get("isrc"):
+                track_keys.append(("isrc", f"isrc:{row['isrc']}"))
+            if row.get("title"):
+                track_keys.append(("name", f"name:{artist_id}:{album_id or '-'}:{normalize_name(row['title'])}"))
+            else:
+                # Without a title a file has no identity beyond itself.
+                track_keys.append(("path", f"path:{row['path']}"))
+            track_id, rule = self.resolver.resolve("track", track_keys, row.get("recording_mbid"))
+            before = self.inputs.previous_matches.get(row["path"])
+            track_rule[row["path"]] = before[1] if before and before[0] == track_id else rule
+            self.add_track_obs(
+                track_id,
+                {
+                    "rank": rank, "source": LOCAL, "source_id": row["path"], "artist_id": artist_id, "album_id": album_id,
+                    "album_title": row.get("album"), "title": row.get("title") or PurePath(row["path"]).stem,
+                    "isrc": row.get("isrc"), "recording_mbid": row.get("recording_mbid"),
+                    "duration_ms": row.get("duration_ms"), "track_number": row.get("track_number"),
+                    "disc_number": row.get("disc_number"), "owned_since": row.get("first_seen_at"), "file": row,
+                },
+            )
+        self.track_rule = track_rule
 
-    for artist_id, names in artist_names.items():
-        result.artists[artist_id] = {
-            "artist_id": artist_id,
-            "name": _most_common(names),
-            "artist_mbid": resolver.identity.get(artist_id),
-            "ownership_state": container_state(previous_states.get(artist_id), artist_member_states[artist_id]),
-            "primary_source": "local",
-        }
+    def add_track_obs(self, track_id: str, obs: dict) -> None:
+        if track_id not in self.track_obs:
+            self.artist_tracks[obs["artist_id"]].append(
+                (track_id, TrackFacts(obs["title"], obs.get("album_title"), obs.get("duration_ms")))
+            )
+        self.track_obs[track_id].append(obs)
 
-    result.new_keys = resolver.new_keys
-    return result
+    def cloud_artist_id(self, source: str, artist_id: str | None, name: str | None) -> str:
+        known = self.cloud_artist.get((source, artist_id or ""))
+        if known:
+            return known
+        entity_id, _ = self.resolver.resolve("artist", _artist_keys(name, source=source, source_id=artist_id), None)
+        if artist_id:
+            self.cloud_artist[(source, artist_id)] = entity_id
+        self.artist_obs[entity_id].append({"rank": self.source_rank(source), "source": source, "name": name or UNKNOWN_ARTIST})
+        return entity_id
+
+    def add_cloud_artists(self) -> None:
+        for row in sorted(self.inputs.cloud_artists, key=lambda r: (self.source_rank(r["source"]), r["source"], r["artist_id"])):
+            source, source_id = row["source"], row["artist_id"]
+            entity_id, rule = self.resolver.resolve("artist", _artist_keys(row["name"], source=source, source_id=source_id), None)
+            self.cloud_artist[(source, source_id)] = entity_id
+            self.artist_obs[entity_id].append(
+                {
+                    "rank": self.source_rank(source), "source": source, "name": row["name"], "genres": tuple(row.get("genres") or ()) or None,
+                    f"{source}_id": source_id, "owned_since": row.get("owned_since"),
+                }
+            )
+            self.link("artist", source, source_id, entity_id, rule)
+
+    def add_cloud_albums(self) -> None:
+        for row in sorted(self.inputs.cloud_albums, key=lambda r: (self.source_rank(r["source"]), r["source"], r["album_id"])):
+            source, source_id = row["source"], row["album_id"]
+            artist_id = self.cloud_artist_id(source, row.get("artist_id"), row.get("artist_name"))
+            keys = _album_keys(artist_id, row["title"], source=source, source_id=source_id, upc=row.get("upc"))
+            entity_id, rule = self.resolver.resolve("album", keys, None)
+            self.cloud_album[(source, source_id)] = entity_id
+            self.album_obs[entity_id].append(
+                {
+                    "rank": self.source_rank(source), "source": source, "artist_id": artist_id, "title": row["title"],
+                    "album_type": row.get("album_type"), "release_date": row.get("release_date"),
+                    "total_tracks": row.get("total_tracks"), f"{source}_id": source_id, "owned_since": row.get("owned_since"),
+                }
+            )
+            self.link("album", source, source_id, entity_id, rule)
+
+    def add_cloud_tracks(self) -> None:
+        for row in sorted(self.inputs.cloud_tracks, key=lambda r: (self.source_rank(r["source"]), r["source"], r["track_id"])):
+            source, source_id = row["source"], row["track_id"]
+            artist_id = self.cloud_artist_id(source, row.get("artist_id"), row.get("artist_name"))
+            album_id = self.cloud_album.get((source, row.get("album_id") or ""))
+            album_title = self.album_obs[album_id][-1]["title"] if album_id else None
+            keys = [(source, f"{source}:{source_id}")]
+            if row.get("isrc"):
+                keys.insert(0, ("isrc", f"isrc:{row['isrc']}"))
+            keys.append(("name", f"name:{artist_id}:{album_id or '-'}:{normalize_name(row['title'])}"))
+            facts = TrackFacts(row["title"], album_title, row.get("duration_ms"))
+            found = self.resolver.lookup("track", keys, None)
+            score = None
+            if found is None:
+                fuzzy = self.fuzzy_track(artist_id, facts, row.get("isrc"))
+                if fuzzy is not None:
+                    found, score = (fuzzy[0], "fuzzy"), fuzzy[1]
+            if found is None:
+                found = (new_entity_id("track", keys[0][1]), "new")
+            entity_id, rule = found
+            self.resolver.bind("track", keys, entity_id, None, rule)
+            self.add_track_obs(
+                entity_id,
+                {
+                    "rank": self.source_rank(source), "source": source, "source_id": source_id, "artist_id": artist_id,
+                    "album_id": album_id, "album_title": album_title, "title": row["title"], "isrc": row.get("isrc"),
+                    "duration_ms": row.get("duration_ms"), "track_number": row.get("track_number"),
+                    "disc_number": row.get("disc_number"), f"{source}_id": source_id, "owned_since": row.get("owned_since"),
+                },
+            )
+            self.link("track", source, source_id, entity_id, rule, score)
+
+    def fuzzy_track(self, artist_id: str, facts: TrackFacts, isrc: str | None) -> tuple[str, float] | None:
+        best = None
+        known = self.resolver.isrcs
+        for track_id, candidate in self.artist_tracks.get(artist_id, ()):
+            if isrc and known.get(track_id) and f"isrc:{isrc}" not in known[track_id]:
+                continue  # two ISRCs are two recordings, however alike their names
+            score = score_tracks(facts, candidate)
+            if score.accepted and (best is None or score.total > best[1]):
+                best = (track_id, score.total)
+        return best
+
+    # -- entities and ownership --------------------------------------------------------
+
+    def decision(self, *entity_ids: str | None) -> Decision | None:
+        return effective_decision(*(self.inputs.decisions.get(e) for e in entity_ids if e))
+
+    def provider_ids(self, observations: Sequence[Mapping[str, Any]]) -> dict[str, str | None]:
+        sources = {o["source"] for o in observations if o["source"] != LOCAL}
+        return {f"{s}_id": _first([o for o in observations if o["source"] == s], f"{s}_id") for s in sources}
+
+    def build_tracks(self) -> None:
+        inputs = self.inputs
+        for track_id, observations in self.track_obs.items():
+            files = sorted((o["file"] for o in observations if "file" in o), key=_file_rank)
+            best = files[0] if files else None
+            present = best is not None and not best.get("missing")
+            artist_id = _first(observations, "artist_id")
+            album_id = _first(observations, "album_id")
+            reasons = [Reason(o["source"], o["owned_since"]) for o in observations if o.get("owned_since") or "file" in o]
+            ownership, download, active = track_state(
+                reasons,
+                self.decision(track_id, album_id, artist_id),
+                file_present=present,
+                requested_at=inputs.requests.get(track_id),
+                auto_queue=inputs.auto_queue,
+            )
+            primary = self.primary(active, (), observations)
+            self.result.tracks[track_id] = {
+                "track_id": track_id,
+                "title": best.get("title") or PurePath(best["path"]).stem if best else _first(observations, "title"),
+                "artist_id": artist_id,
+                "album_id": album_id,
+                "isrc": _first(observations, "isrc"),
+                "recording_mbid": _first(observations, "recording_mbid"),
+                **self.provider_ids(observations),
+                "duration_ms": (best or {}).get("duration_ms") or _first(observations, "duration_ms"),
+                "track_number": _first(observations, "track_number"),
+                "disc_number": _first(observations, "disc_number"),
+                "ownership_state": ownership,
+                "download_state": download,
+                "primary_source": primary,
+                "local_path": best["path"] if present else None,
+                "audio_format": best.get("format") if best else None,
+                "bitrate": best.get("bitrate") if best else None,
+                "sample_rate": best.get("sample_rate") if best else None,
+                "bit_depth": best.get("bit_depth") if best else None,
+            }
+            for row in files:
+                path = row["path"]
+                rule = self.track_rule[path]
+                self.result.track_files.append((path, track_id, rule, row is best))
+                self.result.rules[rule] += 1
+
+    def build_albums(self) -> None:
+        member_states: dict[str, list[str]] = defaultdict(list)
+        member_sources: dict[str, list[str]] = defaultdict(list)
+        for track in self.result.tracks.values():
+            if track["album_id"]:
+                member_states[track["album_id"]].append(track["ownership_state"])
+                if track["ownership_state"] == "owned":
+                    member_sources[track["album_id"]].append(track["primary_source"])
+        for album_id, observations in self.album_obs.items():
+            artist_id = _first(observations, "artist_id")
+            reasons = [Reason(o["source"], o["owned_since"]) for o in observations if o.get("owned_since")]
+            state, active = container_state(reasons, self.decision(album_id, artist_id), member_states[album_id])
+            totals = [o.get("total_tracks") for o in observations if o.get("total_tracks")]
+            self.result.albums[album_id] = {
+                "album_id": album_id,
+                "title": _first(observations, "title"),
+                "artist_id": artist_id,
+                "release_group_mbid": _first(observations, "release_group_mbid"),
+                "release_mbid": _first(observations, "release_mbid"),
+                **self.provider_ids(observations),
+                "album_type": _first(observations, "album_type"),
+                "release_date": _first(observations, "release_date"),
+                "total_tracks": max(totals) if totals else None,
+                "ownership_state": state,
+                "primary_source": self.primary(active, member_sources[album_id], observations),
+            }
+
+    def primary(self, active: Sequence[Reason], owned_member_sources: Sequence[str], observations) -> str:
+        """The source that owns it: its own reason, else that of its owned members, else the best-ranked one."""
+        candidates = [r.source for r in active] or list(owned_member_sources) or [o["source"] for o in observations]
+        return min(candidates, key=lambda s: (self.source_rank(s), s))
+
+    def build_artists(self) -> None:
+        member_states: dict[str, list[str]] = defaultdict(list)
+        member_sources: dict[str, list[str]] = defaultdict(list)
+        for entity in (*self.result.albums.values(), *self.result.tracks.values()):
+            member_states[entity["artist_id"]].append(entity["ownership_state"])
+            if entity["ownership_state"] == "owned":
+                member_sources[entity["artist_id"]].append(entity["primary_source"])
+        for artist_id, observations in self.artist_obs.items():
+            reasons = [Reason(o["source"], o["owned_since"]) for o in observations if o.get("owned_since")]
+            state, active = container_state(reasons, self.decision(artist_id), member_states[artist_id])
+            genres = _first(observations, "genres")
+            self.result.artists[artist_id] = {
+                "artist_id": artist_id,
+                "name": _first(observations, "name"),
+                "artist_mbid": self.resolver.identity.get(artist_id),
+                **self.provider_ids(observations),
+                "genres": list(genres) if genres else None,
+                "ownership_state": state,
+                "primary_source": self.primary(active, member_sources[artist_id], observations),
+            }
+
+
+def merge_library(inputs: MergeInputs) -> MergeResult:
+    """Deduplicate every source into entities with their ownership (see the module doc).
+
+    ``registry``: (entity_type, key) -> entity id from earlier runs; ``identities``:
+    entity id -> MusicBrainz id; ``previous_matches`` (path -> (track, rule)) and
+    ``previous_links`` keep the rule that first placed an item while it stays put.
+    """
+    merge = _Merge(inputs)
+    merge.add_local_files()
+    merge.add_cloud_artists()
+    merge.add_cloud_albums()
+    merge.add_cloud_tracks()
+    merge.build_tracks()
+    merge.build_albums()
+    merge.build_artists()
+    merge.result.new_keys = merge.resolver.new_keys
+    return merge.result
 
 
 def superseded_states(
-    previous_states: Mapping[str, str], current_ids: Iterable[str]
+    previous_states: Mapping[str, str], current_ids: Iterable[str], decisions: Mapping[str, Decision] | None = None
 ) -> dict[str, str]:
-    """Local entities no file maps to any more: discovered (ignored stays ignored)."""
+    """Entities no source maps to any more: discovered (ignored stays ignored)."""
     current = set(current_ids)
+    decisions = decisions or {}
     return {
-        entity_id: container_state(state, ())
+        entity_id: container_state((), decisions.get(entity_id), ())[0]
         for entity_id, state in previous_states.items()
         if entity_id not in current
     }

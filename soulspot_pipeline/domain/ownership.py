@@ -1,14 +1,22 @@
 """The ownership model: what the user owns, and whether its file is here.
 
 ``ownership_state``: owned | discovered | ignored. ``download_state``: not_needed |
-pending | downloading | downloaded | failed. A file on disk makes a track owned and
-downloaded; an owned track without a file is pending when auto-queue is on, else
-not_needed. Ignored is the user's word and no sync overrides it.
+pending | downloading | downloaded | failed.
+
+A track is owned while it has a reason to be: a file on disk (or one that vanished,
+since losing a file is not losing the wish to have it), a like, a saved album, a
+playlist the user set to auto-own, or a download the user requested. The user's word
+comes last and wins: *ignored* is never re-owned by a sync; *removed* un-owns every
+reason older than the removal, so only a new like, file or request owns it again.
+Decisions cascade: an artist's decision covers its albums and tracks, an album's its
+tracks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 OWNED, DISCOVERED, IGNORED = "owned", "discovered", "ignored"
 NOT_NEEDED, PENDING, DOWNLOADING, DOWNLOADED, FAILED = (
@@ -18,29 +26,73 @@ NOT_NEEDED, PENDING, DOWNLOADING, DOWNLOADED, FAILED = (
     "downloaded",
     "failed",
 )
+REMOVED = "removed"
+DECISIONS = (REMOVED, IGNORED)
 
 
-def local_track_state(
-    previous: str | None, *, file_present: bool, file_known: bool, auto_queue: bool
-) -> tuple[str, str]:
-    """(ownership_state, download_state) of a track that comes from local files.
+@dataclass(frozen=True, slots=True)
+class Decision:
+    kind: str  # removed | ignored
+    at: datetime
 
-    ``file_known``: some file was ever mapped to the track; ``file_present``: one of
-    them is on disk now. A track whose files all vanished stays owned (the user lost a
-    file, not the wish to have it); one whose files were retagged into other tracks was
-    superseded and becomes discovered.
-    """
-    if previous == IGNORED:
-        return IGNORED, DOWNLOADED if file_present else NOT_NEEDED
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why something is owned: which source says so, and since when."""
+
+    source: str
+    since: datetime | None
+
+
+def effective_decision(*levels: Decision | None) -> Decision | None:
+    """The decision that applies given the entity's own and its containers' decisions."""
+    decided = [d for d in levels if d is not None]
+    for decision in decided:
+        if decision.kind == IGNORED:
+            return decision
+    return max(decided, key=lambda d: d.at, default=None)
+
+
+def active_reasons(reasons: Iterable[Reason], decision: Decision | None) -> list[Reason]:
+    """The reasons that still own after the user's decision."""
+    if decision is None:
+        return list(reasons)
+    if decision.kind == IGNORED:
+        return []
+    return [r for r in reasons if r.since is not None and r.since > decision.at]
+
+
+def track_state(
+    reasons: Sequence[Reason],
+    decision: Decision | None,
+    *,
+    file_present: bool,
+    requested_at: datetime | None,
+    auto_queue: bool,
+) -> tuple[str, str, list[Reason]]:
+    """(ownership_state, download_state, the reasons that own it)."""
+    if decision is not None and decision.kind == IGNORED:
+        return IGNORED, DOWNLOADED if file_present else NOT_NEEDED, []
+    active = active_reasons(reasons, decision)
+    requested = requested_at is not None and (decision is None or requested_at > decision.at)
+    if requested:
+        active.append(Reason("user", requested_at))
+    owned = bool(active)
     if file_present:
-        return OWNED, DOWNLOADED
-    if file_known:
-        return OWNED, PENDING if auto_queue else NOT_NEEDED
-    return DISCOVERED, NOT_NEEDED
+        download = DOWNLOADED
+    elif owned and (auto_queue or requested):
+        download = PENDING
+    else:
+        download = NOT_NEEDED
+    return (OWNED if owned else DISCOVERED), download, active
 
 
-def container_state(previous: str | None, member_states: Iterable[str]) -> str:
-    """An album's (or artist's) ownership: owned while any track (album) in it is owned."""
-    if previous == IGNORED:
-        return IGNORED
-    return OWNED if any(state == OWNED for state in member_states) else DISCOVERED
+def container_state(
+    reasons: Sequence[Reason], decision: Decision | None, member_states: Iterable[str]
+) -> tuple[str, list[Reason]]:
+    """An album's (artist's) ownership: its own reasons, or any owned track (album) in it."""
+    if decision is not None and decision.kind == IGNORED:
+        return IGNORED, []
+    active = active_reasons(reasons, decision)
+    owned = bool(active) or any(state == OWNED for state in member_states)
+    return (OWNED if owned else DISCOVERED), active

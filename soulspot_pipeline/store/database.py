@@ -33,13 +33,14 @@ class LibraryDatabase(DuckDBResource):
             conn.close()
 
     @contextmanager
-    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A write connection on an up-to-date schema; on success, a fresh snapshot."""
+    def writer(self, *, publish: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write connection on an up-to-date schema; on success, a fresh snapshot
+        (``publish=False`` for connections that only read state or change bookkeeping)."""
         with self.get_connection() as conn:
             migrate(conn)
             yield conn
             conn.execute("CHECKPOINT")
-            if self.snapshot_path:
+            if publish and self.snapshot_path:
                 publish_snapshot(Path(self.database), Path(self.snapshot_path))
 
     @contextmanager

@@ -8,17 +8,25 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from soulspot_pipeline.domain.library_merge import MergeResult, RegisteredKey, merge_local_files, superseded_states
-from soulspot_pipeline.store.sql import registered, transaction
+from soulspot_pipeline.domain.library_merge import (
+    MergeInputs,
+    MergeResult,
+    RegisteredKey,
+    SourceLink,
+    merge_library,
+    superseded_states,
+)
+from soulspot_pipeline.domain.ownership import Decision
+from soulspot_pipeline.store.sql import registered, transaction, upsert
 
 _LOCAL_FILE_COLUMNS = (
     "path, missing, format, duration_ms, bitrate, sample_rate, bit_depth, artist, albumartist, "
     "album, title, track_number, track_total, disc_number, date, isrc, recording_mbid, "
-    "release_mbid, release_group_mbid, artist_mbid, albumartist_mbid"
+    "release_mbid, release_group_mbid, artist_mbid, albumartist_mbid, first_seen_at"
 )
 
-# Per table: its key, the columns the local merge owns, and the identifiers that only
-# accumulate (a file without an MBID never erases one learned elsewhere).
+# Per table: its key, the columns the merge owns, and the identifiers that only
+# accumulate (a source without an MBID never erases one learned elsewhere).
 _TABLES: dict[str, tuple[str, dict[str, pa.DataType], frozenset[str]]] = {
     "artists": (
         "artist_id",
@@ -26,10 +34,13 @@ _TABLES: dict[str, tuple[str, dict[str, pa.DataType], frozenset[str]]] = {
             "artist_id": pa.string(),
             "name": pa.string(),
             "artist_mbid": pa.string(),
+            "spotify_id": pa.string(),
+            "deezer_id": pa.string(),
+            "genres": pa.list_(pa.string()),
             "ownership_state": pa.string(),
             "primary_source": pa.string(),
         },
-        frozenset({"artist_mbid"}),
+        frozenset({"artist_mbid", "spotify_id", "deezer_id", "genres"}),
     ),
     "albums": (
         "album_id",
@@ -39,12 +50,15 @@ _TABLES: dict[str, tuple[str, dict[str, pa.DataType], frozenset[str]]] = {
             "artist_id": pa.string(),
             "release_group_mbid": pa.string(),
             "release_mbid": pa.string(),
+            "spotify_id": pa.string(),
+            "deezer_id": pa.string(),
+            "album_type": pa.string(),
             "release_date": pa.string(),
             "total_tracks": pa.int32(),
             "ownership_state": pa.string(),
             "primary_source": pa.string(),
         },
-        frozenset({"release_group_mbid", "release_mbid"}),
+        frozenset({"release_group_mbid", "release_mbid", "spotify_id", "deezer_id", "album_type"}),
     ),
     "tracks": (
         "track_id",
@@ -55,6 +69,8 @@ _TABLES: dict[str, tuple[str, dict[str, pa.DataType], frozenset[str]]] = {
             "album_id": pa.string(),
             "isrc": pa.string(),
             "recording_mbid": pa.string(),
+            "spotify_id": pa.string(),
+            "deezer_id": pa.string(),
             "duration_ms": pa.int64(),
             "track_number": pa.int32(),
             "disc_number": pa.int32(),
@@ -67,13 +83,59 @@ _TABLES: dict[str, tuple[str, dict[str, pa.DataType], frozenset[str]]] = {
             "sample_rate": pa.int32(),
             "bit_depth": pa.int32(),
         },
-        frozenset({"isrc", "recording_mbid"}),
+        frozenset({"isrc", "recording_mbid", "spotify_id", "deezer_id"}),
     ),
 }
 
 
+
 def load_local_files(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return conn.sql(f"SELECT {_LOCAL_FILE_COLUMNS} FROM library.local_files").pl().to_dicts()
+
+
+# An item is owned by a source while its like (save, follow) is active. Tracks are also
+# owned through an active saved album, or a playlist the user set to `own`; the latest
+# of those moments is when the ownership began (what a removal is compared with).
+_CLOUD_ARTISTS = """
+SELECT a.source, a.artist_id, a.name, a.genres, l.liked_since AS owned_since
+FROM library.cloud_artists a
+LEFT JOIN library.cloud_likes l
+  ON l.source = a.source AND l.kind = 'artist' AND l.item_id = a.artist_id AND l.unliked_at IS NULL
+"""
+
+_CLOUD_ALBUMS = """
+SELECT a.source, a.album_id, a.title, a.artist_id, a.artist_name, a.album_type, a.release_date,
+       a.total_tracks, a.upc, l.liked_since AS owned_since
+FROM library.cloud_albums a
+LEFT JOIN library.cloud_likes l
+  ON l.source = a.source AND l.kind = 'album' AND l.item_id = a.album_id AND l.unliked_at IS NULL
+"""
+
+_CLOUD_TRACKS = """
+WITH owning AS (
+    SELECT source, item_id AS track_id, liked_since AS since FROM library.cloud_likes
+    WHERE kind = 'track' AND unliked_at IS NULL
+    UNION ALL
+    SELECT t.source, t.track_id, l.liked_since FROM library.cloud_album_tracks t
+    JOIN library.cloud_likes l ON l.source = t.source AND l.kind = 'album' AND l.item_id = t.album_id
+    WHERE l.unliked_at IS NULL
+    UNION ALL
+    SELECT i.source, i.track_id, m.decided_at FROM library.cloud_playlist_items i
+    JOIN library.cloud_playlists p ON p.source = i.source AND p.playlist_id = i.playlist_id AND p.removed_at IS NULL
+    JOIN library.playlist_modes m ON m.source = i.source AND m.playlist_id = i.playlist_id AND m.sync_mode = 'own'
+),
+referenced AS (
+    SELECT source, item_id AS track_id FROM library.cloud_likes WHERE kind = 'track'
+    UNION SELECT source, track_id FROM library.cloud_album_tracks
+    UNION SELECT i.source, i.track_id FROM library.cloud_playlist_items i
+    LEFT JOIN library.playlist_modes m ON m.source = i.source AND m.playlist_id = i.playlist_id
+    WHERE coalesce(m.sync_mode, 'reference') <> 'disabled'
+)
+SELECT t.source, t.track_id, t.title, t.artist_id, t.artist_name, t.album_id, t.isrc, t.duration_ms,
+       t.track_number, t.disc_number, (SELECT max(o.since) FROM owning o WHERE o.source = t.source AND o.track_id = t.track_id) AS owned_since
+FROM library.cloud_tracks t
+WHERE EXISTS (SELECT 1 FROM referenced r WHERE r.source = t.source AND r.track_id = t.track_id)
+"""
 
 
 def load_registry(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
@@ -82,13 +144,6 @@ def load_registry(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]
         for entity_type, key, entity_id in conn.execute(
             "SELECT entity_type, key, entity_id FROM library.entity_keys"
         ).fetchall()
-    }
-
-
-def load_file_matches(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
-    return {
-        path: (track_id, rule)
-        for path, track_id, rule in conn.execute("SELECT path, track_id, matched_by FROM library.track_files").fetchall()
     }
 
 
@@ -103,15 +158,46 @@ def load_identities(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(rows)
 
 
-def load_local_states(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
+def load_states(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
     rows = conn.execute(
         """
-        SELECT artist_id, ownership_state FROM library.artists WHERE primary_source = 'local'
-        UNION ALL SELECT album_id, ownership_state FROM library.albums WHERE primary_source = 'local'
-        UNION ALL SELECT track_id, ownership_state FROM library.tracks WHERE primary_source = 'local'
+        SELECT artist_id, ownership_state FROM library.artists
+        UNION ALL SELECT album_id, ownership_state FROM library.albums
+        UNION ALL SELECT track_id, ownership_state FROM library.tracks
         """
     ).fetchall()
     return dict(rows)
+
+
+def load_inputs(conn: duckdb.DuckDBPyConnection, *, auto_queue: bool, source_order: tuple[str, ...]) -> MergeInputs:
+    return MergeInputs(
+        local_files=load_local_files(conn),
+        cloud_artists=conn.sql(_CLOUD_ARTISTS).pl().to_dicts(),
+        cloud_albums=conn.sql(_CLOUD_ALBUMS).pl().to_dicts(),
+        cloud_tracks=conn.sql(_CLOUD_TRACKS).pl().to_dicts(),
+        registry=load_registry(conn),
+        identities=load_identities(conn),
+        previous_states=load_states(conn),
+        previous_matches={
+            path: (track_id, rule)
+            for path, track_id, rule in conn.execute("SELECT path, track_id, matched_by FROM library.track_files").fetchall()
+        },
+        previous_links={
+            (entity_type, source, source_id): (entity_id, rule, score)
+            for entity_type, source, source_id, entity_id, rule, score in conn.execute(
+                "SELECT entity_type, source, source_id, entity_id, matched_by, score FROM library.source_links"
+            ).fetchall()
+        },
+        decisions={
+            entity_id: Decision(decision, decided_at)
+            for entity_id, decision, decided_at in conn.execute(
+                "SELECT entity_id, decision, decided_at FROM library.user_decisions"
+            ).fetchall()
+        },
+        requests=dict(conn.execute("SELECT track_id, requested_at FROM library.download_requests").fetchall()),
+        source_order=source_order,
+        auto_queue=auto_queue,
+    )
 
 
 def write_merge(
@@ -126,7 +212,11 @@ def write_merge(
     counts: dict[str, dict[str, int]] = {}
     with transaction(conn):
         for table, rows in (("artists", result.artists), ("albums", result.albums), ("tracks", result.tracks)):
-            counts[table] = _upsert(conn, table, list(rows.values()), now)
+            id_column, schema, accumulating = _TABLES[table]
+            desired = pa.Table.from_pylist(
+                [{c: row.get(c) for c in schema} for row in rows.values()], schema=pa.schema(list(schema.items()))
+            )
+            counts[table] = upsert(conn, table, (id_column,), desired, now=now, accumulating=accumulating)
             counts[table]["superseded"] = _supersede(conn, table, superseded, now)
         keys = pa.Table.from_pylist(
             [_key_dict(k) for k in result.new_keys],
@@ -139,38 +229,13 @@ def write_merge(
                 [now],
             )
         counts["track_files"] = _replace_track_files(conn, result.track_files)
+        counts["source_links"] = _write_links(conn, result.links, now)
+        counts["playlists"] = _write_playlists(conn, now)
     return counts
 
 
 def _key_dict(key: RegisteredKey) -> dict[str, str]:
     return {"entity_type": key.entity_type, "key": key.key, "entity_id": key.entity_id, "rule": key.rule}
-
-
-def _upsert(conn: duckdb.DuckDBPyConnection, table: str, rows: list[dict], now: datetime) -> dict[str, int]:
-    id_column, schema, accumulating = _TABLES[table]
-    desired = pa.Table.from_pylist(rows, schema=pa.schema(list(schema.items())))
-    columns = list(schema)
-    with registered(conn, desired=desired):
-        inserted = conn.execute(
-            f"""
-            INSERT INTO library.{table} ({", ".join(columns)}, created_at, updated_at)
-            SELECT {", ".join(columns)}, $now, $now FROM desired d
-            WHERE NOT EXISTS (SELECT 1 FROM library.{table} t WHERE t.{id_column} = d.{id_column})
-            """,
-            {"now": now},
-        ).fetchall()[0][0]
-        value = {c: (f"coalesce(d.{c}, t.{c})" if c in accumulating else f"d.{c}") for c in columns if c != id_column}
-        updated = conn.execute(
-            f"""
-            UPDATE library.{table} t
-            SET {", ".join(f"{c} = {expr}" for c, expr in value.items())}, updated_at = $now
-            FROM desired d
-            WHERE t.{id_column} = d.{id_column}
-              AND ({" OR ".join(f"t.{c} IS DISTINCT FROM {expr}" for c, expr in value.items())})
-            """,
-            {"now": now},
-        ).fetchall()[0][0]
-    return {"inserted": inserted, "updated": updated}
 
 
 def _supersede(conn: duckdb.DuckDBPyConnection, table: str, states: dict[str, str], now: datetime) -> int:
@@ -216,18 +281,72 @@ def _replace_track_files(conn: duckdb.DuckDBPyConnection, track_files: list[tupl
     return {"inserted": inserted, "removed": removed}
 
 
-def merge_local_library(conn: duckdb.DuckDBPyConnection, *, auto_queue: bool) -> tuple[int, MergeResult, dict[str, dict[str, int]]]:
-    """Read the local files and what the library knows, merge, write: (files, result, changes)."""
-    files = load_local_files(conn)
-    previous = load_local_states(conn)
-    result = merge_local_files(
-        files,
-        load_registry(conn),
-        load_identities(conn),
-        previous,
-        auto_queue=auto_queue,
-        previous_matches=load_file_matches(conn),
+
+def _write_links(conn: duckdb.DuckDBPyConnection, links: list[SourceLink], now: datetime) -> dict[str, int]:
+    desired = pa.Table.from_pylist(
+        [
+            {"entity_type": l.entity_type, "source": l.source, "source_id": l.source_id, "entity_id": l.entity_id,
+             "matched_by": l.matched_by, "score": l.score}
+            for l in links
+        ],
+        schema=pa.schema([("entity_type", pa.string()), ("source", pa.string()), ("source_id", pa.string()),
+                          ("entity_id", pa.string()), ("matched_by", pa.string()), ("score", pa.float64())]),
     )
+    return upsert(conn, "source_links", ("entity_type", "source", "source_id"), desired, now=now)
+
+
+def _write_playlists(conn: duckdb.DuckDBPyConnection, now: datetime) -> dict[str, int]:
+    """The playlists as the library shows them, their tracks resolved to library tracks."""
+    desired = conn.sql(
+        """
+        SELECT p.source || ':' || p.playlist_id AS playlist_id, p.source, p.playlist_id AS source_playlist_id,
+               p.name, p.owner, coalesce(m.sync_mode, 'reference') AS sync_mode, p.track_count,
+               p.removed_at IS NOT NULL AS removed
+        FROM library.cloud_playlists p
+        LEFT JOIN library.playlist_modes m ON m.source = p.source AND m.playlist_id = p.playlist_id
+        """
+    ).to_arrow_table()
+    counts = upsert(conn, "playlists", ("playlist_id",), desired, now=now)
+    tracks = conn.sql(
+        """
+        SELECT i.source || ':' || i.playlist_id AS playlist_id, min(i.position) AS position, l.entity_id AS track_id
+        FROM library.cloud_playlist_items i
+        JOIN library.source_links l ON l.entity_type = 'track' AND l.source = i.source AND l.source_id = i.track_id
+        LEFT JOIN library.playlist_modes m ON m.source = i.source AND m.playlist_id = i.playlist_id
+        WHERE coalesce(m.sync_mode, 'reference') <> 'disabled'
+        GROUP BY ALL
+        """
+    ).to_arrow_table()
+    with registered(conn, desired_items=tracks):
+        removed = conn.execute(
+            """
+            DELETE FROM library.playlist_tracks t WHERE NOT EXISTS (
+                SELECT 1 FROM desired_items d WHERE d.playlist_id = t.playlist_id AND d.track_id = t.track_id)
+            """
+        ).fetchall()[0][0]
+        moved = conn.execute(
+            """
+            UPDATE library.playlist_tracks t SET position = d.position FROM desired_items d
+            WHERE d.playlist_id = t.playlist_id AND d.track_id = t.track_id AND t.position <> d.position
+            """
+        ).fetchall()[0][0]
+        inserted = conn.execute(
+            """
+            INSERT INTO library.playlist_tracks SELECT playlist_id, position, track_id FROM desired_items d
+            WHERE NOT EXISTS (SELECT 1 FROM library.playlist_tracks t
+                              WHERE t.playlist_id = d.playlist_id AND t.track_id = d.track_id)
+            """
+        ).fetchall()[0][0]
+    counts["tracks"] = {"inserted": inserted, "moved": moved, "removed": removed}
+    return counts
+
+
+def rebuild_library(
+    conn: duckdb.DuckDBPyConnection, *, auto_queue: bool, source_order: tuple[str, ...]
+) -> tuple[MergeInputs, MergeResult, dict[str, dict[str, int]]]:
+    """Read every source and what the library knows, merge, write: (inputs, result, changes)."""
+    inputs = load_inputs(conn, auto_queue=auto_queue, source_order=source_order)
+    result = merge_library(inputs)
     current_ids = [*result.artists, *result.albums, *result.tracks]
-    changes = write_merge(conn, result, superseded_states(previous, current_ids))
-    return len(files), result, changes
+    changes = write_merge(conn, result, superseded_states(inputs.previous_states, current_ids, inputs.decisions))
+    return inputs, result, changes

@@ -15,6 +15,7 @@ from soulspot_pipeline.store.sql import transaction
 
 OWNERSHIP_STATES = ("owned", "discovered", "ignored")
 DOWNLOAD_STATES = ("not_needed", "pending", "downloading", "downloaded", "failed")
+PLAYLIST_MODES = ("reference", "own", "disabled")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -148,8 +149,172 @@ CREATE TABLE library.track_files (
 );
 """
 
+_V2_CLOUD = f"""
+-- What each cloud provider told us, kept as it said it (one partition per source).
+CREATE TABLE library.cloud_artists (
+    source        VARCHAR NOT NULL,
+    artist_id     VARCHAR NOT NULL,
+    name          VARCHAR NOT NULL,
+    genres        VARCHAR[],
+    image_url     VARCHAR,
+    first_seen_at TIMESTAMP NOT NULL,
+    updated_at    TIMESTAMP NOT NULL,
+    PRIMARY KEY (source, artist_id)
+);
+
+CREATE TABLE library.cloud_albums (
+    source        VARCHAR NOT NULL,
+    album_id      VARCHAR NOT NULL,
+    title         VARCHAR NOT NULL,
+    artist_id     VARCHAR,
+    artist_name   VARCHAR,
+    album_type    VARCHAR,
+    release_date  VARCHAR,
+    total_tracks  INTEGER,
+    upc           VARCHAR,
+    image_url     VARCHAR,
+    first_seen_at TIMESTAMP NOT NULL,
+    updated_at    TIMESTAMP NOT NULL,
+    PRIMARY KEY (source, album_id)
+);
+
+CREATE TABLE library.cloud_tracks (
+    source        VARCHAR NOT NULL,
+    track_id      VARCHAR NOT NULL,
+    title         VARCHAR NOT NULL,
+    artist_id     VARCHAR,
+    artist_name   VARCHAR,
+    album_id      VARCHAR,
+    isrc          VARCHAR,
+    duration_ms   BIGINT,
+    track_number  INTEGER,
+    disc_number   INTEGER,
+    first_seen_at TIMESTAMP NOT NULL,
+    updated_at    TIMESTAMP NOT NULL,
+    PRIMARY KEY (source, track_id)
+);
+
+-- The tracks of saved albums, as the provider listed them.
+CREATE TABLE library.cloud_album_tracks (
+    source   VARCHAR NOT NULL,
+    album_id VARCHAR NOT NULL,
+    track_id VARCHAR NOT NULL,
+    PRIMARY KEY (source, album_id, track_id)
+);
+
+-- Likes, saves and follows. A like that disappears gets unliked_at; liked_since is when
+-- the current like began (a like that comes back starts again).
+CREATE TABLE library.cloud_likes (
+    source      VARCHAR NOT NULL,
+    kind        VARCHAR NOT NULL CHECK (kind IN ('track', 'album', 'artist')),
+    item_id     VARCHAR NOT NULL,
+    added_at    VARCHAR,
+    liked_since TIMESTAMP NOT NULL,
+    unliked_at  TIMESTAMP,
+    PRIMARY KEY (source, kind, item_id)
+);
+
+CREATE TABLE library.cloud_playlists (
+    source        VARCHAR NOT NULL,
+    playlist_id   VARCHAR NOT NULL,
+    name          VARCHAR NOT NULL,
+    owner         VARCHAR,
+    version       VARCHAR,
+    track_count   INTEGER,
+    first_seen_at TIMESTAMP NOT NULL,
+    removed_at    TIMESTAMP,
+    PRIMARY KEY (source, playlist_id)
+);
+
+CREATE TABLE library.cloud_playlist_items (
+    source      VARCHAR NOT NULL,
+    playlist_id VARCHAR NOT NULL,
+    position    INTEGER NOT NULL,
+    track_id    VARCHAR NOT NULL,
+    added_at    VARCHAR,
+    PRIMARY KEY (source, playlist_id, track_id)
+);
+
+-- Each endpoint's last outcome: ok, or unavailable with the provider's reason.
+CREATE TABLE library.cloud_endpoints (
+    source     VARCHAR NOT NULL,
+    endpoint   VARCHAR NOT NULL,
+    status     VARCHAR NOT NULL CHECK (status IN ('ok', 'unavailable')),
+    detail     VARCHAR,
+    items      INTEGER NOT NULL,
+    changed_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (source, endpoint)
+);
+
+-- The circuit breaker: consecutive failed syncs, and until when a provider is rested.
+CREATE TABLE library.provider_health (
+    source     VARCHAR PRIMARY KEY,
+    failures   INTEGER NOT NULL,
+    open_until TIMESTAMP,
+    last_error VARCHAR,
+    changed_at TIMESTAMP NOT NULL
+);
+
+-- The user's decisions (written by the action jobs, read by the merge).
+CREATE TABLE library.user_decisions (
+    entity_type VARCHAR NOT NULL CHECK (entity_type IN ('artist', 'album', 'track')),
+    entity_id   VARCHAR NOT NULL,
+    decision    VARCHAR NOT NULL CHECK (decision IN ('removed', 'ignored')),
+    decided_at  TIMESTAMP NOT NULL,
+    PRIMARY KEY (entity_type, entity_id)
+);
+
+CREATE TABLE library.download_requests (
+    track_id     VARCHAR PRIMARY KEY,
+    requested_at TIMESTAMP NOT NULL,
+    origin       VARCHAR NOT NULL
+);
+
+CREATE TABLE library.playlist_modes (
+    source      VARCHAR NOT NULL,
+    playlist_id VARCHAR NOT NULL,
+    sync_mode   VARCHAR NOT NULL {_one_of("sync_mode", PLAYLIST_MODES)},
+    decided_at  TIMESTAMP NOT NULL,
+    PRIMARY KEY (source, playlist_id)
+);
+
+-- Written by library_entities: which entity each provider item became, and why.
+CREATE TABLE library.source_links (
+    entity_type VARCHAR NOT NULL CHECK (entity_type IN ('artist', 'album', 'track')),
+    source      VARCHAR NOT NULL,
+    source_id   VARCHAR NOT NULL,
+    entity_id   VARCHAR NOT NULL,
+    matched_by  VARCHAR NOT NULL,
+    score       DOUBLE,
+    created_at  TIMESTAMP NOT NULL,
+    updated_at  TIMESTAMP NOT NULL,
+    PRIMARY KEY (entity_type, source, source_id)
+);
+
+CREATE TABLE library.playlists (
+    playlist_id        VARCHAR PRIMARY KEY,
+    source             VARCHAR NOT NULL,
+    source_playlist_id VARCHAR NOT NULL,
+    name               VARCHAR NOT NULL,
+    owner              VARCHAR,
+    sync_mode          VARCHAR NOT NULL {_one_of("sync_mode", PLAYLIST_MODES)},
+    track_count        INTEGER,
+    removed            BOOLEAN NOT NULL,
+    created_at         TIMESTAMP NOT NULL,
+    updated_at         TIMESTAMP NOT NULL
+);
+
+CREATE TABLE library.playlist_tracks (
+    playlist_id VARCHAR NOT NULL,
+    position    INTEGER NOT NULL,
+    track_id    VARCHAR NOT NULL,
+    PRIMARY KEY (playlist_id, track_id)
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "library store: local files, scan errors, artists, albums, tracks", _V1_LIBRARY),
+    Migration(2, "cloud likes, user decisions, playlists and source links", _V2_CLOUD),
 )
 
 

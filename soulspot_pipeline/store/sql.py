@@ -1,9 +1,10 @@
-"""Small SQL helpers shared by every writer: transactions and Arrow tables as relations."""
+"""Small SQL helpers shared by every writer: transactions, Arrow tables as relations, upserts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 
 import duckdb
 import pyarrow as pa
@@ -30,4 +31,54 @@ def registered(conn: duckdb.DuckDBPyConnection, **tables: pa.Table) -> Iterator[
         yield
     finally:
         for name in tables:
-            conn.unregister(name)
+            try:
+                conn.unregister(name)
+            except duckdb.Error:
+                pass  # the transaction failed; the error that matters is already propagating
+
+
+def run(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> int:
+    """Execute ``sql`` with the named parameters it uses; returns the rows it changed."""
+    used = {name: value for name, value in params.items() if f"${name}" in sql}
+    return conn.execute(sql, used).fetchall()[0][0]
+
+
+def upsert(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    keys: Sequence[str],
+    desired: pa.Table,
+    *,
+    now: datetime,
+    accumulating: frozenset[str] = frozenset(),
+    created_column: str = "created_at",
+) -> dict[str, int]:
+    """Insert the new rows of ``desired`` and update the changed ones; touch nothing else.
+
+    ``accumulating`` columns only ever gain a value (a source without an id never
+    erases one learned elsewhere). Unchanged rows keep their ``updated_at``.
+    """
+    columns = desired.column_names
+    match = " AND ".join(f"t.{k} = d.{k}" for k in keys)
+    with registered(conn, desired=desired):
+        inserted = conn.execute(
+            f"""
+            INSERT INTO library.{table} ({", ".join(columns)}, {created_column}, updated_at)
+            SELECT {", ".join(columns)}, $now, $now FROM desired d
+            WHERE NOT EXISTS (SELECT 1 FROM library.{table} t WHERE {match})
+            """,
+            {"now": now},
+        ).fetchall()[0][0]
+        value = {c: (f"coalesce(d.{c}, t.{c})" if c in accumulating else f"d.{c}") for c in columns if c not in keys}
+        updated = 0
+        if value:
+            updated = conn.execute(
+                f"""
+                UPDATE library.{table} t
+                SET {", ".join(f"{c} = {expr}" for c, expr in value.items())}, updated_at = $now
+                FROM desired d
+                WHERE {match} AND ({" OR ".join(f"t.{c} IS DISTINCT FROM {expr}" for c, expr in value.items())})
+                """,
+                {"now": now},
+            ).fetchall()[0][0]
+    return {"inserted": inserted, "updated": updated}

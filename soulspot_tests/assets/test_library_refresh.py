@@ -82,12 +82,13 @@ def test_a_refresh_builds_the_library_and_a_second_changes_no_row(library_db, mu
     before = snapshot_of(library_db)
     second = refresh(library_db, music_dir)
     assert snapshot_of(library_db) == before
-    assert metadata(second, "library_entities")["changes"] == {
-        "artists": {"inserted": 0, "updated": 0, "superseded": 0},
-        "albums": {"inserted": 0, "updated": 0, "superseded": 0},
-        "tracks": {"inserted": 0, "updated": 0, "superseded": 0},
-        "track_files": {"inserted": 0, "removed": 0},
-    }
+    changes = metadata(second, "library_entities")["changes"]
+    assert set(changes) >= {"artists", "albums", "tracks", "track_files"}
+    assert all_zero(changes), changes
+
+
+def all_zero(counts) -> bool:
+    return all(all_zero(v) if isinstance(v, dict) else v == 0 for v in counts.values())
 
 
 def test_a_vanished_file_leaves_downloaded_and_falls_back_to_its_duplicate(library_db, music_dir):

@@ -1,4 +1,7 @@
-from soulspot_pipeline.domain.library_merge import merge_local_files, superseded_states
+from datetime import datetime, timedelta
+
+from soulspot_pipeline.domain.library_merge import MergeInputs, merge_library, superseded_states
+from soulspot_pipeline.domain.ownership import Decision
 
 MBID_A = "11111111-1111-1111-1111-111111111111"
 MBID_B = "22222222-2222-2222-2222-222222222222"
@@ -11,8 +14,22 @@ def file(path, **tags):
     return row
 
 
-def merge(files, registry=None, identities=None, states=None, auto_queue=False):
-    return merge_local_files(files, registry or {}, identities or {}, states or {}, auto_queue=auto_queue)
+T0 = datetime(2026, 1, 1)
+SOURCES = ("local", "spotify", "deezer")
+
+
+def merge(files=(), registry=None, identities=None, states=None, auto_queue=False, **cloud):
+    return merge_library(
+        MergeInputs(
+            local_files=files,
+            registry=registry or {},
+            identities=identities or {},
+            previous_states=states or {},
+            auto_queue=auto_queue,
+            source_order=SOURCES,
+            **cloud,
+        )
+    )
 
 
 def registry_of(result, registry=None):
@@ -99,7 +116,9 @@ def test_a_retagged_file_supersedes_its_old_track():
 def test_ignored_entities_stay_ignored():
     first = merge([file("/m/1.mp3", artist="Air", title="Talisman")])
     track_id = next(iter(first.tracks))
-    second = merge([file("/m/1.mp3", artist="Air", title="Talisman")], registry_of(first), states={track_id: "ignored"})
+    second = merge(
+        [file("/m/1.mp3", artist="Air", title="Talisman")], registry_of(first), decisions={track_id: Decision("ignored", T0)}
+    )
     assert second.tracks[track_id]["ownership_state"] == "ignored"
 
 
@@ -124,6 +143,173 @@ def test_the_rule_that_merged_a_file_stays_the_same_on_later_runs():
     first = merge(files)
     rules = {path: rule for path, _, rule, _ in first.track_files}
     previous = {path: (track_id, rule) for path, track_id, rule, _ in first.track_files}
-    second = merge_local_files(files, registry_of(first), {}, {}, auto_queue=False, previous_matches=previous)
+    second = merge(files, registry_of(first), previous_matches=previous)
     assert {path: rule for path, _, rule, _ in second.track_files} == rules
     assert len(second.tracks) == 1
+
+
+# -- cloud sources ------------------------------------------------------------------------
+
+
+def cloud_artist(source, artist_id, name, owned_since=None, genres=None):
+    return {"source": source, "artist_id": artist_id, "name": name, "genres": genres, "owned_since": owned_since}
+
+
+def cloud_album(source, album_id, title, artist_id, artist_name, owned_since=None, **extra):
+    return {"source": source, "album_id": album_id, "title": title, "artist_id": artist_id, "artist_name": artist_name,
+            "owned_since": owned_since, **extra}
+
+
+def cloud_track(source, track_id, title, artist_id, artist_name, album_id=None, isrc=None, duration_ms=None, owned_since=None):
+    return {"source": source, "track_id": track_id, "title": title, "artist_id": artist_id, "artist_name": artist_name,
+            "album_id": album_id, "isrc": isrc, "duration_ms": duration_ms, "owned_since": owned_since}
+
+
+def air_on(source, owned_since=T0, isrc="FRAB19800001", track_id="t1", title="Sexy Boy", duration_ms=298_000):
+    return dict(
+        cloud_artists=[cloud_artist(source, "a1", "Air")],
+        cloud_albums=[cloud_album(source, "al1", "Moon Safari", "a1", "Air")],
+        cloud_tracks=[cloud_track(source, track_id, title, "a1", "Air", "al1", isrc, duration_ms, owned_since)],
+    )
+
+
+def combine(*parts):
+    combined = {"cloud_artists": [], "cloud_albums": [], "cloud_tracks": []}
+    for part in parts:
+        for key, rows in part.items():
+            combined[key] = combined[key] + rows
+    return combined
+
+
+def test_a_liked_track_that_is_also_a_local_file_is_one_owned_downloaded_track_with_every_id():
+    local = file("/m/sexy.flac", artist="Air", album="Moon Safari", title="Sexy Boy", isrc="FRAB19800001", format="flac",
+                 duration_ms=298_500, first_seen_at=T0)
+    deezer = air_on("deezer", track_id="3135556")
+    result = merge([local], **combine(air_on("spotify"), deezer))
+    assert len(result.tracks) == 1 and len(result.albums) == 1 and len(result.artists) == 1
+    (track,) = result.tracks.values()
+    assert (track["spotify_id"], track["deezer_id"], track["local_path"]) == ("t1", "3135556", "/m/sexy.flac")
+    assert (track["ownership_state"], track["download_state"], track["primary_source"]) == ("owned", "downloaded", "local")
+    links = {(l.entity_type, l.source): l.matched_by for l in result.links}
+    assert links[("track", "spotify")] == "isrc" and links[("album", "spotify")] == "name"
+    (artist,) = result.artists.values()
+    assert (artist["spotify_id"], artist["deezer_id"]) == ("a1", "a1")
+
+
+def test_same_title_by_different_artists_stays_two_tracks_across_sources():
+    hello_adele = combine(
+        {"cloud_artists": [cloud_artist("spotify", "adele", "Adele")],
+         "cloud_tracks": [cloud_track("spotify", "h1", "Hello", "adele", "Adele", duration_ms=295_000, owned_since=T0)]}
+    )
+    result = merge([file("/m/hello.mp3", artist="Lionel Richie", title="Hello", duration_ms=295_000)], **hello_adele)
+    assert len(result.tracks) == 2
+    assert {result.artists[t["artist_id"]]["name"] for t in result.tracks.values()} == {"Adele", "Lionel Richie"}
+
+
+def test_without_identifiers_title_album_and_duration_decide_and_the_score_is_kept():
+    local = file("/m/sexy.flac", artist="Air", album="Moon Safari", title="Sexy Boy", duration_ms=298_000)
+    same = air_on("spotify", isrc=None, title="Sexy Boy - 2018 Remaster", duration_ms=299_000)
+    result = merge([local], **same)
+    assert len(result.tracks) == 1
+    (link,) = [l for l in result.links if l.entity_type == "track"]
+    assert link.matched_by == "fuzzy" and 0.9 <= link.score <= 1.0
+    previous = {(l.entity_type, l.source, l.source_id): (l.entity_id, l.matched_by, l.score) for l in result.links}
+    assert merge([local], registry_of(result), previous_links=previous, **same).links == result.links
+
+    other_recording = file("/m/sexy.flac", artist="Air", album="Moon Safari", title="Sexy Boy", duration_ms=298_000, isrc="FRAB19800009")
+    assert len(merge([other_recording], **air_on("spotify", title="Sexy Boy - 2018 Remaster", duration_ms=299_000)).tracks) == 2
+
+    live = combine(
+        {"cloud_artists": [cloud_artist("spotify", "a1", "Air")],
+         "cloud_albums": [cloud_album("spotify", "al9", "Live in Paris", "a1", "Air")],
+         "cloud_tracks": [cloud_track("spotify", "t9", "Sexy Boy", "a1", "Air", "al9", None, 341_000, T0)]}
+    )
+    assert len(merge([local], **live).tracks) == 2
+
+
+def test_a_rerun_with_the_same_sources_registers_nothing_and_keeps_every_row():
+    local = file("/m/sexy.flac", artist="Air", album="Moon Safari", title="Sexy Boy", isrc="FRAB19800001", first_seen_at=T0)
+    cloud = combine(air_on("spotify"), air_on("deezer", track_id="d1"))
+    first = merge([local], **cloud)
+    previous_links = {(l.entity_type, l.source, l.source_id): (l.entity_id, l.matched_by, l.score) for l in first.links}
+    second = merge([local], registry_of(first), previous_links=previous_links, **cloud)
+    assert second.new_keys == []
+    assert (second.tracks, second.albums, second.artists) == (first.tracks, first.albums, first.artists)
+    assert second.links == first.links
+
+
+def test_unliking_turns_track_album_and_artist_discovered_and_keeps_them():
+    liked = merge(**air_on("spotify"))
+    (track,) = liked.tracks.values()
+    assert track["ownership_state"] == "owned" and track["download_state"] == "not_needed"
+    assert {a["ownership_state"] for a in (*liked.albums.values(), *liked.artists.values())} == {"owned"}
+
+    unliked = merge(registry=registry_of(liked), **air_on("spotify", owned_since=None))
+    assert set(unliked.tracks) == set(liked.tracks)
+    states = {e["ownership_state"] for e in (*unliked.tracks.values(), *unliked.albums.values(), *unliked.artists.values())}
+    assert states == {"discovered"}
+
+
+def test_a_followed_artist_is_owned_without_owning_its_tracks_and_a_saved_album_owns_only_itself():
+    cloud = {
+        "cloud_artists": [cloud_artist("spotify", "a1", "Air", owned_since=T0, genres=("french pop",))],
+        "cloud_albums": [cloud_album("spotify", "al1", "Moon Safari", "a1", "Air", owned_since=T0, album_type="album")],
+        "cloud_tracks": [cloud_track("spotify", "t1", "Sexy Boy", "a1", "Air", "al1")],
+    }
+    result = merge(**cloud)
+    (artist,), (album,), (track,) = result.artists.values(), result.albums.values(), result.tracks.values()
+    assert (artist["ownership_state"], artist["genres"], artist["primary_source"]) == ("owned", ["french pop"], "spotify")
+    assert (album["ownership_state"], album["album_type"]) == ("owned", "album")
+    assert track["ownership_state"] == "discovered"
+
+
+def test_auto_queue_makes_liked_tracks_pending_and_a_request_does_so_without_it():
+    assert next(iter(merge(auto_queue=True, **air_on("spotify")).tracks.values()))["download_state"] == "pending"
+    discovered = merge(**air_on("spotify", owned_since=None))
+    track_id = next(iter(discovered.tracks))
+    requested = merge(registry=registry_of(discovered), requests={track_id: T0}, **air_on("spotify", owned_since=None))
+    track = requested.tracks[track_id]
+    assert (track["ownership_state"], track["download_state"], track["primary_source"]) == ("owned", "pending", "user")
+
+
+def test_removal_unowns_older_reasons_and_cascades_but_a_newer_like_owns_again():
+    first = merge(**air_on("spotify", owned_since=T0))
+    artist_id = next(iter(first.artists))
+    removed = {artist_id: Decision("removed", T0 + timedelta(days=1))}
+    after = merge(registry=registry_of(first), decisions=removed, **air_on("spotify", owned_since=T0))
+    states = {e["ownership_state"] for e in (*after.tracks.values(), *after.albums.values(), *after.artists.values())}
+    assert states == {"discovered"}
+    liked_again = merge(registry=registry_of(first), decisions=removed, **air_on("spotify", owned_since=T0 + timedelta(days=2)))
+    assert {t["ownership_state"] for t in liked_again.tracks.values()} == {"owned"}
+
+
+def test_an_ignored_album_is_never_reowned_by_a_like_and_its_tracks_follow():
+    first = merge(**air_on("spotify"))
+    album_id = next(iter(first.albums))
+    later = T0 + timedelta(days=30)
+    result = merge(registry=registry_of(first), decisions={album_id: Decision("ignored", T0)}, auto_queue=True,
+                   **air_on("spotify", owned_since=later))
+    (track,) = result.tracks.values()
+    assert (track["ownership_state"], track["download_state"]) == ("ignored", "not_needed")
+    assert result.albums[album_id]["ownership_state"] == "ignored"
+    assert superseded_states({album_id: "ignored"}, [], {album_id: Decision("ignored", T0)}) == {album_id: "ignored"}
+
+
+def test_an_edition_of_the_same_album_joins_it():
+    local = file("/m/flyover.mp3", artist="Asian Dub Foundation", album="Tank", title="Flyover")
+    cloud = {
+        "cloud_artists": [cloud_artist("deezer", "1422", "Asian Dub Foundation")],
+        "cloud_albums": [cloud_album("deezer", "230721992", "Tank (Remastered)", "1422", "Asian Dub Foundation")],
+        "cloud_tracks": [cloud_track("deezer", "1374789602", "Flyover", "1422", "Asian Dub Foundation", "230721992", owned_since=T0)],
+    }
+    result = merge([local], **cloud)
+    assert len(result.albums) == 1 and len(result.tracks) == 1
+    assert {(l.entity_type, l.matched_by) for l in result.links} >= {("album", "edition"), ("track", "name")}
+
+
+def test_same_title_on_one_album_with_different_isrcs_stays_two_tracks():
+    files = [
+        file(f"/m/{n}.flac", artist="Portishead", album="Dummy", title="Interlude", isrc=isrc)
+        for n, isrc in ((1, "GBAAA9400001"), (2, "GBAAA9400002"))
+    ]
+    assert len(merge(files).tracks) == 2

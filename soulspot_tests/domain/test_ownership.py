@@ -1,25 +1,58 @@
-from soulspot_pipeline.domain.ownership import container_state, local_track_state
+from datetime import datetime, timedelta
+
+from soulspot_pipeline.domain.ownership import Decision, Reason, container_state, effective_decision, track_state
+
+T0 = datetime(2026, 1, 1)
+LATER = T0 + timedelta(days=1)
+
+
+def state(reasons=(), decision=None, file_present=False, requested_at=None, auto_queue=False):
+    ownership, download, _ = track_state(
+        list(reasons), decision, file_present=file_present, requested_at=requested_at, auto_queue=auto_queue
+    )
+    return ownership, download
 
 
 def test_a_file_on_disk_is_owned_and_downloaded():
-    assert local_track_state(None, file_present=True, file_known=True, auto_queue=False) == ("owned", "downloaded")
+    assert state([Reason("local", T0)], file_present=True) == ("owned", "downloaded")
 
 
-def test_a_vanished_file_leaves_downloaded_and_queues_only_with_auto_queue():
-    assert local_track_state("owned", file_present=False, file_known=True, auto_queue=False) == ("owned", "not_needed")
-    assert local_track_state("owned", file_present=False, file_known=True, auto_queue=True) == ("owned", "pending")
+def test_a_vanished_file_still_owns_and_queues_only_with_auto_queue():
+    assert state([Reason("local", T0)]) == ("owned", "not_needed")
+    assert state([Reason("local", T0)], auto_queue=True) == ("owned", "pending")
 
 
-def test_a_superseded_track_becomes_discovered():
-    assert local_track_state("owned", file_present=False, file_known=False, auto_queue=True) == ("discovered", "not_needed")
+def test_without_any_reason_a_track_is_discovered():
+    assert state([], auto_queue=True) == ("discovered", "not_needed")
+
+
+def test_a_request_owns_and_queues_even_without_auto_queue():
+    assert state([], requested_at=T0) == ("owned", "pending")
+
+
+def test_removal_drops_older_reasons_only():
+    removed = Decision("removed", LATER)
+    assert state([Reason("spotify", T0)], removed) == ("discovered", "not_needed")
+    assert state([Reason("spotify", LATER + timedelta(hours=1))], removed) == ("owned", "not_needed")
+    assert state([], removed, requested_at=T0) == ("discovered", "not_needed")
+    assert state([Reason("local", T0)], removed, file_present=True) == ("discovered", "downloaded")
 
 
 def test_ignored_is_never_reowned():
-    assert local_track_state("ignored", file_present=True, file_known=True, auto_queue=True)[0] == "ignored"
-    assert container_state("ignored", ["owned"]) == "ignored"
+    ignored = Decision("ignored", T0)
+    assert state([Reason("spotify", LATER)], ignored, requested_at=LATER, auto_queue=True) == ("ignored", "not_needed")
+    assert container_state([Reason("spotify", LATER)], ignored, ["owned"])[0] == "ignored"
 
 
-def test_containers_are_owned_while_any_member_is():
-    assert container_state(None, ["discovered", "owned"]) == "owned"
-    assert container_state("owned", ["discovered"]) == "discovered"
-    assert container_state(None, []) == "discovered"
+def test_ignore_anywhere_up_the_chain_wins_and_otherwise_the_latest_removal_applies():
+    removed_early, removed_late, ignored = Decision("removed", T0), Decision("removed", LATER), Decision("ignored", T0)
+    assert effective_decision(None, removed_early, removed_late) == removed_late
+    assert effective_decision(removed_late, None, ignored) == ignored
+    assert effective_decision(None, None) is None
+
+
+def test_containers_are_owned_by_their_own_reasons_or_any_owned_member():
+    assert container_state([], None, ["discovered", "owned"])[0] == "owned"
+    assert container_state([], None, ["discovered"])[0] == "discovered"
+    assert container_state([Reason("spotify", T0)], None, [])[0] == "owned"
+    assert container_state([Reason("spotify", T0)], Decision("removed", LATER), [])[0] == "discovered"

@@ -1,0 +1,157 @@
+"""Discover: what the user liked, saved, followed and collected in playlists on cloud services.
+
+One asset per registered provider, all built by one factory. Adding a provider (Tidal,
+Apple Music) is a module in ``resources/`` implementing ``domain.cloud.CloudSource``
+plus one ``CloudSourceSpec`` below; the sync, the raw tables, the merge and the
+ownership rules stay as they are.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from soulspot_pipeline.assets.reporting import markdown_table
+from soulspot_pipeline.domain.cloud import LoginRequired, ProviderError
+from soulspot_pipeline.domain.cloud_sync import collect
+from soulspot_pipeline.domain.resilience import breaker_after_failure, breaker_after_success, breaker_allows
+from soulspot_pipeline.resources.deezer import DeezerResource
+from soulspot_pipeline.resources.spotify import SpotifyResource
+from soulspot_pipeline.settings import Settings
+from soulspot_pipeline.store import cloud as cloud_store
+from soulspot_pipeline.store.database import LibraryDatabase
+
+
+@dataclass(frozen=True)
+class CloudSourceSpec:
+    name: str  # the source's name in every table (`source` columns, `{name}_id` columns)
+    asset_name: str
+    description: str
+    build_resource: Callable[[Settings], dg.ConfigurableResource]
+
+    @property
+    def resource_key(self) -> str:
+        return self.name
+
+    @property
+    def pool(self) -> str:
+        return f"{self.name}_api"
+
+
+CLOUD_SOURCES: tuple[CloudSourceSpec, ...] = (
+    CloudSourceSpec(
+        name="spotify",
+        asset_name="spotify_likes",
+        description="The user's Spotify library: saved tracks and albums, followed artists, playlists.",
+        build_resource=lambda s: SpotifyResource(
+            client_id=s.spotify_client_id,
+            redirect_uri=s.spotify_redirect_uri,
+            api_url=s.spotify_api_url,
+            accounts_url=s.spotify_accounts_url,
+            token_path=str(s.spotify_token_path),
+        ),
+    ),
+    CloudSourceSpec(
+        name="deezer",
+        asset_name="deezer_favorites",
+        description="The user's Deezer favorites: tracks, albums, artists and playlists.",
+        build_resource=lambda s: DeezerResource(user_id=s.deezer_user_id, api_url=s.deezer_api_url),
+    ),
+)
+
+# Whose title, duration and ids win when sources disagree: files first, then providers.
+SOURCE_ORDER: tuple[str, ...] = ("local", *(spec.name for spec in CLOUD_SOURCES))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def sync_cloud_source(context: dg.AssetExecutionContext, source, library_db: LibraryDatabase) -> dg.MaterializeResult:
+    """Read one provider completely and store it; the circuit breaker rests a failing one."""
+    if not source.configured:
+        return dg.MaterializeResult(metadata={"status": "skipped: not configured", "dagster/row_count": 0})
+    now = _now()
+    with library_db.writer(publish=False) as conn:
+        breaker = cloud_store.load_breaker(conn, source.name)
+        modes, versions = cloud_store.load_playlist_state(conn, source.name)
+    if not breaker_allows(breaker, now):
+        status = (
+            f"skipped: unavailable until {breaker.open_until:%Y-%m-%d %H:%M} UTC after {breaker.failures} failed "
+            f"syncs (last error: {breaker.last_error})"
+        )
+        context.log.warning(f"{source.name}: {status}")
+        return dg.MaterializeResult(metadata={"status": status, "dagster/row_count": 0})
+
+    try:
+        sync = collect(source, playlist_modes=modes, known_versions=versions, progress=context.log.info)
+    except (LoginRequired, ProviderError) as exc:
+        failed = breaker_after_failure(breaker, now, str(exc))
+        with library_db.writer(publish=False) as conn:
+            cloud_store.save_breaker(conn, source.name, failed, now)
+        raise dg.Failure(
+            description=f"{source.name} sync failed: {exc}",
+            metadata={
+                "failures_in_a_row": failed.failures,
+                "rested_until": str(failed.open_until) if failed.open_until else "not rested yet",
+                **source.stats.as_metadata(),
+            },
+            allow_retries=False,
+        ) from None
+
+    with library_db.writer() as conn:
+        changes = cloud_store.write_sync(conn, sync, now)
+        cloud_store.save_breaker(conn, source.name, breaker_after_success(breaker), now)
+        recent = conn.execute(
+            """
+            SELECT t.artist_name, t.title, l.added_at FROM library.cloud_likes l
+            JOIN library.cloud_tracks t ON t.source = l.source AND t.track_id = l.item_id
+            WHERE l.source = ? AND l.kind = 'track' AND l.unliked_at IS NULL
+            ORDER BY l.added_at DESC NULLS LAST, t.title LIMIT 10
+            """,
+            [source.name],
+        ).fetchall()
+
+    unavailable = {name: o.detail for name, o in sync.endpoints.items() if o.status != "ok"}
+    for name, detail in unavailable.items():
+        context.log.warning(f"{source.name}: {name} unavailable ({detail}); the rest of the sync went on")
+    endpoints = [(name, o.status, o.items, o.detail or "") for name, o in sync.endpoints.items()]
+    likes = {kind: len(items) for kind, items in sync.likes.items()}
+    return dg.MaterializeResult(
+        metadata={
+            "status": "synced" if not unavailable else f"synced; unavailable: {', '.join(sorted(unavailable))}",
+            "liked_tracks": likes.get("track", 0),
+            "saved_albums": likes.get("album", 0),
+            "followed_artists": likes.get("artist", 0),
+            "playlists": len(sync.playlists or ()),
+            "playlists_read": len(sync.playlist_items),
+            "tracks_seen": len(sync.tracks),
+            "skipped_items": dg.MetadataValue.json(dict(sync.skipped)),
+            "endpoints": dg.MetadataValue.md(markdown_table(["endpoint", "status", "items", "detail"], endpoints)),
+            "changes": dg.MetadataValue.json(changes),
+            **source.stats.as_metadata(),
+            "dagster/row_count": sum(likes.values()),
+            "preview": dg.MetadataValue.md(markdown_table(["artist", "title", "added_at"], recent)),
+        }
+    )
+
+
+def build_cloud_asset(spec: CloudSourceSpec) -> dg.AssetsDefinition:
+    # The API calls are the long part, so the asset takes its provider's pool; its one
+    # short write waits for the database lock like every writer.
+    @dg.asset(
+        name=spec.asset_name,
+        description=spec.description,
+        group_name="discover",
+        kinds={spec.name, "duckdb"},
+        pool=spec.pool,
+        required_resource_keys={spec.resource_key, "library_db"},
+    )
+    def cloud_source_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        return sync_cloud_source(context, getattr(context.resources, spec.resource_key), context.resources.library_db)
+
+    return cloud_source_asset
+
+
+cloud_assets: list[dg.AssetsDefinition] = [build_cloud_asset(spec) for spec in CLOUD_SOURCES]
