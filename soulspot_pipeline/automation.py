@@ -34,26 +34,23 @@ cloud_sync = dg.define_asset_job(
 )
 
 
-def build_cloud_schedule(settings: Settings) -> dg.ScheduleDefinition:
+def _schedule(name: str, job: dg.JobDefinition, cron: str, settings: Settings, what: str, variable: str) -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(
-        name="cloud_sync_schedule",
-        job=cloud_sync,
-        cron_schedule=settings.cloud_cron,
+        name=name,
+        job=job,
+        cron_schedule=cron,
         execution_timezone=settings.timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description=f"Syncs the cloud providers on '{settings.cloud_cron}' (SOULSPOT_CLOUD_CRON).",
+        description=f"{what} on '{cron}' ({variable}).",
     )
+
+
+def build_cloud_schedule(settings: Settings) -> dg.ScheduleDefinition:
+    return _schedule("cloud_sync_schedule", cloud_sync, settings.cloud_cron, settings, "Syncs the cloud providers", "SOULSPOT_CLOUD_CRON")
 
 
 def build_music_folder_schedule(settings: Settings) -> dg.ScheduleDefinition:
-    return dg.ScheduleDefinition(
-        name="music_folder_scan_schedule",
-        job=music_folder_scan,
-        cron_schedule=settings.scan_cron,
-        execution_timezone=settings.timezone,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description=f"Scans the music folder on '{settings.scan_cron}' (SOULSPOT_SCAN_CRON).",
-    )
+    return _schedule("music_folder_scan_schedule", music_folder_scan, settings.scan_cron, settings, "Scans the music folder", "SOULSPOT_SCAN_CRON")
 
 
 def build_music_folder_sensor(settings: Settings) -> dg.SensorDefinition:

@@ -252,20 +252,26 @@ class SpotifyResource(dg.ConfigurableResource):
         client = self._spotify()
         refreshed = False
 
-        def attempt() -> dict:
-            nonlocal refreshed
+        def once() -> dict:
             try:
                 return fn(client)
             except spotipy.SpotifyException as exc:
-                if exc.http_status == 401 and not refreshed:
-                    # The access token died before its time: one refresh, then retry.
-                    refreshed = True
-                    self._auth.force_refresh()
-                    return fn(client)
                 retry_after = parse_retry_after((exc.headers or {}).get("Retry-After"))
                 raise HttpFailure(exc.http_status, exc.msg.split("\n")[-1].strip(), retry_after) from None
             except (requests.Timeout, requests.ConnectionError) as exc:
                 raise HttpFailure(None, type(exc).__name__) from None
+
+        def attempt() -> dict:
+            nonlocal refreshed
+            try:
+                return once()
+            except HttpFailure as failure:
+                if failure.status != 401 or refreshed:
+                    raise
+            # The access token died before its time: one refresh, then the same call again.
+            refreshed = True
+            self._auth.force_refresh()
+            return once()
 
         return call_with_retries(
             attempt,

@@ -380,3 +380,15 @@ def test_deezer_errors_inside_http_200_are_errors(library_db, music_dir, tmp_pat
     failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     message = str(failure.event_specific_data.error)
     assert "refused every endpoint" in message and "DataException 800: no data" in message
+
+
+def test_a_provider_that_does_not_answer_in_time_is_retried_then_fails_clearly(library_db, music_dir, tmp_path, deezer_standin):
+    deezer_standin.delay_s = 0.5
+    res = resources(library_db, music_dir, tmp_path, deezer_server=deezer_standin)
+    res["deezer"] = DeezerResource(user_id="5", api_url=deezer_standin.api_url, request_timeout_s=0.1, max_attempts=2, retry_base_delay_s=0.01)
+    result = materialize(res, raise_on_error=False)
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    assert "favorite tracks failed after 2 attempt(s): no answer ReadTimeout" in str(failure.event_specific_data.error)
+    time.sleep(deezer_standin.delay_s + 0.2)  # the stand-in records a request when it answers
+    assert deezer_standin.count("/user/5/tracks") == 2
+    assert rows(library_db, "SELECT failures, last_error LIKE '%ReadTimeout%' FROM library.provider_health") == [(1, True)]
