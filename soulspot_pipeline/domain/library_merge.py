@@ -210,6 +210,7 @@ class _Merge:
         self.cloud_artist: dict[tuple[str, str], str] = {}
         self.cloud_album: dict[tuple[str, str], str] = {}
         self.artist_tracks: dict[str, list[tuple[str, TrackFacts]]] = defaultdict(list)
+        self.track_rule: dict[str, str] = {}  # path -> the rule that placed the file
 
     def source_rank(self, source: str) -> int:
         return self.rank.get(source, len(self.rank))
@@ -228,7 +229,7 @@ class _Merge:
             key=lambda r: (r.get("recording_mbid") is None, r.get("artist_mbid") is None, r["path"]),
         )
         rank = self.source_rank(LOCAL)
-        track_rule: dict[str, str] = {}
+        track_rule = self.track_rule
         for row in files:
             artist_name = row.get("artist") or row.get("albumartist") or UNKNOWN_ARTIST
             artist_id, _ = self.resolver.resolve("artist", _artist_keys(artist_name, row.get("artist_mbid")), row.get("artist_mbid"))
@@ -278,7 +279,6 @@ class _Merge:
                     "disc_number": row.get("disc_number"), "owned_since": row.get("first_seen_at"), "file": row,
                 },
             )
-        self.track_rule = track_rule
 
     def add_track_obs(self, track_id: str, obs: dict) -> None:
         if track_id not in self.track_obs:
