@@ -53,6 +53,26 @@ def build_music_folder_schedule(settings: Settings) -> dg.ScheduleDefinition:
     return _schedule("music_folder_scan_schedule", music_folder_scan, settings.scan_cron, settings, "Scans the music folder", "SOULSPOT_SCAN_CRON")
 
 
+def on_cron(asset: dg.AssetsDefinition, cron: str, settings: Settings) -> dg.AssetsDefinition:
+    """The asset, materialized after each cron tick once everything it depends on has
+    been updated since that tick: a failed upstream phase holds it back."""
+    condition = dg.AutomationCondition.on_cron(cron, settings.timezone)
+    return asset.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=condition))
+
+
+def build_automation_sensor(settings: Settings, targets: list[dg.AssetsDefinition]) -> dg.AutomationConditionSensorDefinition:
+    return dg.AutomationConditionSensorDefinition(
+        "musicbrainz_automation",
+        target=targets,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=60,
+        description=(
+            f"Identifies on '{settings.identify_cron}' (SOULSPOT_IDENTIFY_CRON) and enriches on "
+            f"'{settings.enrich_cron}' (SOULSPOT_ENRICH_CRON), each only after its upstream phases succeeded."
+        ),
+    )
+
+
 def build_music_folder_sensor(settings: Settings) -> dg.SensorDefinition:
     @dg.sensor(
         name="music_folder_sensor",

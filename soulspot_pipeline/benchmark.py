@@ -151,7 +151,9 @@ def run_benchmark(files: int, workers: int, directory: Path | None = None, keep:
             touched = _timed("rescan after touching 1%", files, lambda: scan_music_folder(conn, music, workers=workers))
 
             def merge():
-                return entities.rebuild_library(conn, auto_queue=False, source_order=("local",))[2]
+                return entities.rebuild_library(
+                    conn, auto_queue=False, source_order=("local",), metadata_order=("manual", "musicbrainz", "local")
+                )[2]
 
             first_merge = _timed("library merge (first)", files, merge)
             second_merge = _timed("library merge (unchanged)", files, merge)
@@ -175,7 +177,7 @@ def run_cloud_benchmark(tracks: int, directory: Path | None = None) -> int:
     """Import ``tracks`` saved Spotify tracks from the local stand-in, then sync again unchanged."""
     import dagster as dg
 
-    from soulspot_pipeline.assets.cloud import SOURCE_ORDER, cloud_assets
+    from soulspot_pipeline.assets.cloud import METADATA_ORDER, SOURCE_ORDER, cloud_assets
     from soulspot_pipeline.assets.library import library_entities
     from soulspot_pipeline.resources.deezer import DeezerResource
     from soulspot_pipeline.resources.music_folder import LibraryPolicy
@@ -208,7 +210,9 @@ def run_cloud_benchmark(tracks: int, directory: Path | None = None) -> int:
                 imported = time.perf_counter() - started
                 started = time.perf_counter()
                 with db.writer() as conn:
-                    changes = entities.rebuild_library(conn, auto_queue=False, source_order=SOURCE_ORDER)[2]
+                    changes = entities.rebuild_library(
+                        conn, auto_queue=False, source_order=SOURCE_ORDER, metadata_order=METADATA_ORDER
+                    )[2]
                 merged = time.perf_counter() - started
                 meta = {k: v.value for e in result.get_asset_materialization_events() for k, v in e.materialization.metadata.items()}
                 print(

@@ -4,6 +4,8 @@ import dagster as dg
 
 from soulspot_pipeline.assets.cloud import CLOUD_SOURCES, cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
+from soulspot_pipeline.assets.enrich import enriched_metadata
+from soulspot_pipeline.assets.identify import identified_entities
 from soulspot_pipeline.assets.library import (
     downloaded_files_exist,
     library_entities,
@@ -12,14 +14,17 @@ from soulspot_pipeline.assets.library import (
 )
 from soulspot_pipeline.automation import (
     abandoned_runs_sensor,
+    build_automation_sensor,
     build_cloud_schedule,
     build_music_folder_schedule,
     cloud_sync,
     build_music_folder_sensor,
     library_refresh,
     music_folder_scan,
+    on_cron,
 )
 from soulspot_pipeline.resources.music_folder import LibraryPolicy, MusicFolder
+from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
 from soulspot_pipeline.settings import Settings
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.user_actions import user_action_jobs
@@ -33,16 +38,26 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "music_folder": MusicFolder(music_dir=str(settings.music_dir), scan_workers=settings.scan_workers),
         "library_policy": LibraryPolicy(auto_queue_downloads=settings.auto_queue_downloads),
         **{spec.resource_key: spec.build_resource(settings) for spec in CLOUD_SOURCES},
+        "musicbrainz": MusicBrainzResource(
+            server_url=settings.musicbrainz_url,
+            rate=settings.musicbrainz_rate,
+            contact=settings.contact,
+            cache_path=str(settings.musicbrainz_dir / "cache.duckdb"),
+            throttle_path=str(settings.musicbrainz_dir / "rate.lock"),
+            cache_ttl_days=settings.musicbrainz_cache_days,
+        ),
     }
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
+    identify = on_cron(identified_entities, settings.identify_cron, settings)
+    enrich = on_cron(enriched_metadata, settings.enrich_cron, settings)
     return dg.Definitions(
-        assets=[*cloud_assets, local_scan, library_entities],
+        assets=[*cloud_assets, local_scan, library_entities, identify, enrich],
         asset_checks=[unique_local_paths, no_orphaned_tracks, downloaded_files_exist],
         jobs=[library_refresh, music_folder_scan, cloud_sync, *user_action_jobs],
         schedules=[build_music_folder_schedule(settings), build_cloud_schedule(settings)],
-        sensors=[build_music_folder_sensor(settings), abandoned_runs_sensor],
+        sensors=[build_music_folder_sensor(settings), abandoned_runs_sensor, build_automation_sensor(settings, [identify, enrich])],
         resources=build_resources(settings),
     )
 

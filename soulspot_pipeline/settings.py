@@ -60,6 +60,12 @@ def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
     return Path(raw).expanduser().resolve() if raw else default
 
 
+def _musicbrainz_url(env: Mapping[str, str]) -> str | None:
+    """The server, or None when the user turned MusicBrainz off (``off``)."""
+    value = _text(env, "SOULSPOT_MUSICBRAINZ_URL") or MUSICBRAINZ_URL
+    return None if value.lower() in ("off", "none", "disabled") else value
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -81,8 +87,11 @@ class Settings:
     cloud_cron: str
     deezer_user_id: str | None
     deezer_api_url: str
-    musicbrainz_url: str
+    musicbrainz_url: str | None
     musicbrainz_rate: float
+    musicbrainz_cache_days: float
+    identify_cron: str
+    enrich_cron: str
     contact: str | None
     coverart_url: str
     slskd_url: str | None
@@ -91,6 +100,11 @@ class Settings:
     @property
     def dagster_home(self) -> Path:
         return self.data_dir / "dagster"
+
+    @property
+    def musicbrainz_dir(self) -> Path:
+        """The response cache and the rate lock file."""
+        return self.data_dir / "musicbrainz"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -121,8 +135,11 @@ class Settings:
             cloud_cron=_text(env, "SOULSPOT_CLOUD_CRON") or "*/30 * * * *",
             deezer_user_id=_text(env, "DEEZER_USER_ID"),
             deezer_api_url=_text(env, "SOULSPOT_DEEZER_API_URL") or DEEZER_API_URL,
-            musicbrainz_url=_text(env, "SOULSPOT_MUSICBRAINZ_URL") or MUSICBRAINZ_URL,
+            musicbrainz_url=_musicbrainz_url(env),
             musicbrainz_rate=_number(env, "SOULSPOT_MUSICBRAINZ_RATE", 1.0),
+            musicbrainz_cache_days=_number(env, "SOULSPOT_MUSICBRAINZ_CACHE_DAYS", 30.0),
+            identify_cron=_text(env, "SOULSPOT_IDENTIFY_CRON") or "0 */2 * * *",
+            enrich_cron=_text(env, "SOULSPOT_ENRICH_CRON") or "0 */3 * * *",
             contact=_text(env, "SOULSPOT_CONTACT"),
             coverart_url=_text(env, "SOULSPOT_COVERART_URL") or COVERART_URL,
             slskd_url=_text(env, "SLSKD_URL"),

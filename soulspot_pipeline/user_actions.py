@@ -11,11 +11,13 @@ from enum import Enum
 import dagster as dg
 from pydantic import Field
 
-from soulspot_pipeline.assets.cloud import SOURCE_ORDER
+from soulspot_pipeline.assets.library import rebuild
 from soulspot_pipeline.domain.cloud import PLAYLIST_MODES
 from soulspot_pipeline.domain.ownership import IGNORED, REMOVED
 from soulspot_pipeline.resources.music_folder import LibraryPolicy
-from soulspot_pipeline.store import decisions, entities
+from soulspot_pipeline.domain.library_merge import ENRICHED_FIELDS
+from soulspot_pipeline.store import decisions
+from soulspot_pipeline.store.enrich import write_metadata
 from soulspot_pipeline.store.database import LibraryDatabase
 
 
@@ -52,9 +54,7 @@ def _apply(context: dg.OpExecutionContext, library_db: LibraryDatabase, policy: 
             text = record(conn, _now())
         except decisions.UnknownEntityError as exc:
             raise dg.Failure(description=str(exc)) from None
-        _, result, changes = entities.rebuild_library(
-            conn, auto_queue=policy.auto_queue_downloads, source_order=SOURCE_ORDER
-        )
+        _, result, changes = rebuild(conn, policy)
     context.log.info(text)
     context.log_event(
         dg.AssetMaterialization(
@@ -140,4 +140,48 @@ def set_mode(
 
 set_playlist_sync_mode = _job("set_playlist_sync_mode", set_mode, "Choose per playlist: reference only, auto-own its tracks, or disabled.")
 
-user_action_jobs = [remove_from_library, ignore_in_library, restore_to_library, request_downloads, set_playlist_sync_mode]
+
+class MetadataConfig(EntityConfig):
+    field: str = Field(description="An enriched field: " + "; ".join(f"{t}: {', '.join(f)}" for t, f in ENRICHED_FIELDS.items()))
+    value: str | None = Field(
+        default=None, description="The value (lists comma-separated); empty to drop your value and fall back to the sources."
+    )
+
+
+def manual_value(entity_type: str, field: str, value: str | None) -> object:
+    """The typed value of a field as the user typed it; raises ValueError with the reason."""
+    if field not in ENRICHED_FIELDS[entity_type]:
+        raise ValueError(f"{entity_type}s have no field {field!r}; choose one of {', '.join(ENRICHED_FIELDS[entity_type])}")
+    if value is None or not value.strip():
+        return None
+    if field in ("genres", "tags", "secondary_types"):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if field in ("total_tracks", "medium_count", "duration_ms"):
+        try:
+            return int(value)
+        except ValueError:
+            raise ValueError(f"{field} must be a whole number, not {value!r}") from None
+    return value.strip()
+
+
+@dg.op(description="Set an enriched field by hand: your value wins over MusicBrainz and every provider.")
+def set_field(
+    context: dg.OpExecutionContext, config: MetadataConfig, library_db: LibraryDatabase, library_policy: LibraryPolicy
+) -> None:
+    entity_type = config.entity_type.value
+    try:
+        value = manual_value(entity_type, config.field, config.value)
+    except ValueError as exc:
+        raise dg.Failure(description=str(exc)) from None
+
+    def record(conn, now):
+        label = decisions.entity_name(conn, entity_type, config.entity_id)
+        write_metadata(conn, [(entity_type, config.entity_id, config.field, value)], "manual", now)
+        return f"{config.field} of {entity_type} '{label}' set to {value!r}" if value is not None else f"your {config.field} of '{label}' dropped"
+
+    _apply(context, library_db, library_policy, record)
+
+
+set_metadata = _job("set_metadata", set_field, "Set a genre, date, type or other enriched field by hand (it wins over every source).")
+
+user_action_jobs = [remove_from_library, ignore_in_library, restore_to_library, request_downloads, set_playlist_sync_mode, set_metadata]

@@ -25,6 +25,7 @@ def cli_env(tmp_path, server: SpotifyStandin) -> dict[str, str]:
         {
             "SOULSPOT_DATA_DIR": str(tmp_path / "data"),
             "SOULSPOT_MUSIC_DIR": str(tmp_path / "music"),
+            "SOULSPOT_MUSICBRAINZ_URL": "off",
             "SPOTIFY_CLIENT_ID": server.client_id,
             "SPOTIFY_REDIRECT_URI": REDIRECT,
             "SOULSPOT_SPOTIFY_API_URL": server.api_url,

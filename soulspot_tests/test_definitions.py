@@ -13,7 +13,7 @@ from soulspot_pipeline.synth import write_audio_file
 
 JOBS = (
     "library_refresh", "music_folder_scan", "cloud_sync", "remove_from_library", "ignore_in_library",
-    "restore_to_library", "request_downloads", "set_playlist_sync_mode",
+    "restore_to_library", "request_downloads", "set_playlist_sync_mode", "set_metadata",
 )
 
 
@@ -35,6 +35,10 @@ def test_every_job_schedule_and_sensor_loads(tmp_path):
     specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
     assert specs["local_scan"].group_name == "discover" and specs["library_entities"].group_name == "library"
     assert specs["spotify_likes"].group_name == "discover" and specs["deezer_favorites"].group_name == "discover"
+    assert specs["identified_entities"].group_name == "identify" and specs["enriched_metadata"].group_name == "enrich"
+    assert graph.get(dg.AssetKey("enriched_metadata")).parent_keys == {dg.AssetKey("identified_entities")}
+    assert "on_cron(0 */2 * * *" in specs["identified_entities"].automation_condition.get_label()
+    assert defs.resolve_sensor_def("musicbrainz_automation").default_status == dg.DefaultSensorStatus.RUNNING
     assert all(s.description and s.kinds for s in specs.values())
     assert {c.name for c in defs.resolve_asset_graph().asset_check_keys} == {"unique_local_paths", "no_orphaned_tracks", "downloaded_files_exist"}
 
@@ -82,3 +86,23 @@ def test_the_abandoned_runs_sensor_says_why_it_skips(tmp_path):
     with dg.instance_for_test() as instance, dg.build_sensor_context(instance=instance) as context:
         result = sensor(context)
     assert isinstance(result, dg.SkipReason) and result.skip_message == "no abandoned runs"
+
+
+def test_identify_and_enrich_run_after_their_ticks_only_once_their_upstream_succeeded(tmp_path):
+    from datetime import datetime
+
+    defs = build_definitions(Settings.from_env({"SOULSPOT_DATA_DIR": str(tmp_path)}))
+    identify, enrich = dg.AssetKey("identified_entities"), dg.AssetKey("enriched_metadata")
+    with dg.instance_for_test() as instance:
+        def evaluate(hour, minute, cursor):
+            return dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=datetime(2026, 1, 1, hour, minute), cursor=cursor)
+
+        result = evaluate(0, 30, None)
+        instance.report_runless_asset_event(dg.AssetMaterialization("library_entities"))
+        result = evaluate(2, 5, result.cursor)  # past identify's 02:00 tick, the library is fresh
+        assert (result.get_num_requested(identify), result.get_num_requested(enrich)) == (1, 0)
+        result = evaluate(3, 5, result.cursor)  # past enrich's 03:00 tick, but identify failed
+        assert result.get_num_requested(enrich) == 0
+        instance.report_runless_asset_event(dg.AssetMaterialization("identified_entities"))
+        result = evaluate(3, 10, result.cursor)
+        assert result.get_num_requested(enrich) == 1

@@ -10,7 +10,8 @@ import mutagen.id3
 import pytest
 
 from soulspot_pipeline.scan.read import AUDIO_EXTENSIONS
-from soulspot_tests.assets.test_library_refresh import metadata, refresh
+from soulspot_tests.assets.test_library_refresh import refresh
+from soulspot_tests.results import metadata
 
 
 def _easy(path):
@@ -90,7 +91,8 @@ def test_recorded_spotify_and_deezer_responses_sync_into_the_library(realdata, l
 
     from soulspot_pipeline.standins import deezer as deezer_standin
     from soulspot_pipeline.standins import spotify as spotify_standin
-    from soulspot_tests.assets.test_cloud_likes import login, materialize, resources, rows
+    from soulspot_tests.assets.test_cloud_likes import login, materialize, resources
+    from soulspot_tests.results import rows
 
     spotify_data = realdata / "spotify" / "spotify-web-api-java" / "src" / "test" / "fixtures" / "requests" / "data"
     deezer_data = realdata / "deezer" / "deezer-python" / "extracted-json"
@@ -111,3 +113,20 @@ def test_recorded_spotify_and_deezer_responses_sync_into_the_library(realdata, l
         (recorded_saved[0]["track"]["id"], "owned")]
     durations = {str(t["id"]): t["duration"] * 1000 for t in recorded_deezer}
     assert dict(rows(library_db, "SELECT deezer_id, duration_ms FROM library.tracks WHERE deezer_id IS NOT NULL")) == durations
+
+
+def test_recorded_musicbrainz_answers_identify_and_enrich_a_real_song(realdata, library_db, music_dir, tmp_path):
+    """The recorded ws/2 XML served as MusicBrainz answers it: search, pick, explain, enrich."""
+    from soulspot_pipeline.standins.musicbrainz import MusicBrainzStandin, catalog_from_recordings
+    from soulspot_tests.assets.test_identify_enrich import ASSETS, materialize, musicbrainz, write_track
+    from soulspot_tests.results import rows
+
+    write_track(music_dir, "Dynamo Go", "Folly, Vice & Madness", "Thief of Hearts", number=4, seconds=198.6)
+    catalog = catalog_from_recordings(realdata / "musicbrainzngs" / "test" / "data")
+    with MusicBrainzStandin(catalog) as server:
+        materialize(library_db, music_dir, musicbrainz(server, tmp_path), assets=ASSETS)
+    # The recorded search answers cb4d4d70-… at score 100 for this song.
+    assert rows(library_db, "SELECT recording_mbid FROM library.tracks") == [("cb4d4d70-930c-4d1a-a157-776de18be66a",)]
+    assert rows(library_db, "SELECT artist_mbid FROM library.artists WHERE name = 'Dynamo Go'") == [("952a4205-023d-4235-897c-6fdb6f58dfaa",)]
+    candidates = rows(library_db, "SELECT decision, count(*) FROM library.match_candidates WHERE entity_type = 'track' GROUP BY 1")
+    assert dict(candidates)["accepted"] == 1 and dict(candidates).get("rejected", 0) >= 1  # the other Dynamo Go songs

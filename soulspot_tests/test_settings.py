@@ -17,6 +17,8 @@ def test_defaults_put_everything_under_the_data_folder(tmp_path, monkeypatch):
     assert s.scan_cron == "0 * * * *" and s.cloud_cron == "*/30 * * * *"
     assert s.spotify_token_path == tmp_path / "data" / "secrets" / "spotify-token.json"
     assert s.spotify_accounts_url == "https://accounts.spotify.com"
+    assert (s.identify_cron, s.enrich_cron, s.musicbrainz_cache_days) == ("0 */2 * * *", "0 */3 * * *", 30.0)
+    assert s.musicbrainz_url == "https://musicbrainz.org" and s.musicbrainz_dir == tmp_path / "data" / "musicbrainz"
     assert not (s.spotify_configured or s.deezer_configured or s.slskd_configured)
 
 
@@ -62,3 +64,8 @@ def test_every_documented_variable_is_read(tmp_path):
 def test_bad_values_are_refused_with_the_variable_named(name, value):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+def test_musicbrainz_can_be_turned_off():
+    assert Settings.from_env({"SOULSPOT_MUSICBRAINZ_URL": "off"}).musicbrainz_url is None
+    assert Settings.from_env({"SOULSPOT_MUSICBRAINZ_URL": "http://mirror.lan:5000"}).musicbrainz_url == "http://mirror.lan:5000"

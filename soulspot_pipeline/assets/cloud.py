@@ -60,8 +60,10 @@ CLOUD_SOURCES: tuple[CloudSourceSpec, ...] = (
     ),
 )
 
-# Whose title, duration and ids win when sources disagree: files first, then providers.
+# Whose title and ids win when sources disagree: files first, then providers.
 SOURCE_ORDER: tuple[str, ...] = ("local", *(spec.name for spec in CLOUD_SOURCES))
+# Whose value of an enriched field (genres, dates, types, durations) wins.
+METADATA_ORDER: tuple[str, ...] = ("manual", "musicbrainz", *(spec.name for spec in CLOUD_SOURCES), "local")
 
 
 def _now() -> datetime:

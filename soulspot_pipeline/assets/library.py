@@ -5,12 +5,20 @@ from collections import Counter
 
 import dagster as dg
 
-from soulspot_pipeline.assets.cloud import SOURCE_ORDER, cloud_assets
+from soulspot_pipeline.assets.cloud import METADATA_ORDER, SOURCE_ORDER, cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.resources.music_folder import LibraryPolicy
 from soulspot_pipeline.store import entities
 from soulspot_pipeline.store.database import LibraryDatabase
+
+
+def rebuild(conn, policy: LibraryPolicy):
+    """Merge every source into the library: the one writer of artists, albums and tracks,
+    run by this asset and by every phase or action that changes what the merge reads."""
+    return entities.rebuild_library(
+        conn, auto_queue=policy.auto_queue_downloads, source_order=SOURCE_ORDER, metadata_order=METADATA_ORDER
+    )
 
 
 @dg.asset(
@@ -25,9 +33,7 @@ def library_entities(
 ) -> dg.MaterializeResult:
     """The library: every source deduplicated into artists, albums and tracks, with what the user owns."""
     with library_db.writer() as conn:
-        inputs, result, changes = entities.rebuild_library(
-            conn, auto_queue=library_policy.auto_queue_downloads, source_order=SOURCE_ORDER
-        )
+        inputs, result, changes = rebuild(conn, library_policy)
         totals = conn.execute(
             """
             SELECT (SELECT count(*) FROM library.artists), (SELECT count(*) FROM library.albums),

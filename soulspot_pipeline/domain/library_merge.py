@@ -40,6 +40,17 @@ LOCAL = "local"
 _LOSSLESS = frozenset({"flac", "alac", "wavpack", "ape", "aiff", "wav", "tak", "oggflac", "trueaudio", "optimfrog", "dsf", "dsdiff"})
 
 
+# The enriched columns and, per entity type, the observation key a source provides them in.
+ENRICHED_FIELDS: dict[str, dict[str, str | None]] = {
+    "artist": {"sort_name": None, "genres": "genres", "tags": None, "country": None, "artist_type": None, "disambiguation": None},
+    "album": {
+        "album_type": "album_type", "secondary_types": None, "release_date": "release_date", "total_tracks": "total_tracks",
+        "medium_count": None, "genres": None, "tags": None, "country": None,
+    },
+    "track": {"duration_ms": "duration_ms", "isrc": "isrc"},
+}
+
+
 @dataclass(frozen=True, slots=True)
 class RegisteredKey:
     entity_type: str
@@ -76,7 +87,13 @@ class MergeInputs:
     previous_links: Mapping[tuple[str, str, str], tuple[str, str, float | None]] = field(default_factory=dict)
     decisions: Mapping[str, Decision] = field(default_factory=dict)
     requests: Mapping[str, datetime] = field(default_factory=dict)
+    # Accepted MusicBrainz identifications: (entity_type, id) -> (mbid, release mbid).
+    identified: Mapping[tuple[str, str], tuple[str, str | None]] = field(default_factory=dict)
+    # Values of the enriched fields from MusicBrainz and the user: (type, id) -> field -> source -> value.
+    metadata: Mapping[tuple[str, str], Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
     source_order: Sequence[str] = (LOCAL,)
+    # Whose value of an enriched field wins (genres, dates, types, durations, ...).
+    metadata_order: Sequence[str] = ("manual", "musicbrainz", LOCAL)
     auto_queue: bool = False
 
 
@@ -89,6 +106,8 @@ class MergeResult:
     track_files: list[tuple[str, str, str, bool]] = field(default_factory=list)
     links: list[SourceLink] = field(default_factory=list)
     rules: Counter = field(default_factory=Counter)
+    aliases: list[tuple[str, str, str, str]] = field(default_factory=list)  # (type, alias, entity, reason)
+    field_sources: list[tuple[str, str, str, str]] = field(default_factory=list)  # (type, id, field, source)
 
 
 class _Resolver:
@@ -211,6 +230,9 @@ class _Merge:
         self.cloud_album: dict[tuple[str, str], str] = {}
         self.artist_tracks: dict[str, list[tuple[str, TrackFacts]]] = defaultdict(list)
         self.track_rule: dict[str, str] = {}  # path -> the rule that placed the file
+        self.alias: dict[tuple[str, str], str] = {}  # (type, alias id) -> the entity it joined
+        self.decisions = dict(inputs.decisions)
+        self.requests = dict(inputs.requests)
 
     def source_rank(self, source: str) -> int:
         return self.rank.get(source, len(self.rank))
@@ -371,8 +393,101 @@ class _Merge:
 
     # -- entities and ownership --------------------------------------------------------
 
+    # -- identity: entities that turn out to be one ---------------------------------------
+
+    def identity_keys(self, entity_type: str, entity_id: str, observations: Sequence[Mapping[str, Any]]) -> set[str]:
+        identified = self.inputs.identified.get((entity_type, entity_id))
+        if entity_type == "artist":
+            mbid = (identified or (None,))[0] or self.resolver.identity.get(entity_id)
+            return {f"mbid:{mbid}"} if mbid else set()
+        if entity_type == "album":
+            mbid = (identified or (None,))[0] or _first(observations, "release_group_mbid")
+            return {f"rg:{mbid}"} if mbid else set()
+        keys = {f"isrc:{o['isrc']}" for o in observations if o.get("isrc")}
+        learned = self.inputs.metadata.get(("track", entity_id), {}).get("isrc", {}).get("musicbrainz")
+        if learned:
+            keys.add(f"isrc:{learned}")
+        mbid = (identified or (None,))[0] or _first(observations, "recording_mbid")
+        if mbid:
+            keys.add(f"mbid:{mbid}")
+        return keys
+
+    def unite(self) -> None:
+        """Entities of one type sharing an MBID (or, tracks, an ISRC) become one: the
+        smallest id stays, the others become its aliases, with every observation, link and
+        decision moved over."""
+        for entity_type, observations_of in (("artist", self.artist_obs), ("album", self.album_obs), ("track", self.track_obs)):
+            parent: dict[str, str] = {}
+
+            def find(x: str) -> str:
+                while parent.get(x, x) != x:
+                    x = parent[x]
+                return x
+
+            holder: dict[str, str] = {}
+            reasons: dict[str, str] = {}
+            for entity_id in sorted(observations_of):
+                for key in sorted(self.identity_keys(entity_type, entity_id, observations_of[entity_id])):
+                    other = holder.setdefault(key, entity_id)
+                    a, b = find(other), find(entity_id)
+                    if a != b:
+                        keep, drop = min(a, b), max(a, b)
+                        parent[drop] = keep
+                        reasons[drop] = f"same {key.split(':', 1)[0]} {key.split(':', 1)[1]}"
+            for entity_id in sorted(parent):
+                survivor = find(entity_id)
+                observations_of[survivor].extend(observations_of.pop(entity_id))
+                self.alias[(entity_type, entity_id)] = survivor
+                self.result.aliases.append((entity_type, entity_id, survivor, reasons[entity_id]))
+                for mapping in (self.decisions, self.requests):
+                    if entity_id in mapping and survivor not in mapping:
+                        mapping[survivor] = mapping[entity_id]
+                if entity_id in self.resolver.identity and survivor not in self.resolver.identity:
+                    self.resolver.identity[survivor] = self.resolver.identity[entity_id]
+            if entity_type != "track":
+                column = f"{entity_type}_id"
+                for observations in (*self.album_obs.values(), *self.track_obs.values()):
+                    for o in observations:
+                        if o.get(column) and (entity_type, o[column]) in self.alias:
+                            o[column] = self.alias[(entity_type, o[column])]
+        self.result.links = [
+            SourceLink(l.entity_type, l.source, l.source_id, self.alias.get((l.entity_type, l.entity_id), l.entity_id), l.matched_by, l.score)
+            for l in self.result.links
+        ]
+
+    def register_identifications(self) -> None:
+        """Identified MBIDs become keys, so files tagged with them later join the same entity."""
+        for (entity_type, entity_id), (mbid, release_mbid) in sorted(self.inputs.identified.items()):
+            entity_id = self.alias.get((entity_type, entity_id), entity_id)
+            if entity_id not in {"artist": self.artist_obs, "album": self.album_obs, "track": self.track_obs}[entity_type]:
+                continue
+            keys = [("identified", f"{'rg' if entity_type == 'album' else 'mbid'}:{mbid}")]
+            if release_mbid:
+                keys.append(("identified", f"release:{release_mbid}"))
+            self.resolver.bind(entity_type, keys, entity_id, mbid if entity_type != "album" else None, "identified")
+
+    def enriched(self, entity_type: str, entity_id: str, observations: Sequence[Mapping[str, Any]], row: dict) -> None:
+        """Fill the enriched columns by precedence (manual > MusicBrainz > providers > files)
+        and remember each value's source."""
+        stored = self.inputs.metadata.get((entity_type, entity_id), {})
+        for column, observed_as in ENRICHED_FIELDS[entity_type].items():
+            chosen = None
+            for source in self.inputs.metadata_order:
+                value = stored.get(column, {}).get(source)
+                if value is None and observed_as:
+                    value = _first([o for o in observations if o["source"] == source], observed_as)
+                if value not in (None, "", [], ()):
+                    chosen = (value, source)
+                    break
+            if chosen is None:
+                row[column] = None
+                continue
+            value, source = chosen
+            row[column] = list(value) if isinstance(value, tuple) else value
+            self.result.field_sources.append((entity_type, entity_id, column, source))
+
     def decision(self, *entity_ids: str | None) -> Decision | None:
-        return effective_decision(*(self.inputs.decisions.get(e) for e in entity_ids if e))
+        return effective_decision(*(self.decisions.get(e) for e in entity_ids if e))
 
     def provider_ids(self, observations: Sequence[Mapping[str, Any]]) -> dict[str, str | None]:
         sources = {o["source"] for o in observations if o["source"] != LOCAL}
@@ -391,19 +506,18 @@ class _Merge:
                 reasons,
                 self.decision(track_id, album_id, artist_id),
                 file_present=present,
-                requested_at=inputs.requests.get(track_id),
+                requested_at=self.requests.get(track_id),
                 auto_queue=inputs.auto_queue,
             )
+            identified = inputs.identified.get(("track", track_id)) or (None,)
             primary = self.primary(active, (), observations)
             self.result.tracks[track_id] = {
                 "track_id": track_id,
                 "title": best.get("title") or PurePath(best["path"]).stem if best else _first(observations, "title"),
                 "artist_id": artist_id,
                 "album_id": album_id,
-                "isrc": _first(observations, "isrc"),
-                "recording_mbid": _first(observations, "recording_mbid"),
+                "recording_mbid": _first(observations, "recording_mbid") or identified[0],
                 **self.provider_ids(observations),
-                "duration_ms": (best or {}).get("duration_ms") or _first(observations, "duration_ms"),
                 "track_number": _first(observations, "track_number"),
                 "disc_number": _first(observations, "disc_number"),
                 "ownership_state": ownership,
@@ -415,6 +529,7 @@ class _Merge:
                 "sample_rate": best.get("sample_rate") if best else None,
                 "bit_depth": best.get("bit_depth") if best else None,
             }
+            self.enriched("track", track_id, observations, self.result.tracks[track_id])
             for row in files:
                 path = row["path"]
                 rule = self.track_rule[path]
@@ -433,20 +548,18 @@ class _Merge:
             artist_id = _first(observations, "artist_id")
             reasons = [Reason(o["source"], o["owned_since"]) for o in observations if o.get("owned_since")]
             state, active = container_state(reasons, self.decision(album_id, artist_id), member_states[album_id])
-            totals = [o.get("total_tracks") for o in observations if o.get("total_tracks")]
+            identified = self.inputs.identified.get(("album", album_id)) or (None, None)
             self.result.albums[album_id] = {
                 "album_id": album_id,
                 "title": _first(observations, "title"),
                 "artist_id": artist_id,
-                "release_group_mbid": _first(observations, "release_group_mbid"),
-                "release_mbid": _first(observations, "release_mbid"),
+                "release_group_mbid": _first(observations, "release_group_mbid") or identified[0],
+                "release_mbid": _first(observations, "release_mbid") or identified[1],
                 **self.provider_ids(observations),
-                "album_type": _first(observations, "album_type"),
-                "release_date": _first(observations, "release_date"),
-                "total_tracks": max(totals) if totals else None,
                 "ownership_state": state,
                 "primary_source": self.primary(active, member_sources[album_id], observations),
             }
+            self.enriched("album", album_id, observations, self.result.albums[album_id])
 
     def primary(self, active: Sequence[Reason], owned_member_sources: Sequence[str], observations) -> str:
         """The source that owns it: its own reason, else that of its owned members, else the best-ranked one."""
@@ -463,16 +576,15 @@ class _Merge:
         for artist_id, observations in self.artist_obs.items():
             reasons = [Reason(o["source"], o["owned_since"]) for o in observations if o.get("owned_since")]
             state, active = container_state(reasons, self.decision(artist_id), member_states[artist_id])
-            genres = _first(observations, "genres")
             self.result.artists[artist_id] = {
                 "artist_id": artist_id,
                 "name": _first(observations, "name"),
                 "artist_mbid": self.resolver.identity.get(artist_id),
                 **self.provider_ids(observations),
-                "genres": list(genres) if genres else None,
                 "ownership_state": state,
                 "primary_source": self.primary(active, member_sources[artist_id], observations),
             }
+            self.enriched("artist", artist_id, observations, self.result.artists[artist_id])
 
 
 def merge_library(inputs: MergeInputs) -> MergeResult:
@@ -487,6 +599,8 @@ def merge_library(inputs: MergeInputs) -> MergeResult:
     merge.add_cloud_artists()
     merge.add_cloud_albums()
     merge.add_cloud_tracks()
+    merge.unite()
+    merge.register_identifications()
     merge.build_tracks()
     merge.build_albums()
     merge.build_artists()

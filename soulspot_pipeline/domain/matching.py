@@ -58,7 +58,8 @@ class MatchScore:
     accepted: bool
 
 
-def _duration_score(a: int | None, b: int | None) -> float | None:
+def duration_score(a: int | None, b: int | None) -> float | None:
+    """1 within a few seconds, 0 from far apart, linear between; None when a length is unknown."""
     if not a or not b:
         return None
     delta = abs(a - b) / 1000
@@ -75,7 +76,7 @@ def score_tracks(wanted: TrackFacts, candidate: TrackFacts) -> MatchScore:
     album = 0.5
     if wanted.album and candidate.album:
         album = fuzz.token_set_ratio(base_title(wanted.album), base_title(candidate.album)) / 100
-    duration = _duration_score(wanted.duration_ms, candidate.duration_ms)
+    duration = duration_score(wanted.duration_ms, candidate.duration_ms)
     total = TITLE_WEIGHT * title + ALBUM_WEIGHT * album + DURATION_WEIGHT * (0.5 if duration is None else duration)
     accepted = title >= MIN_TITLE and duration != 0.0 and total >= ACCEPT
     return MatchScore(round(title, 3), round(album, 3), round(duration if duration is not None else 0.5, 3), round(total, 3), accepted)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,11 +37,16 @@ _TABLES: dict[str, tuple[str, dict[str, pa.DataType], frozenset[str]]] = {
             "artist_mbid": pa.string(),
             "spotify_id": pa.string(),
             "deezer_id": pa.string(),
+            "sort_name": pa.string(),
             "genres": pa.list_(pa.string()),
+            "tags": pa.list_(pa.string()),
+            "country": pa.string(),
+            "artist_type": pa.string(),
+            "disambiguation": pa.string(),
             "ownership_state": pa.string(),
             "primary_source": pa.string(),
         },
-        frozenset({"artist_mbid", "spotify_id", "deezer_id", "genres"}),
+        frozenset({"artist_mbid", "spotify_id", "deezer_id"}),
     ),
     "albums": (
         "album_id",
@@ -53,12 +59,17 @@ _TABLES: dict[str, tuple[str, dict[str, pa.DataType], frozenset[str]]] = {
             "spotify_id": pa.string(),
             "deezer_id": pa.string(),
             "album_type": pa.string(),
+            "secondary_types": pa.list_(pa.string()),
             "release_date": pa.string(),
             "total_tracks": pa.int32(),
+            "medium_count": pa.int32(),
+            "genres": pa.list_(pa.string()),
+            "tags": pa.list_(pa.string()),
+            "country": pa.string(),
             "ownership_state": pa.string(),
             "primary_source": pa.string(),
         },
-        frozenset({"release_group_mbid", "release_mbid", "spotify_id", "deezer_id", "album_type"}),
+        frozenset({"release_group_mbid", "release_mbid", "spotify_id", "deezer_id"}),
     ),
     "tracks": (
         "track_id",
@@ -169,7 +180,18 @@ def load_states(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(rows)
 
 
-def load_inputs(conn: duckdb.DuckDBPyConnection, *, auto_queue: bool, source_order: tuple[str, ...]) -> MergeInputs:
+def load_metadata(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
+    metadata: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for entity_type, entity_id, field, source, value in conn.execute(
+        "SELECT entity_type, entity_id, field, source, value FROM library.entity_metadata"
+    ).fetchall():
+        metadata.setdefault((entity_type, entity_id), {}).setdefault(field, {})[source] = json.loads(value)
+    return metadata
+
+
+def load_inputs(
+    conn: duckdb.DuckDBPyConnection, *, auto_queue: bool, source_order: tuple[str, ...], metadata_order: tuple[str, ...]
+) -> MergeInputs:
     return MergeInputs(
         local_files=load_local_files(conn),
         cloud_artists=conn.sql(_CLOUD_ARTISTS).pl().to_dicts(),
@@ -195,7 +217,15 @@ def load_inputs(conn: duckdb.DuckDBPyConnection, *, auto_queue: bool, source_ord
             ).fetchall()
         },
         requests=dict(conn.execute("SELECT track_id, requested_at FROM library.download_requests").fetchall()),
+        identified={
+            (entity_type, entity_id): (mbid, release_mbid)
+            for entity_type, entity_id, mbid, release_mbid in conn.execute(
+                "SELECT entity_type, entity_id, mbid, release_mbid FROM library.identifications WHERE status = 'accepted'"
+            ).fetchall()
+        },
+        metadata=load_metadata(conn),
         source_order=source_order,
+        metadata_order=metadata_order,
         auto_queue=auto_queue,
     )
 
@@ -228,10 +258,62 @@ def write_merge(
                 "ON CONFLICT DO NOTHING",
                 [now],
             )
+        counts["aliases"] = _write_aliases(conn, result.aliases, now)
         counts["track_files"] = _replace_track_files(conn, result.track_files)
         counts["source_links"] = _write_links(conn, result.links, now)
+        counts["field_sources"] = _write_field_sources(conn, result.field_sources)
         counts["playlists"] = _write_playlists(conn, now)
     return counts
+
+
+def _write_aliases(conn: duckdb.DuckDBPyConnection, aliases: list[tuple[str, str, str, str]], now: datetime) -> dict[str, int]:
+    """Entities found to be one: keys, decisions and requests move to the one that stays,
+    the alias is remembered, and its row goes (everything in it now lives on the other)."""
+    tables = {"artist": ("artists", "artist_id"), "album": ("albums", "album_id"), "track": ("tracks", "track_id")}
+    for entity_type, alias_id, entity_id, reason in aliases:
+        table, id_column = tables[entity_type]
+        params = [entity_id, entity_type, alias_id]
+        conn.execute("UPDATE library.entity_keys SET entity_id = ? WHERE entity_type = ? AND entity_id = ?", params)
+        conn.execute(
+            "UPDATE library.user_decisions SET entity_id = ? WHERE entity_type = ? AND entity_id = ? AND NOT EXISTS "
+            "(SELECT 1 FROM library.user_decisions d WHERE d.entity_type = user_decisions.entity_type AND d.entity_id = ?)",
+            [*params, entity_id],
+        )
+        if entity_type == "track":
+            conn.execute(
+                "UPDATE library.download_requests SET track_id = ? WHERE track_id = ? AND NOT EXISTS "
+                "(SELECT 1 FROM library.download_requests r WHERE r.track_id = ?)",
+                [entity_id, alias_id, entity_id],
+            )
+        conn.execute(
+            "INSERT INTO library.entity_aliases VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [entity_type, alias_id, entity_id, reason, now],
+        )
+        conn.execute(f"DELETE FROM library.{table} WHERE {id_column} = ?", [alias_id])
+    return {"merged": len(aliases)}
+
+
+def _write_field_sources(conn: duckdb.DuckDBPyConnection, field_sources: list[tuple[str, str, str, str]]) -> dict[str, int]:
+    desired = pa.table(
+        dict(zip(("entity_type", "entity_id", "field", "source"), map(list, zip(*field_sources)) if field_sources else ([], [], [], []))),
+        schema=pa.schema([(n, pa.string()) for n in ("entity_type", "entity_id", "field", "source")]),
+    )
+    with registered(conn, desired_sources=desired):
+        removed = conn.execute(
+            """
+            DELETE FROM library.field_sources f WHERE NOT EXISTS (
+                SELECT 1 FROM desired_sources d WHERE d.entity_type = f.entity_type AND d.entity_id = f.entity_id
+                AND d.field = f.field AND d.source = f.source)
+            """
+        ).fetchall()[0][0]
+        inserted = conn.execute(
+            """
+            INSERT INTO library.field_sources SELECT * FROM desired_sources d WHERE NOT EXISTS (
+                SELECT 1 FROM library.field_sources f WHERE d.entity_type = f.entity_type AND d.entity_id = f.entity_id
+                AND d.field = f.field)
+            """
+        ).fetchall()[0][0]
+    return {"inserted": inserted, "removed": removed}
 
 
 def _key_dict(key: RegisteredKey) -> dict[str, str]:
@@ -342,10 +424,14 @@ def _write_playlists(conn: duckdb.DuckDBPyConnection, now: datetime) -> dict[str
 
 
 def rebuild_library(
-    conn: duckdb.DuckDBPyConnection, *, auto_queue: bool, source_order: tuple[str, ...]
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    auto_queue: bool,
+    source_order: tuple[str, ...],
+    metadata_order: tuple[str, ...],
 ) -> tuple[MergeInputs, MergeResult, dict[str, dict[str, int]]]:
     """Read every source and what the library knows, merge, write: (inputs, result, changes)."""
-    inputs = load_inputs(conn, auto_queue=auto_queue, source_order=source_order)
+    inputs = load_inputs(conn, auto_queue=auto_queue, source_order=source_order, metadata_order=metadata_order)
     result = merge_library(inputs)
     current_ids = [*result.artists, *result.albums, *result.tracks]
     changes = write_merge(conn, result, superseded_states(inputs.previous_states, current_ids, inputs.decisions))

@@ -312,9 +312,92 @@ CREATE TABLE library.playlist_tracks (
 );
 """
 
+_V3_MUSICBRAINZ = """
+-- Written by identified_entities: each entity's identification and every candidate weighed.
+CREATE TABLE library.identifications (
+    entity_type   VARCHAR NOT NULL CHECK (entity_type IN ('artist', 'album', 'track')),
+    entity_id     VARCHAR NOT NULL,
+    status        VARCHAR NOT NULL CHECK (status IN ('accepted', 'ambiguous', 'none')),
+    mbid          VARCHAR,
+    release_mbid  VARCHAR,
+    rule          VARCHAR NOT NULL,
+    score         DOUBLE,
+    reason        VARCHAR,
+    facts_hash    VARCHAR NOT NULL,
+    identified_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (entity_type, entity_id)
+);
+
+CREATE TABLE library.match_candidates (
+    entity_type     VARCHAR NOT NULL,
+    entity_id       VARCHAR NOT NULL,
+    candidate_mbid  VARCHAR NOT NULL,
+    rank            INTEGER NOT NULL,
+    rule            VARCHAR NOT NULL,
+    query           VARCHAR,
+    candidate_title VARCHAR,
+    candidate_artist VARCHAR,
+    candidate_album VARCHAR,
+    candidate_length_ms BIGINT,
+    mb_score        INTEGER,
+    title_score     DOUBLE,
+    artist_score    DOUBLE,
+    album_score     DOUBLE,
+    duration_score  DOUBLE,
+    isrc_match      BOOLEAN,
+    total           DOUBLE,
+    decision        VARCHAR NOT NULL CHECK (decision IN ('accepted', 'ambiguous', 'rejected')),
+    reason          VARCHAR NOT NULL,
+    decided_at      TIMESTAMP NOT NULL,
+    PRIMARY KEY (entity_type, entity_id, candidate_mbid)
+);
+
+-- Written by enriched_metadata (source 'musicbrainz') and the set_metadata job (source
+-- 'manual'); the merge applies the highest-precedence value of each field.
+CREATE TABLE library.entity_metadata (
+    entity_type VARCHAR NOT NULL CHECK (entity_type IN ('artist', 'album', 'track')),
+    entity_id   VARCHAR NOT NULL,
+    field       VARCHAR NOT NULL,
+    source      VARCHAR NOT NULL,
+    value       JSON,
+    updated_at  TIMESTAMP NOT NULL,
+    PRIMARY KEY (entity_type, entity_id, field, source)
+);
+
+-- Written by library_entities: which source each enriched column's value came from.
+CREATE TABLE library.field_sources (
+    entity_type VARCHAR NOT NULL,
+    entity_id   VARCHAR NOT NULL,
+    field       VARCHAR NOT NULL,
+    source      VARCHAR NOT NULL,
+    PRIMARY KEY (entity_type, entity_id, field)
+);
+
+-- Entities found to be one (same MBID or ISRC): the alias id now means entity_id.
+CREATE TABLE library.entity_aliases (
+    entity_type VARCHAR NOT NULL,
+    alias_id    VARCHAR NOT NULL,
+    entity_id   VARCHAR NOT NULL,
+    reason      VARCHAR NOT NULL,
+    merged_at   TIMESTAMP NOT NULL,
+    PRIMARY KEY (entity_type, alias_id)
+);
+
+ALTER TABLE library.artists ADD COLUMN country VARCHAR;
+ALTER TABLE library.artists ADD COLUMN artist_type VARCHAR;
+ALTER TABLE library.artists ADD COLUMN disambiguation VARCHAR;
+ALTER TABLE library.artists ADD COLUMN tags VARCHAR[];
+ALTER TABLE library.albums ADD COLUMN secondary_types VARCHAR[];
+ALTER TABLE library.albums ADD COLUMN genres VARCHAR[];
+ALTER TABLE library.albums ADD COLUMN tags VARCHAR[];
+ALTER TABLE library.albums ADD COLUMN medium_count INTEGER;
+ALTER TABLE library.albums ADD COLUMN country VARCHAR;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "library store: local files, scan errors, artists, albums, tracks", _V1_LIBRARY),
     Migration(2, "cloud likes, user decisions, playlists and source links", _V2_CLOUD),
+    Migration(3, "MusicBrainz identifications, match candidates, metadata with provenance, aliases", _V3_MUSICBRAINZ),
 )
 
 

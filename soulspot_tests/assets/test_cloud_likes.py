@@ -19,6 +19,7 @@ from soulspot_pipeline.standins import spotify as sp
 from soulspot_pipeline.standins.deezer import DeezerLibrary, DeezerStandin
 from soulspot_pipeline.standins.spotify import SpotifyLibrary, SpotifyStandin
 from soulspot_pipeline.synth import write_audio_file
+from soulspot_tests.results import failure_message, metadata, rows
 
 ASSETS = [*cloud_assets, local_scan, library_entities, unique_local_paths, no_orphaned_tracks]
 SEXY_ISRC = "FRAB19800001"
@@ -113,16 +114,6 @@ def resources(library_db, music_dir, tmp_path, spotify_server=None, deezer_serve
 
 def materialize(res, raise_on_error=True, instance=None):
     return dg.materialize(ASSETS, resources=res, raise_on_error=raise_on_error, instance=instance)
-
-
-def metadata(result, key):
-    (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(key)]
-    return {k: v.value for k, v in event.materialization.metadata.items()}
-
-
-def rows(library_db, sql, params=()):
-    with library_db.reader() as conn:
-        return conn.execute(sql, list(params)).fetchall()
 
 
 def snapshot_of(library_db):
@@ -264,15 +255,14 @@ def test_a_missing_or_revoked_login_fails_the_phase_with_the_command_to_run(libr
     res = resources(library_db, music_dir, tmp_path, spotify_standin)
     result = materialize(res, raise_on_error=False)
     assert not result.success
-    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
-    assert "no Spotify login is stored yet" in str(failure.event_specific_data.error) and "soulspot spotify-login" in str(failure.event_specific_data.error)
+    failure = failure_message(result)
+    assert "no Spotify login is stored yet" in failure and "soulspot spotify-login" in failure
 
     login(spotify_standin, tmp_path / "data" / "secrets" / "spotify-token.json")
     spotify_standin.expire_access_tokens()
     spotify_standin.revoke_refresh_tokens()
     result = materialize(res, raise_on_error=False)
-    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
-    message = str(failure.event_specific_data.error)
+    message = failure_message(result)
     assert "revoked" in message and "soulspot spotify-login" in message
     assert rows(library_db, "SELECT failures FROM library.provider_health WHERE source = 'spotify'") == [(2,)]
 
@@ -364,8 +354,8 @@ def test_user_actions_remove_ignore_restore_and_request(library_db, music_dir, t
     assert rows(library_db, "SELECT ownership_state, download_state, primary_source FROM library.tracks WHERE track_id = ?", [aero_id]) == [
         ("owned", "pending", "user")]
     failed = act("remove_from_library", "remove", "album", "no-such-album", ok=False)
-    failure = next(e for e in failed.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
-    assert "no album with id 'no-such-album'" in str(failure.event_specific_data.error)
+    failure = failure_message(failed)
+    assert "no album with id 'no-such-album'" in failure
 
 
 def test_an_unconfigured_provider_is_skipped_and_the_run_succeeds(library_db, music_dir, tmp_path):
@@ -377,8 +367,7 @@ def test_an_unconfigured_provider_is_skipped_and_the_run_succeeds(library_db, mu
 def test_deezer_errors_inside_http_200_are_errors(library_db, music_dir, tmp_path, deezer_standin):
     res = resources(library_db, music_dir, tmp_path, deezer_server=deezer_standin, deezer_user="999999")
     result = materialize(res, raise_on_error=False)
-    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
-    message = str(failure.event_specific_data.error)
+    message = failure_message(result)
     assert "refused every endpoint" in message and "DataException 800: no data" in message
 
 
@@ -387,8 +376,8 @@ def test_a_provider_that_does_not_answer_in_time_is_retried_then_fails_clearly(l
     res = resources(library_db, music_dir, tmp_path, deezer_server=deezer_standin)
     res["deezer"] = DeezerResource(user_id="5", api_url=deezer_standin.api_url, request_timeout_s=0.1, max_attempts=2, retry_base_delay_s=0.01)
     result = materialize(res, raise_on_error=False)
-    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
-    assert "favorite tracks failed after 2 attempt(s): no answer ReadTimeout" in str(failure.event_specific_data.error)
+    failure = failure_message(result)
+    assert "favorite tracks failed after 2 attempt(s): no answer ReadTimeout" in failure
     time.sleep(deezer_standin.delay_s + 0.2)  # the stand-in records a request when it answers
     assert deezer_standin.count("/user/5/tracks") == 2
     assert rows(library_db, "SELECT failures, last_error LIKE '%ReadTimeout%' FROM library.provider_health") == [(1, True)]

@@ -14,6 +14,7 @@ from soulspot_pipeline.assets.library import (
 )
 from soulspot_pipeline.resources.music_folder import LibraryPolicy, MusicFolder
 from soulspot_pipeline.synth import write_audio_file
+from soulspot_tests.results import metadata
 
 ASSETS = [local_scan, library_entities, unique_local_paths, no_orphaned_tracks, downloaded_files_exist]
 
@@ -30,11 +31,6 @@ def refresh(library_db, music_dir, auto_queue=False, **kwargs):
     )
     assert result.success
     return result
-
-
-def metadata(result, key):
-    (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(key)]
-    return {k: v.value for k, v in event.materialization.metadata.items()}
 
 
 def snapshot_of(library_db):

@@ -27,6 +27,7 @@ def merge(files=(), registry=None, identities=None, states=None, auto_queue=Fals
             previous_states=states or {},
             auto_queue=auto_queue,
             source_order=SOURCES,
+            metadata_order=("manual", "musicbrainz", "spotify", "deezer", "local"),
             **cloud,
         )
     )

@@ -50,11 +50,11 @@ def test_an_older_database_is_upgraded_in_place_and_keeps_its_rows(tmp_path):
     )
     conn.close()
 
-    later = Migration(len(MIGRATIONS) + 1, "artists learn a country", "ALTER TABLE library.artists ADD COLUMN country VARCHAR")
+    later = Migration(len(MIGRATIONS) + 1, "artists learn a website", "ALTER TABLE library.artists ADD COLUMN website VARCHAR")
     conn = duckdb.connect(path)
     applied = migrate(conn, (*MIGRATIONS, later))
     assert applied[-1] == later.version
-    assert conn.execute("SELECT name, country FROM library.artists").fetchall() == [("Björk", None)]
+    assert conn.execute("SELECT name, country, website FROM library.artists").fetchall() == [("Björk", None, None)]
     assert current_version(conn) == later.version
 
 

@@ -1,0 +1,95 @@
+"""Identify: MusicBrainz ids for the library's tracks, artists and albums, each decision explained."""
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import dagster as dg
+from pydantic import Field
+
+from soulspot_pipeline.assets.library import library_entities, rebuild
+from soulspot_pipeline.assets.reporting import markdown_table
+from soulspot_pipeline.domain.cloud import ProviderError
+from soulspot_pipeline.domain.identify_run import identify_library
+from soulspot_pipeline.resources.music_folder import LibraryPolicy
+from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
+from soulspot_pipeline.store import identify as identify_store
+from soulspot_pipeline.store.database import LibraryDatabase
+
+MUSICBRAINZ_POOL = "musicbrainz_api"
+
+
+class IdentifyConfig(dg.Config):
+    retry_undecided: bool = Field(
+        default=False, description="Ask again for entities that were ambiguous or found nothing last time."
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dg.asset(
+    deps=[library_entities],
+    group_name="identify",
+    kinds={"musicbrainz", "duckdb"},
+    pool=MUSICBRAINZ_POOL,
+)
+def identified_entities(
+    context: dg.AssetExecutionContext,
+    config: IdentifyConfig,
+    library_db: LibraryDatabase,
+    musicbrainz: MusicBrainzResource,
+    library_policy: LibraryPolicy,
+) -> dg.MaterializeResult:
+    """MusicBrainz ids for tracks, artists and albums: from tags, ISRC batches and scored searches."""
+    if not musicbrainz.configured:
+        return dg.MaterializeResult(metadata={"status": "skipped: turned off (SOULSPOT_MUSICBRAINZ_URL=off)"})
+    with library_db.writer(publish=False) as conn:
+        tracks, artists, albums = identify_store.load_todo(conn, retry_undecided=config.retry_undecided)
+        tagged = conn.execute("SELECT count(*) FROM library.tracks WHERE recording_mbid IS NOT NULL").fetchall()[0][0]
+    try:
+        outcomes = identify_library(tracks, artists, albums, musicbrainz, progress=context.log.info)
+    except ProviderError as exc:
+        raise dg.Failure(
+            description=f"identify stopped, nothing was written: {exc}",
+            metadata={**musicbrainz.stats.as_metadata(), "cache_hits": musicbrainz.cache_hits},
+        ) from None
+
+    with library_db.writer() as conn:
+        written = identify_store.write_outcomes(conn, outcomes, _now())
+        _, result, changes = rebuild(conn, library_policy)
+        preview = conn.execute(
+            """
+            SELECT i.entity_type, coalesce(t.title, al.title, ar.name), i.status, i.rule, round(i.score, 2), i.reason
+            FROM library.identifications i
+            LEFT JOIN library.tracks t ON i.entity_type = 'track' AND t.track_id = i.entity_id
+            LEFT JOIN library.albums al ON i.entity_type = 'album' AND al.album_id = i.entity_id
+            LEFT JOIN library.artists ar ON i.entity_type = 'artist' AND ar.artist_id = i.entity_id
+            ORDER BY i.identified_at DESC, i.status, 2 LIMIT 15
+            """
+        ).fetchall()
+        totals = dict(conn.execute("SELECT status, count(*) FROM library.identifications GROUP BY 1").fetchall())
+
+    statuses = Counter(f"{o.entity_type}:{o.decision.status}" for o in outcomes)
+    rules = Counter(f"{o.entity_type}:{o.rule}" for o in outcomes if o.decision.status == "accepted")
+    context.log.info(
+        f"{len(outcomes)} decisions with {musicbrainz.stats.requests} MusicBrainz requests "
+        f"({musicbrainz.cache_hits} answered from the cache)"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "status": "identified",
+            "decided": len(outcomes),
+            "tracks_with_tag_mbids": tagged,
+            "decisions": dg.MetadataValue.json(dict(sorted(statuses.items()))),
+            "accepted_by": dg.MetadataValue.json(dict(sorted(rules.items()))),
+            "all_identifications": dg.MetadataValue.json(totals),
+            "entities_merged": len(result.aliases),
+            "cache_hits": musicbrainz.cache_hits,
+            **musicbrainz.stats.as_metadata(),
+            "written": dg.MetadataValue.json(written),
+            "library_changes": dg.MetadataValue.json(changes),
+            "dagster/row_count": sum(totals.values()),
+            "preview": dg.MetadataValue.md(markdown_table(["type", "name", "status", "rule", "score", "reason"], preview)),
+        }
+    )

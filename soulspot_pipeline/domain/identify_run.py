@@ -1,0 +1,188 @@
+"""One identification pass over the library: which requests to make, in which order.
+
+Tracks with an ISRC are looked up many at a time (one search per batch of ISRCs);
+the others by recording search. Artists and albums take their MBIDs from the
+recordings their tracks matched, and are searched for only when that says nothing.
+Works on any ``MusicBrainzLike`` (the resource, or anything shaped like it).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from soulspot_pipeline.domain.identify import (
+    ACCEPTED,
+    NONE,
+    REJECTED,
+    Decision,
+    NamedCandidate,
+    RecordingCandidate,
+    Scored,
+    WantedTrack,
+    identify_named,
+    identify_track,
+    name_similarity,
+    vote,
+)
+from soulspot_pipeline.domain.matching import base_title
+
+CREDIT_MATCH = 0.85  # a credited artist is ours when the names are this close
+RELEASE_MATCH = 0.85  # a matched release is our album when the titles are this close
+
+
+class MusicBrainzLike(Protocol):
+    def recordings_by_isrc(self, isrcs: list[str]) -> dict[str, list[RecordingCandidate]]: ...
+
+    def search_recordings(self, title: str, artist: str) -> tuple[str, list[RecordingCandidate]]: ...
+
+    def search_artists(self, name: str) -> tuple[str, list[NamedCandidate]]: ...
+
+    def search_release_groups(self, title: str, artist: str) -> tuple[str, list[NamedCandidate]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TrackTodo:
+    track_id: str
+    title: str
+    artist_id: str
+    artist: str
+    album_id: str | None
+    album: str | None
+    duration_ms: int | None
+    isrc: str | None
+    facts_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class NamedTodo:
+    entity_id: str
+    name: str
+    artist: str | None  # albums: the album artist
+    facts_hash: str
+
+
+@dataclass
+class Outcome:
+    """One entity's identification: the rule and query that produced its candidates."""
+
+    entity_type: str
+    entity_id: str
+    rule: str
+    query: str | None
+    decision: Decision
+    facts_hash: str
+    release_mbid: str | None = None
+    # mbid -> (title, artist, album, length) as MusicBrainz has them, for match_candidates.
+    shown: dict[str, tuple[str | None, str | None, str | None, int | None]] = field(default_factory=dict)
+
+
+def _show_recordings(candidates: Sequence[RecordingCandidate], scored: Sequence[Scored]) -> dict:
+    by_mbid = {c.mbid: c for c in candidates}
+    return {
+        s.mbid: (by_mbid[s.mbid].title, by_mbid[s.mbid].artist_phrase, s.best_release.title if s.best_release else None, by_mbid[s.mbid].length_ms)
+        for s in scored
+    }
+
+
+def identify_library(
+    tracks: Sequence[TrackTodo],
+    artists: Sequence[NamedTodo],
+    albums: Sequence[NamedTodo],
+    mb: MusicBrainzLike,
+    progress: Callable[[str], None] | None = None,
+) -> list[Outcome]:
+    say = progress or (lambda _: None)
+    outcomes: list[Outcome] = []
+    matched: dict[str, tuple[RecordingCandidate, Scored]] = {}  # track id -> its accepted recording
+
+    def settle(todo: TrackTodo, rule: str, query: str | None, candidates: list[RecordingCandidate]) -> Outcome:
+        wanted = WantedTrack(todo.title, todo.artist, todo.album, todo.duration_ms, todo.isrc)
+        decision = identify_track(wanted, candidates)
+        outcome = Outcome("track", todo.track_id, rule, query, decision, todo.facts_hash, shown=_show_recordings(candidates, decision.candidates))
+        if decision.status == ACCEPTED:
+            best = decision.candidates[0]
+            matched[todo.track_id] = ({c.mbid: c for c in candidates}[best.mbid], best)
+        return outcome
+
+    with_isrc = [t for t in tracks if t.isrc]
+    say(f"identifying {len(tracks)} tracks ({len(with_isrc)} by ISRC), {len(artists)} artists, {len(albums)} albums")
+    by_isrc = mb.recordings_by_isrc([t.isrc for t in with_isrc]) if with_isrc else {}
+    searched = [t for t in tracks if not t.isrc]
+    for todo in with_isrc:
+        candidates = by_isrc.get(todo.isrc) or []
+        if not candidates:
+            searched.append(todo)  # MusicBrainz does not know the ISRC: search by name
+            continue
+        outcomes.append(settle(todo, "isrc", f"isrc:{todo.isrc}", candidates))
+    for n, todo in enumerate(searched, 1):
+        query, candidates = mb.search_recordings(todo.title, todo.artist)
+        outcomes.append(settle(todo, "recording_search", query, candidates))
+        if n % 50 == 0:
+            say(f"searched {n} of {len(searched)} tracks without a known ISRC")
+
+    tracks_of_artist: dict[str, list[str]] = defaultdict(list)
+    tracks_of_album: dict[str, list[str]] = defaultdict(list)
+    for todo in tracks:
+        if todo.track_id in matched:
+            tracks_of_artist[todo.artist_id].append(todo.track_id)
+            if todo.album_id:
+                tracks_of_album[todo.album_id].append(todo.track_id)
+
+    for todo in artists:
+        credits = [
+            (credit.mbid, credit.name)
+            for track_id in tracks_of_artist.get(todo.entity_id, ())
+            for credit in matched[track_id][0].artists
+            if name_similarity(todo.name, credit.name) >= CREDIT_MATCH
+        ]
+        if credits:
+            outcomes.append(_from_votes("artist", todo, [m for m, _ in credits], dict(credits)))
+            continue
+        query, candidates = mb.search_artists(todo.name)
+        decision = identify_named(todo.name, candidates)
+        shown = {c.mbid: (c.name, c.disambiguation, None, None) for c in candidates}
+        outcomes.append(Outcome("artist", todo.entity_id, "artist_search", query, decision, todo.facts_hash, shown=shown))
+
+    for todo in albums:
+        releases = [
+            matched[track_id][1].best_release
+            for track_id in tracks_of_album.get(todo.entity_id, ())
+            if matched[track_id][1].best_release is not None
+        ]
+        releases = [r for r in releases if r.release_group_mbid and name_similarity(base_title(todo.name), base_title(r.title)) >= RELEASE_MATCH]
+        if releases:
+            outcome = _from_votes("album", todo, [r.release_group_mbid for r in releases], {r.release_group_mbid: r.title for r in releases})
+            if outcome.decision.mbid:
+                outcome.release_mbid = vote(r.mbid for r in releases if r.release_group_mbid == outcome.decision.mbid)[0]
+            outcomes.append(outcome)
+            continue
+        if not todo.artist:
+            continue
+        query, candidates = mb.search_release_groups(todo.name, todo.artist)
+        decision = identify_named(todo.name, candidates, wanted_artist=todo.artist, edition_blind=True)
+        shown = {c.mbid: (c.name, c.artist, c.release_group_type, None) for c in candidates}
+        outcomes.append(Outcome("album", todo.entity_id, "release_group_search", query, decision, todo.facts_hash, shown=shown))
+    return outcomes
+
+
+def _from_votes(entity_type: str, todo: NamedTodo, mbids: list[str], names: dict[str, str]) -> Outcome:
+    """The MBID the entity's matched recordings agree on (a plain majority of them)."""
+    winner, votes, total = vote(mbids)
+    counts = {m: mbids.count(m) for m in set(mbids)}
+    scored = [
+        Scored(
+            mbid, 1.0, 1.0, 0.5, 0.5, round(n / total, 4), False,
+            ACCEPTED if mbid == winner and votes * 2 > total else REJECTED,
+            f"credited on {n} of {total} matched recordings", None,
+        )
+        for mbid, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    if scored[0].decision == ACCEPTED:
+        decision = Decision(ACCEPTED, winner, scored[0].total, scored[0].reason, scored)
+    else:
+        decision = Decision(NONE, None, scored[0].total, f"matched recordings disagree: {scored[0].reason}", scored)
+    return Outcome(entity_type, todo.entity_id, "from_recordings", None, decision, todo.facts_hash,
+                   shown={m: (names.get(m), None, None, None) for m in counts})

@@ -1,0 +1,271 @@
+"""MusicBrainz through musicbrainzngs: throttled across processes, cached, retried.
+
+Every response is kept in a DuckDB cache with a time-to-live, so a re-run costs no
+request for what is already known. The cache lives in its own small database file so
+that minutes of rate-limited requests never hold the library's write lock. The rate is
+shared through a lock file (``FileThrottle``) by every process on the machine; the
+``musicbrainz_api`` pool keeps two runs from working MusicBrainz at once.
+"""
+
+import json
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import dagster as dg
+import duckdb
+import musicbrainzngs
+from pydantic import Field, PrivateAttr
+
+from soulspot_pipeline.domain.cloud import ProviderError
+from soulspot_pipeline.domain.identify import ArtistCredit, NamedCandidate, RecordingCandidate, ReleaseRef
+from soulspot_pipeline.domain.resilience import RetryPolicy
+from soulspot_pipeline.resources.retrying import CallStats, HttpFailure, call_with_retries
+from soulspot_pipeline.resources.throttle import FileThrottle
+from soulspot_pipeline.settings import MUSICBRAINZ_URL
+
+APP = "soulspot-pipeline"
+VERSION = "0.1"
+ISRC_BATCH = 50  # ISRCs per search: with a few recordings each they fit a 100-result page
+SEARCH_LIMIT = 100
+_LUCENE_SPECIAL = '+-&|!(){}[]^"~*?:\\/'
+_NOT_FOUND = {"not_found": True}
+
+
+def lucene_phrase(text: str) -> str:
+    """A quoted Lucene phrase with its special characters escaped."""
+    return '"' + "".join("\\" + c if c in _LUCENE_SPECIAL else c for c in text) + '"'
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _credits(obj: dict) -> tuple[ArtistCredit, ...]:
+    return tuple(
+        ArtistCredit(c["artist"]["id"], c["artist"].get("name", ""), c["artist"].get("sort-name"), c["artist"].get("disambiguation"))
+        for c in obj.get("artist-credit") or ()
+        if isinstance(c, dict) and "artist" in c
+    )
+
+
+def parse_recording(obj: dict) -> RecordingCandidate:
+    releases = []
+    for release in obj.get("release-list") or ():
+        group = release.get("release-group") or {}
+        releases.append(
+            ReleaseRef(release["id"], release.get("title", ""), group.get("id"), group.get("primary-type") or group.get("type"), release.get("date"))
+        )
+    return RecordingCandidate(
+        mbid=obj["id"],
+        title=obj.get("title", ""),
+        artists=_credits(obj),
+        length_ms=_int(obj.get("length")),
+        mb_score=_int(obj.get("ext:score")),
+        isrcs=tuple(obj.get("isrc-list") or ()),
+        releases=tuple(releases),
+    )
+
+
+def parse_artist_hit(obj: dict) -> NamedCandidate:
+    return NamedCandidate(obj["id"], obj.get("name", ""), _int(obj.get("ext:score")), obj.get("disambiguation"))
+
+
+def parse_release_group_hit(obj: dict) -> NamedCandidate:
+    credits = _credits(obj)
+    return NamedCandidate(
+        obj["id"], obj.get("title", ""), _int(obj.get("ext:score")), obj.get("disambiguation"),
+        ", ".join(c.name for c in credits) or None, obj.get("primary-type") or obj.get("type"),
+    )
+
+
+class MusicBrainzResource(dg.ConfigurableResource):
+    """The MusicBrainz web service (the public server or a mirror)."""
+
+    server_url: str | None = Field(
+        default=MUSICBRAINZ_URL, description="The MusicBrainz server (SOULSPOT_MUSICBRAINZ_URL); None: turned off."
+    )
+    rate: float = Field(default=1.0, description="Requests per second (SOULSPOT_MUSICBRAINZ_RATE); the public server allows 1.")
+    contact: str | None = Field(default=None, description="Contact put in the user agent (SOULSPOT_CONTACT).")
+    cache_path: str = Field(description="The response cache (a DuckDB file).")
+    throttle_path: str = Field(description="The lock file that shares the rate between processes.")
+    cache_ttl_days: float = 30.0
+    request_timeout_s: float = 30.0
+    max_attempts: int = 4
+    retry_base_delay_s: float = 2.0
+
+    _stats: CallStats = PrivateAttr(default_factory=CallStats)
+    _sleep: Callable[[float], None] = PrivateAttr(default=time.sleep)
+    _cache_hits: int = PrivateAttr(default=0)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.server_url)
+
+    @property
+    def stats(self) -> CallStats:
+        return self._stats
+
+    @property
+    def cache_hits(self) -> int:
+        return self._cache_hits
+
+    # -- the one way out --------------------------------------------------------------
+
+    @contextmanager
+    def _cache(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.cache_path).parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn = duckdb.connect(self.cache_path)
+                break
+            except duckdb.IOException as exc:  # another process is writing it: a moment
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS responses (key VARCHAR PRIMARY KEY, response JSON NOT NULL, "
+                "fetched_at TIMESTAMP NOT NULL, expires_at TIMESTAMP NOT NULL)"
+            )
+            yield conn
+        finally:
+            conn.close()
+
+    def _cached(self, key: str) -> dict | None:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self._cache() as conn:
+            rows = conn.execute("SELECT response FROM responses WHERE key = ? AND expires_at > ?", [key, now]).fetchall()
+        return json.loads(rows[0][0]) if rows else None
+
+    def _store(self, key: str, response: dict) -> None:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self._cache() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
+                [key, json.dumps(response), now, now + timedelta(days=self.cache_ttl_days)],
+            )
+
+    def _configure(self) -> None:
+        # musicbrainzngs keeps its settings in module globals: set them for every call.
+        url = urlparse(self.server_url if "//" in self.server_url else f"https://{self.server_url}")
+        musicbrainzngs.set_hostname(url.netloc, use_https=url.scheme == "https")
+        musicbrainzngs.set_useragent(APP, VERSION, self.contact or "no contact configured: set SOULSPOT_CONTACT")
+        musicbrainzngs.set_rate_limit(False)  # FileThrottle does it, across processes
+
+    def request(self, key: str, call: Callable[[], dict]) -> dict | None:
+        """The response for ``key``: from the cache, else one throttled call (None: not found)."""
+        cached = self._cached(key)
+        if cached is not None:
+            self._cache_hits += 1
+            return None if cached == _NOT_FOUND else cached
+        throttle = FileThrottle(self.throttle_path, 1.0 / self.rate)
+
+        def attempt() -> dict:
+            self._configure()
+            throttle.wait()
+            previous = socket.getdefaulttimeout()
+            socket.setdefaulttimeout(self.request_timeout_s)  # musicbrainzngs sets none of its own
+            try:
+                return call()
+            except musicbrainzngs.ResponseError as exc:
+                code = getattr(exc.cause, "code", None)
+                if code == 404:
+                    return _NOT_FOUND
+                raise HttpFailure(code or 400, str(exc)) from None
+            except musicbrainzngs.NetworkError as exc:  # refused, reset, timed out, or 503s past its own retries
+                raise HttpFailure(None, str(exc)) from None
+            finally:
+                socket.setdefaulttimeout(previous)
+
+        try:
+            response = call_with_retries(
+                attempt,
+                endpoint="MusicBrainz",
+                policy=RetryPolicy(max_attempts=self.max_attempts, base_delay_s=self.retry_base_delay_s),
+                stats=self._stats,
+                sleep=self._sleep,
+            )
+        except ProviderError as exc:
+            raise ProviderError(f"{exc} (server {self.server_url})") from None
+        self._store(key, response)
+        return None if response == _NOT_FOUND else response
+
+    # -- domain methods ---------------------------------------------------------------
+
+    def recordings_by_isrc(self, isrcs: list[str]) -> dict[str, list[RecordingCandidate]]:
+        """The recordings carrying each ISRC, ``ISRC_BATCH`` ISRCs per search request."""
+        found: dict[str, list[RecordingCandidate]] = {isrc: [] for isrc in isrcs}
+        unique = sorted(set(isrcs))
+        for start in range(0, len(unique), ISRC_BATCH):
+            batch = unique[start : start + ISRC_BATCH]
+            query = f"isrc:({' OR '.join(batch)})"
+            offset = 0
+            while True:
+                page = self.request(
+                    f"search/recording?{query}&limit={SEARCH_LIMIT}&offset={offset}",
+                    lambda q=query, o=offset: musicbrainzngs.search_recordings(query=q, limit=SEARCH_LIMIT, offset=o),
+                ) or {}
+                recordings = page.get("recording-list") or []
+                for obj in recordings:
+                    candidate = parse_recording(obj)
+                    for isrc in candidate.isrcs:
+                        if isrc in found:
+                            found[isrc].append(candidate)
+                offset += len(recordings)
+                if not recordings or offset >= (_int(page.get("recording-count")) or 0):
+                    break
+        return found
+
+    def search_recordings(self, title: str, artist: str) -> tuple[str, list[RecordingCandidate]]:
+        query = f"recording:{lucene_phrase(title)} AND artist:{lucene_phrase(artist)}"
+        page = self.request(
+            f"search/recording?{query}&limit=25", lambda: musicbrainzngs.search_recordings(query=query, limit=25)
+        ) or {}
+        return query, [parse_recording(obj) for obj in page.get("recording-list") or ()]
+
+    def search_artists(self, name: str) -> tuple[str, list[NamedCandidate]]:
+        query = f"artist:{lucene_phrase(name)}"
+        page = self.request(f"search/artist?{query}&limit=25", lambda: musicbrainzngs.search_artists(query=query, limit=25)) or {}
+        return query, [parse_artist_hit(obj) for obj in page.get("artist-list") or ()]
+
+    def search_release_groups(self, title: str, artist: str) -> tuple[str, list[NamedCandidate]]:
+        query = f"releasegroup:{lucene_phrase(title)} AND artist:{lucene_phrase(artist)}"
+        page = self.request(
+            f"search/release-group?{query}&limit=25", lambda: musicbrainzngs.search_release_groups(query=query, limit=25)
+        ) or {}
+        return query, [parse_release_group_hit(obj) for obj in page.get("release-group-list") or ()]
+
+    def artist(self, mbid: str) -> dict | None:
+        body = self.request(f"artist/{mbid}?inc=tags", lambda: musicbrainzngs.get_artist_by_id(mbid, includes=["tags"]))
+        return (body or {}).get("artist")
+
+    def release_group(self, mbid: str) -> dict | None:
+        body = self.request(
+            f"release-group/{mbid}?inc=tags+artist-credits",
+            lambda: musicbrainzngs.get_release_group_by_id(mbid, includes=["tags", "artist-credits"]),
+        )
+        return (body or {}).get("release-group")
+
+    def release(self, mbid: str) -> dict | None:
+        body = self.request(
+            f"release/{mbid}?inc=recordings+isrcs+release-groups",
+            lambda: musicbrainzngs.get_release_by_id(mbid, includes=["recordings", "isrcs", "release-groups"]),
+        )
+        return (body or {}).get("release")
+
+    def recording(self, mbid: str) -> dict | None:
+        body = self.request(
+            f"recording/{mbid}?inc=isrcs+artist-credits",
+            lambda: musicbrainzngs.get_recording_by_id(mbid, includes=["isrcs", "artist-credits"]),
+        )
+        return (body or {}).get("recording")
