@@ -10,7 +10,7 @@ from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.enrich import artist_fields, recording_fields, release_fields, release_group_fields
 from soulspot_pipeline.resources.music_folder import LibraryPolicy
-from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
+from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource, lookup_key
 from soulspot_pipeline.store import enrich as enrich_store
 from soulspot_pipeline.store.database import LibraryDatabase
 
@@ -19,6 +19,13 @@ SOURCE = "musicbrainz"
 
 def collect_metadata(musicbrainz: MusicBrainzResource, artists, albums, tracks, progress) -> list[tuple]:
     """(entity_type, entity_id, field, value) for every entity with an MBID."""
+    warmed = musicbrainz.warm(
+        [lookup_key("artist", mbid) for _, mbid in artists]
+        + [lookup_key("release-group", rg) for _, rg, _ in albums]
+        + [lookup_key("release", release) for _, _, release in albums if release]
+        + [lookup_key("recording", recording) for _, recording, _ in tracks]
+    )
+    progress(f"{warmed} answers already in the cache")
     values: list[tuple] = []
     for artist_id, mbid in artists:
         obj = musicbrainz.artist(mbid)

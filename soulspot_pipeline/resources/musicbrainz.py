@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import dagster as dg
 import duckdb
 import musicbrainzngs
+import pyarrow as pa
 from pydantic import Field, PrivateAttr
 
 from soulspot_pipeline.domain.cloud import ProviderError
@@ -35,6 +36,17 @@ ISRC_BATCH = 50  # ISRCs per search: with a few recordings each they fit a 100-r
 SEARCH_LIMIT = 100
 _LUCENE_SPECIAL = '+-&|!(){}[]^"~*?:\\/'
 _NOT_FOUND = {"not_found": True}
+# What a lookup asks for, per entity: the includes are part of the cache key.
+LOOKUP_INCLUDES = {
+    "artist": ["tags"],
+    "release-group": ["tags", "artist-credits"],
+    "release": ["recordings", "isrcs", "release-groups"],
+    "recording": ["isrcs", "artist-credits"],
+}
+
+
+def lookup_key(entity: str, mbid: str) -> str:
+    return f"{entity}/{mbid}?inc={'+'.join(LOOKUP_INCLUDES[entity])}"
 
 
 def lucene_phrase(text: str) -> str:
@@ -105,6 +117,7 @@ class MusicBrainzResource(dg.ConfigurableResource):
     _stats: CallStats = PrivateAttr(default_factory=CallStats)
     _sleep: Callable[[float], None] = PrivateAttr(default=time.sleep)
     _cache_hits: int = PrivateAttr(default=0)
+    _memo: dict[str, dict] = PrivateAttr(default_factory=dict)
 
     @property
     def configured(self) -> bool:
@@ -141,7 +154,25 @@ class MusicBrainzResource(dg.ConfigurableResource):
         finally:
             conn.close()
 
+    def warm(self, keys: list[str]) -> int:
+        """Read the cached answers for ``keys`` in one go (a run about to look up thousands
+        of known entities would otherwise open the cache once per entity)."""
+        wanted = [k for k in dict.fromkeys(keys) if k not in self._memo]
+        if not wanted:
+            return 0
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self._cache() as conn:
+            conn.register("wanted", pa.table({"key": wanted}))
+            found = conn.execute(
+                "SELECT r.key, r.response FROM responses r JOIN wanted w USING (key) WHERE r.expires_at > ?", [now]
+            ).fetchall()
+            conn.unregister("wanted")
+        self._memo.update((key, json.loads(response)) for key, response in found)
+        return len(found)
+
     def _cached(self, key: str) -> dict | None:
+        if key in self._memo:
+            return self._memo[key]
         now = datetime.now(UTC).replace(tzinfo=None)
         with self._cache() as conn:
             rows = conn.execute("SELECT response FROM responses WHERE key = ? AND expires_at > ?", [key, now]).fetchall()
@@ -198,6 +229,7 @@ class MusicBrainzResource(dg.ConfigurableResource):
         except ProviderError as exc:
             raise ProviderError(f"{exc} (server {self.server_url})") from None
         self._store(key, response)
+        self._memo[key] = response
         return None if response == _NOT_FOUND else response
 
     # -- domain methods ---------------------------------------------------------------
@@ -245,27 +277,18 @@ class MusicBrainzResource(dg.ConfigurableResource):
         ) or {}
         return query, [parse_release_group_hit(obj) for obj in page.get("release-group-list") or ()]
 
+    def _lookup(self, entity: str, mbid: str, fetch: Callable[..., dict]) -> dict | None:
+        body = self.request(lookup_key(entity, mbid), lambda: fetch(mbid, includes=LOOKUP_INCLUDES[entity]))
+        return (body or {}).get(entity)
+
     def artist(self, mbid: str) -> dict | None:
-        body = self.request(f"artist/{mbid}?inc=tags", lambda: musicbrainzngs.get_artist_by_id(mbid, includes=["tags"]))
-        return (body or {}).get("artist")
+        return self._lookup("artist", mbid, musicbrainzngs.get_artist_by_id)
 
     def release_group(self, mbid: str) -> dict | None:
-        body = self.request(
-            f"release-group/{mbid}?inc=tags+artist-credits",
-            lambda: musicbrainzngs.get_release_group_by_id(mbid, includes=["tags", "artist-credits"]),
-        )
-        return (body or {}).get("release-group")
+        return self._lookup("release-group", mbid, musicbrainzngs.get_release_group_by_id)
 
     def release(self, mbid: str) -> dict | None:
-        body = self.request(
-            f"release/{mbid}?inc=recordings+isrcs+release-groups",
-            lambda: musicbrainzngs.get_release_by_id(mbid, includes=["recordings", "isrcs", "release-groups"]),
-        )
-        return (body or {}).get("release")
+        return self._lookup("release", mbid, musicbrainzngs.get_release_by_id)
 
     def recording(self, mbid: str) -> dict | None:
-        body = self.request(
-            f"recording/{mbid}?inc=isrcs+artist-credits",
-            lambda: musicbrainzngs.get_recording_by_id(mbid, includes=["isrcs", "artist-credits"]),
-        )
-        return (body or {}).get("recording")
+        return self._lookup("recording", mbid, musicbrainzngs.get_recording_by_id)

@@ -120,6 +120,9 @@ def test_every_accepted_match_is_explained_by_match_candidates_alone(library_db,
     write_track(music_dir, "AIR", "Moon Safari", "Kelly Watch the Stars", number=2)  # no ISRC: found by search
     with MusicBrainzStandin(catalog) as server:
         result = materialize(library_db, music_dir, musicbrainz(server, tmp_path))
+        asked = server.count("/ws/2/")
+        again = materialize(library_db, music_dir, musicbrainz(server, tmp_path), assets=[enriched_metadata])
+        assert server.count("/ws/2/") == asked and metadata(again, "enriched_metadata")["cache_hits"] >= 3
     assert metadata(result, "identified_entities")["accepted_by"] == {
         "album:from_recordings": 1, "artist:from_recordings": 1, "track:isrc": 1, "track:recording_search": 1}
     unexplained = rows(
