@@ -13,12 +13,12 @@ from pydantic import Field
 
 from soulspot_pipeline.assets.library import rebuild
 from soulspot_pipeline.domain.cloud import PLAYLIST_MODES
+from soulspot_pipeline.domain.library_merge import ENRICHED_FIELDS
 from soulspot_pipeline.domain.ownership import IGNORED, REMOVED
 from soulspot_pipeline.resources.music_folder import LibraryPolicy
-from soulspot_pipeline.domain.library_merge import ENRICHED_FIELDS
 from soulspot_pipeline.store import decisions
-from soulspot_pipeline.store.enrich import write_metadata
 from soulspot_pipeline.store.database import LibraryDatabase
+from soulspot_pipeline.store.enrich import write_metadata
 
 
 class EntityType(str, Enum):

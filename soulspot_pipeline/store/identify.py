@@ -9,9 +9,8 @@ import duckdb
 import pyarrow as pa
 
 from soulspot_pipeline.domain.identify_run import NamedTodo, Outcome, TrackTodo
+from soulspot_pipeline.domain.library_merge import UNKNOWN_ARTIST
 from soulspot_pipeline.store.sql import registered, transaction
-
-UNKNOWN_ARTIST = "Unknown Artist"
 
 
 def facts_hash(*facts: object) -> str:
