@@ -4,7 +4,8 @@
     python3 run.py refresh     install, then run the full library refresh once
     python3 run.py test        install with the test extra, then run the test suite
     python3 run.py ui          install, then open the Dagster UI (http://127.0.0.1:3000)
-    python3 run.py bench ...   install, then benchmark the scan (see `soulspot bench -h`)
+    python3 run.py spotify-login   install, then log in to Spotify once (stores a refresh token)
+    python3 run.py bench ...   install, then benchmark the scan or the cloud import (`soulspot bench -h`)
 
 The first call creates .venv/ beside this file and installs the project into it; later
 calls reinstall only when pyproject.toml changed.
