@@ -75,7 +75,7 @@ def sync_cloud_source(context: dg.AssetExecutionContext, source, library_db: Lib
     if not source.configured:
         return dg.MaterializeResult(metadata={"status": "skipped: not configured", "dagster/row_count": 0})
     now = _now()
-    with library_db.writer(publish=False) as conn:
+    with library_db.writer(publish=False, patient=True) as conn:
         breaker = cloud_store.load_breaker(conn, source.name)
         modes, versions = cloud_store.load_playlist_state(conn, source.name)
     if not breaker_allows(breaker, now):
@@ -90,7 +90,7 @@ def sync_cloud_source(context: dg.AssetExecutionContext, source, library_db: Lib
         sync = collect(source, playlist_modes=modes, known_versions=versions, progress=context.log.info)
     except (LoginRequired, ProviderError) as exc:
         failed = breaker_after_failure(breaker, now, str(exc))
-        with library_db.writer(publish=False) as conn:
+        with library_db.writer(publish=False, patient=True) as conn:
             cloud_store.save_breaker(conn, source.name, failed, now)
         raise dg.Failure(
             description=f"{source.name} sync failed: {exc}",
@@ -102,7 +102,7 @@ def sync_cloud_source(context: dg.AssetExecutionContext, source, library_db: Lib
             allow_retries=False,
         ) from None
 
-    with library_db.writer() as conn:
+    with library_db.writer(patient=True) as conn:
         changes = cloud_store.write_sync(conn, sync, now)
         cloud_store.save_breaker(conn, source.name, breaker_after_success(breaker), now)
         recent = conn.execute(

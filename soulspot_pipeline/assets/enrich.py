@@ -70,14 +70,14 @@ def enriched_metadata(
     """Genres, tags, release dates, types and counts from MusicBrainz, each field with its source."""
     if not musicbrainz.configured:
         return dg.MaterializeResult(metadata={"status": "skipped: turned off (SOULSPOT_MUSICBRAINZ_URL=off)"})
-    with library_db.writer(publish=False) as conn:
+    with library_db.writer(publish=False, patient=True) as conn:
         artists, albums, tracks = enrich_store.load_targets(conn)
     try:
         values = collect_metadata(musicbrainz, artists, albums, tracks, context.log.info)
     except ProviderError as exc:
         raise dg.Failure(description=f"enrich stopped, nothing was written: {exc}", metadata=musicbrainz.stats.as_metadata()) from None
     now = datetime.now(UTC).replace(tzinfo=None)
-    with library_db.writer() as conn:
+    with library_db.writer(patient=True) as conn:
         written = enrich_store.write_metadata(conn, values, SOURCE, now)
         _, _, changes = rebuild(conn, library_policy)
         sources = conn.execute(

@@ -44,7 +44,7 @@ def identified_entities(
     """MusicBrainz ids for tracks, artists and albums: from tags, ISRC batches and scored searches."""
     if not musicbrainz.configured:
         return dg.MaterializeResult(metadata={"status": "skipped: turned off (SOULSPOT_MUSICBRAINZ_URL=off)"})
-    with library_db.writer(publish=False) as conn:
+    with library_db.writer(publish=False, patient=True) as conn:
         tracks, artists, albums = identify_store.load_todo(conn, retry_undecided=config.retry_undecided)
         tagged = conn.execute("SELECT count(*) FROM library.tracks WHERE recording_mbid IS NOT NULL").fetchall()[0][0]
     try:
@@ -55,7 +55,7 @@ def identified_entities(
             metadata={**musicbrainz.stats.as_metadata(), "cache_hits": musicbrainz.cache_hits},
         ) from None
 
-    with library_db.writer() as conn:
+    with library_db.writer(patient=True) as conn:
         written = identify_store.write_outcomes(conn, outcomes, _now())
         _, result, changes = rebuild(conn, library_policy)
         preview = conn.execute(

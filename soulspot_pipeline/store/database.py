@@ -23,20 +23,24 @@ class LibraryDatabase(DuckDBResource):
 
     snapshot_path: str | None = None
     lock_timeout_s: float = 60.0
+    # Phases outside the `duckdb` pool (provider syncs, MusicBrainz) may meet a first scan
+    # of a large library holding the lock for many minutes: they wait this long.
+    patient_wait_s: float = 1800.0
 
     @contextmanager
-    def get_connection(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        conn = self._connect(read_only)
+    def get_connection(self, read_only: bool = False, wait_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        conn = self._connect(read_only, self.lock_timeout_s if wait_s is None else wait_s)
         try:
             yield conn
         finally:
             conn.close()
 
     @contextmanager
-    def writer(self, *, publish: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    def writer(self, *, publish: bool = True, patient: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A write connection on an up-to-date schema; on success, a fresh snapshot
-        (``publish=False`` for connections that only read state or change bookkeeping)."""
-        with self.get_connection() as conn:
+        (``publish=False`` for connections that only read state or change bookkeeping).
+        ``patient``: wait ``patient_wait_s`` for another writer instead of ``lock_timeout_s``."""
+        with self.get_connection(wait_s=self.patient_wait_s if patient else None) as conn:
             migrate(conn)
             yield conn
             conn.execute("CHECKPOINT")
@@ -52,10 +56,10 @@ class LibraryDatabase(DuckDBResource):
         with self.get_connection(read_only=True) as conn:
             yield conn
 
-    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _connect(self, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
         if self.database != ":memory:":
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.lock_timeout_s
+        deadline = time.monotonic() + wait_s
         delay = 0.05
         while True:
             try:
@@ -68,7 +72,7 @@ class LibraryDatabase(DuckDBResource):
                 if time.monotonic() >= deadline:
                     raise DatabaseLockedError(
                         f"the library database {self.database} stayed locked for "
-                        f"{self.lock_timeout_s:.0f} s: {exc}. Notebooks must use "
+                        f"{wait_s:.0f} s: {exc}. Notebooks must use "
                         "soulspot_pipeline.connect() (the snapshot), not the main file."
                     ) from exc
                 time.sleep(delay)

@@ -112,8 +112,8 @@ def resources(library_db, music_dir, tmp_path, spotify_server=None, deezer_serve
     }
 
 
-def materialize(res, raise_on_error=True, instance=None):
-    return dg.materialize(ASSETS, resources=res, raise_on_error=raise_on_error, instance=instance)
+def materialize(res, raise_on_error=True, instance=None, assets=ASSETS):
+    return dg.materialize(assets, resources=res, raise_on_error=raise_on_error, instance=instance)
 
 
 def snapshot_of(library_db):
@@ -381,3 +381,23 @@ def test_a_provider_that_does_not_answer_in_time_is_retried_then_fails_clearly(l
     time.sleep(deezer_standin.delay_s + 0.2)  # the stand-in records a request when it answers
     assert deezer_standin.count("/user/5/tracks") == 2
     assert rows(library_db, "SELECT failures, last_error LIKE '%ReadTimeout%' FROM library.provider_health") == [(1, True)]
+
+
+def test_a_sync_waits_for_a_long_writer_such_as_a_first_scan_instead_of_failing(music_dir, tmp_path, deezer_standin):
+    import subprocess
+    import sys
+
+    from soulspot_pipeline.store.database import LibraryDatabase
+
+    impatient = LibraryDatabase(database=str(tmp_path / "data" / "soulspot.duckdb"), lock_timeout_s=0.5)
+    with impatient.writer():
+        pass
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(3)", impatient.database],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    started = time.monotonic()
+    result = materialize(resources(impatient, music_dir, tmp_path, deezer_server=deezer_standin), assets=[*cloud_assets])
+    assert holder.wait() == 0 and time.monotonic() - started >= 2
+    assert metadata(result, "deezer_favorites")["liked_tracks"] == 1
