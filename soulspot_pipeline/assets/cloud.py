@@ -8,7 +8,6 @@ ownership rules stay as they are.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -21,6 +20,7 @@ from soulspot_pipeline.resources.spotify import SpotifyResource
 from soulspot_pipeline.settings import Settings
 from soulspot_pipeline.store import cloud as cloud_store
 from soulspot_pipeline.store.database import LibraryDatabase
+from soulspot_pipeline.store.sql import utc_now
 
 
 @dataclass(frozen=True)
@@ -66,15 +66,12 @@ SOURCE_ORDER: tuple[str, ...] = ("local", *(spec.name for spec in CLOUD_SOURCES)
 METADATA_ORDER: tuple[str, ...] = ("manual", "musicbrainz", *(spec.name for spec in CLOUD_SOURCES), "local")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
 
 def sync_cloud_source(context: dg.AssetExecutionContext, source, library_db: LibraryDatabase) -> dg.MaterializeResult:
     """Read one provider completely and store it; the circuit breaker rests a failing one."""
     if not source.configured:
         return dg.MaterializeResult(metadata={"status": "skipped: not configured", "dagster/row_count": 0})
-    now = _now()
+    now = utc_now()
     with library_db.writer(publish=False, patient=True) as conn:
         breaker = cloud_store.load_breaker(conn, source.name)
         modes, versions = cloud_store.load_playlist_state(conn, source.name)

@@ -1,6 +1,5 @@
 """Enrich: genres, tags, dates, types, countries, sort names, durations, ISRCs and counts from MusicBrainz."""
 
-from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -13,6 +12,7 @@ from soulspot_pipeline.resources.music_folder import LibraryPolicy
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource, lookup_key
 from soulspot_pipeline.store import enrich as enrich_store
 from soulspot_pipeline.store.database import LibraryDatabase
+from soulspot_pipeline.store.sql import utc_now
 
 SOURCE = "musicbrainz"
 
@@ -76,7 +76,7 @@ def enriched_metadata(
         values = collect_metadata(musicbrainz, artists, albums, tracks, context.log.info)
     except ProviderError as exc:
         raise dg.Failure(description=f"enrich stopped, nothing was written: {exc}", metadata=musicbrainz.stats.as_metadata()) from None
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utc_now()
     with library_db.writer(patient=True) as conn:
         written = enrich_store.write_metadata(conn, values, SOURCE, now)
         _, _, changes = rebuild(conn, library_policy)

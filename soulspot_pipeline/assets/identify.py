@@ -1,7 +1,6 @@
 """Identify: MusicBrainz ids for the library's tracks, artists and albums, each decision explained."""
 
 from collections import Counter
-from datetime import UTC, datetime
 
 import dagster as dg
 from pydantic import Field
@@ -14,6 +13,7 @@ from soulspot_pipeline.resources.music_folder import LibraryPolicy
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
 from soulspot_pipeline.store import identify as identify_store
 from soulspot_pipeline.store.database import LibraryDatabase
+from soulspot_pipeline.store.sql import utc_now
 
 MUSICBRAINZ_POOL = "musicbrainz_api"
 
@@ -23,9 +23,6 @@ class IdentifyConfig(dg.Config):
         default=False, description="Ask again for entities that were ambiguous or found nothing last time."
     )
 
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dg.asset(
@@ -56,7 +53,7 @@ def identified_entities(
         ) from None
 
     with library_db.writer(patient=True) as conn:
-        written = identify_store.write_outcomes(conn, outcomes, _now())
+        written = identify_store.write_outcomes(conn, outcomes, utc_now())
         _, result, changes = rebuild(conn, library_policy)
         preview = conn.execute(
             """

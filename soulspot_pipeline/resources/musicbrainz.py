@@ -12,8 +12,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -28,7 +27,9 @@ from soulspot_pipeline.domain.identify import ArtistCredit, NamedCandidate, Reco
 from soulspot_pipeline.domain.resilience import RetryPolicy
 from soulspot_pipeline.resources.retrying import CallStats, HttpFailure, call_with_retries
 from soulspot_pipeline.resources.throttle import FileThrottle
+from soulspot_pipeline.store.database import connect_when_free
 from soulspot_pipeline.settings import MUSICBRAINZ_URL
+from soulspot_pipeline.store.sql import utc_now
 
 APP = "soulspot-pipeline"
 VERSION = "0.1"
@@ -135,16 +136,7 @@ class MusicBrainzResource(dg.ConfigurableResource):
 
     @contextmanager
     def _cache(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        Path(self.cache_path).parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn = duckdb.connect(self.cache_path)
-                break
-            except duckdb.IOException as exc:  # another process is writing it: a moment
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        conn = connect_when_free(self.cache_path, wait_s=60)  # another process may be storing an answer
         try:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS responses (key VARCHAR PRIMARY KEY, response JSON NOT NULL, "
@@ -160,7 +152,7 @@ class MusicBrainzResource(dg.ConfigurableResource):
         wanted = [k for k in dict.fromkeys(keys) if k not in self._memo]
         if not wanted:
             return 0
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = utc_now()
         with self._cache() as conn:
             conn.register("wanted", pa.table({"key": wanted}))
             found = conn.execute(
@@ -173,13 +165,13 @@ class MusicBrainzResource(dg.ConfigurableResource):
     def _cached(self, key: str) -> dict | None:
         if key in self._memo:
             return self._memo[key]
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = utc_now()
         with self._cache() as conn:
             rows = conn.execute("SELECT response FROM responses WHERE key = ? AND expires_at > ?", [key, now]).fetchall()
         return json.loads(rows[0][0]) if rows else None
 
     def _store(self, key: str, response: dict) -> None:
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = utc_now()
         with self._cache() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",

@@ -12,7 +12,6 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -21,7 +20,7 @@ import pyarrow as pa
 from soulspot_pipeline.domain.scan_plan import FileStat, KnownFile, plan_scan
 from soulspot_pipeline.scan.read import RECORD_FIELDS, ReadResult, read_many
 from soulspot_pipeline.scan.walk import WalkReport, walk_music_folder
-from soulspot_pipeline.store.sql import registered, transaction
+from soulspot_pipeline.store.sql import registered, transaction, utc_now
 
 CHUNK_FILES = 128  # files per worker task: large enough to hide the pickling round trip
 WRITE_BATCH = 4000  # records per DuckDB transaction: bounds memory on huge libraries
@@ -57,9 +56,6 @@ class ScanSummary:
     def files_per_second(self) -> float:
         return self.seen / self.seconds if self.seconds else 0.0
 
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def load_known_files(conn: duckdb.DuckDBPyConnection, root: str) -> dict[str, KnownFile]:
@@ -207,7 +203,7 @@ _UPSERT_COLUMNS = [c for c in RECORD_FIELDS if c not in ("path", "mtime_ns")]
 def _write_results(conn: duckdb.DuckDBPyConnection, results: list[ReadResult], summary: ScanSummary) -> None:
     if not results:
         return
-    now = _now()
+    now = utc_now()
     ok = [r.record for r in results if r.record is not None]
     problems = [
         (r.stat.path, r.error, "unreadable", r.stat.size, r.stat.mtime_ns, now) for r in results if r.error
@@ -247,7 +243,7 @@ def _write_disappearances(
     vanished_errors: list[str],
     bad_names: list[str],
 ) -> None:
-    now = _now()
+    now = utc_now()
     paths = {
         "gone": vanished,
         "back": reappeared,

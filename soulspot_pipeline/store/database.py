@@ -57,23 +57,34 @@ class LibraryDatabase(DuckDBResource):
             yield conn
 
     def _connect(self, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
-        if self.database != ":memory:":
-            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + wait_s
-        delay = 0.05
-        while True:
-            try:
-                return duckdb.connect(self.database, read_only=read_only, config=dict(self.connection_config))
-            except duckdb.IOException as exc:
-                # Writers are short and serialized by the `duckdb` pool, so a lock is
-                # usually gone within seconds; one that stays is a process to name.
-                if "lock" not in str(exc).lower():
-                    raise
-                if time.monotonic() >= deadline:
-                    raise DatabaseLockedError(
-                        f"the library database {self.database} stayed locked for "
-                        f"{wait_s:.0f} s: {exc}. Notebooks must use "
-                        "soulspot_pipeline.connect() (the snapshot), not the main file."
-                    ) from exc
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
+        return connect_when_free(
+            self.database,
+            read_only=read_only,
+            wait_s=wait_s,
+            config=dict(self.connection_config),
+            hint="It is the library database: notebooks must use soulspot_pipeline.connect() (the snapshot), not the main file.",
+        )
+
+
+def connect_when_free(
+    database: str, *, read_only: bool = False, wait_s: float, config: dict | None = None, hint: str = ""
+) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file, waiting while another process holds its lock.
+
+    Writers are short (and the library's are serialized by the `duckdb` pool), so a lock
+    is usually gone within seconds; one that stays is a process to name.
+    """
+    if database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(database, read_only=read_only, config=config or {})
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise DatabaseLockedError(f"{database} stayed locked for {wait_s:.0f} s: {exc}. {hint}".rstrip()) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
+
+
+def utc_now() -> datetime:
+    """Now, as the library stores time: UTC in a plain TIMESTAMP."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @contextmanager
