@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -18,7 +18,7 @@ from soulspot_pipeline.domain.library_merge import (
     superseded_states,
 )
 from soulspot_pipeline.domain.ownership import Decision
-from soulspot_pipeline.store.sql import registered, transaction, upsert
+from soulspot_pipeline.store.sql import registered, transaction, upsert, utc_now
 
 _LOCAL_FILE_COLUMNS = (
     "path, missing, format, duration_ms, bitrate, sample_rate, bit_depth, artist, albumartist, "
@@ -238,7 +238,7 @@ def write_merge(
     Returns per table the rows inserted, updated and superseded; unchanged input
     changes no row (and no ``updated_at``).
     """
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utc_now()
     counts: dict[str, dict[str, int]] = {}
     with transaction(conn):
         for table, rows in (("artists", result.artists), ("albums", result.albums), ("tracks", result.tracks)):
@@ -294,9 +294,9 @@ def _write_aliases(conn: duckdb.DuckDBPyConnection, aliases: list[tuple[str, str
 
 
 def _write_field_sources(conn: duckdb.DuckDBPyConnection, field_sources: list[tuple[str, str, str, str]]) -> dict[str, int]:
-    desired = pa.table(
-        dict(zip(("entity_type", "entity_id", "field", "source"), map(list, zip(*field_sources)) if field_sources else ([], [], [], []))),
-        schema=pa.schema([(n, pa.string()) for n in ("entity_type", "entity_id", "field", "source")]),
+    names = ("entity_type", "entity_id", "field", "source")
+    desired = pa.Table.from_pylist(
+        [dict(zip(names, row, strict=True)) for row in field_sources], schema=pa.schema([(n, pa.string()) for n in names])
     )
     with registered(conn, desired_sources=desired):
         removed = conn.execute(
