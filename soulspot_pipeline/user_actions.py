@@ -5,10 +5,12 @@ Each job records the decision and rebuilds the library with the same merge the
 sync: a removed like stays removed until it is liked again, an ignored one for good.
 """
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from enum import Enum
 
 import dagster as dg
+import duckdb
 from pydantic import Field
 
 from soulspot_pipeline.assets.library import rebuild
@@ -19,6 +21,7 @@ from soulspot_pipeline.resources.music_folder import LibraryPolicy
 from soulspot_pipeline.store import decisions
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.store.enrich import write_metadata
+from soulspot_pipeline.store.sql import utc_now
 
 
 class EntityType(str, Enum):
@@ -42,105 +45,6 @@ class PlaylistModeConfig(dg.Config):
     )
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _apply(context: dg.OpExecutionContext, library_db: LibraryDatabase, policy: LibraryPolicy, record):
-    """Record the decision (``record`` returns what it did, in words) and rebuild the
-    library, in one writer session."""
-    with library_db.writer() as conn:
-        try:
-            text = record(conn, _now())
-        except decisions.UnknownEntityError as exc:
-            raise dg.Failure(description=str(exc)) from None
-        _, result, changes = rebuild(conn, policy)
-    context.log.info(text)
-    context.log_event(
-        dg.AssetMaterialization(
-            asset_key="library_entities",
-            description=text,
-            metadata={"action": text, "changes": dg.MetadataValue.json(changes), "tracks": len(result.tracks)},
-        )
-    )
-    return changes
-
-
-def _decision_op(name: str, decision: str | None, verb: str) -> dg.OpDefinition:
-    @dg.op(name=name, description=f"{verb.capitalize()} an artist, album or track (cascading to what it contains).")
-    def decide(
-        context: dg.OpExecutionContext, config: EntityConfig, library_db: LibraryDatabase, library_policy: LibraryPolicy
-    ) -> None:
-        entity_type, entity_id = config.entity_type.value, config.entity_id
-
-        def record(conn, now):
-            label = decisions.entity_name(conn, entity_type, entity_id)
-            decisions.record_decision(conn, entity_type, entity_id, decision, now)
-            return f"{verb} {entity_type} '{label}' ({entity_id})"
-
-        _apply(context, library_db, library_policy, record)
-
-    return decide
-
-
-def _job(name: str, op_def: dg.OpDefinition, description: str) -> dg.JobDefinition:
-    @dg.job(name=name, description=description, tags={"soulspot/kind": "user_action"})
-    def action_job():
-        op_def()
-
-    return action_job
-
-
-remove_from_library = _job(
-    "remove_from_library",
-    _decision_op("remove", REMOVED, "removed"),
-    "Un-own an artist, album or track and what it contains; a later like, file or request owns it again.",
-)
-ignore_in_library = _job(
-    "ignore_in_library",
-    _decision_op("ignore", IGNORED, "ignored"),
-    "Ignore an artist, album or track and what it contains: no sync owns it again, nothing downloads it.",
-)
-restore_to_library = _job(
-    "restore_to_library",
-    _decision_op("restore", None, "restored"),
-    "Forget a remove or ignore decision: the entity is owned again wherever a source says so.",
-)
-
-
-@dg.op(description="Queue the files of a track, an album, or an artist's owned albums for download.")
-def request(
-    context: dg.OpExecutionContext, config: EntityConfig, library_db: LibraryDatabase, library_policy: LibraryPolicy
-) -> None:
-    entity_type, entity_id = config.entity_type.value, config.entity_id
-
-    def record(conn, now):
-        label = decisions.entity_name(conn, entity_type, entity_id)
-        count = decisions.request_downloads(conn, entity_type, entity_id, now)
-        return f"requested downloads for {entity_type} '{label}': {count} track(s)"
-
-    _apply(context, library_db, library_policy, record)
-
-
-request_downloads = _job(
-    "request_downloads", request, "Request downloads: the tracks become owned and pending until the downloads phase fetches them."
-)
-
-
-@dg.op(description="Set how a playlist is synced: reference, own or disabled.")
-def set_mode(
-    context: dg.OpExecutionContext, config: PlaylistModeConfig, library_db: LibraryDatabase, library_policy: LibraryPolicy
-) -> None:
-    def record(conn, now):
-        name = decisions.set_playlist_mode(conn, config.playlist_id, config.sync_mode.value, now)
-        return f"playlist '{name}' is now synced as {config.sync_mode.value}"
-
-    _apply(context, library_db, library_policy, record)
-
-
-set_playlist_sync_mode = _job("set_playlist_sync_mode", set_mode, "Choose per playlist: reference only, auto-own its tracks, or disabled.")
-
-
 class MetadataConfig(EntityConfig):
     field: str = Field(description="An enriched field: " + "; ".join(f"{t}: {', '.join(f)}" for t, f in ENRICHED_FIELDS.items()))
     value: str | None = Field(
@@ -149,9 +53,11 @@ class MetadataConfig(EntityConfig):
 
 
 def manual_value(entity_type: str, field: str, value: str | None) -> object:
-    """The typed value of a field as the user typed it; raises ValueError with the reason."""
+    """The typed value of a field as the user typed it; raises InvalidValueError with the reason."""
     if field not in ENRICHED_FIELDS[entity_type]:
-        raise ValueError(f"{entity_type}s have no field {field!r}; choose one of {', '.join(ENRICHED_FIELDS[entity_type])}")
+        raise decisions.InvalidValueError(
+            f"{entity_type}s have no field {field!r}; choose one of {', '.join(ENRICHED_FIELDS[entity_type])}"
+        )
     if value is None or not value.strip():
         return None
     if field in ("genres", "tags", "secondary_types"):
@@ -160,28 +66,102 @@ def manual_value(entity_type: str, field: str, value: str | None) -> object:
         try:
             return int(value)
         except ValueError:
-            raise ValueError(f"{field} must be a whole number, not {value!r}") from None
+            raise decisions.InvalidValueError(f"{field} must be a whole number, not {value!r}") from None
     return value.strip()
 
 
-@dg.op(description="Set an enriched field by hand: your value wins over MusicBrainz and every provider.")
-def set_field(
-    context: dg.OpExecutionContext, config: MetadataConfig, library_db: LibraryDatabase, library_policy: LibraryPolicy
-) -> None:
+# What each action records, given its config; returns what it did, in words.
+Act = Callable[[duckdb.DuckDBPyConnection, datetime, dg.Config], str]
+
+
+def _action_job(name: str, op_name: str, config_type: type[dg.Config], description: str, act: Act) -> dg.JobDefinition:
+    """A job of one op: record the decision and rebuild the library in one writer session."""
+
+    @dg.op(name=op_name, description=description)
+    def action(
+        context: dg.OpExecutionContext, config: config_type, library_db: LibraryDatabase, library_policy: LibraryPolicy
+    ) -> None:
+        with library_db.writer() as conn:
+            try:
+                text = act(conn, utc_now(), config)
+            except (decisions.UnknownEntityError, decisions.InvalidValueError) as exc:
+                raise dg.Failure(description=str(exc)) from None
+            _, result, changes = rebuild(conn, library_policy)
+        context.log.info(text)
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key="library_entities",
+                description=text,
+                metadata={"action": text, "changes": dg.MetadataValue.json(changes), "tracks": len(result.tracks)},
+            )
+        )
+
+    @dg.job(name=name, description=description, tags={"soulspot/kind": "user_action"})
+    def action_job():
+        action()
+
+    return action_job
+
+
+def _decide(decision: str | None, verb: str) -> Act:
+    def act(conn, now, config: EntityConfig) -> str:
+        entity_type, entity_id = config.entity_type.value, config.entity_id
+        label = decisions.entity_name(conn, entity_type, entity_id)
+        decisions.record_decision(conn, entity_type, entity_id, decision, now)
+        return f"{verb} {entity_type} '{label}' ({entity_id})"
+
+    return act
+
+
+def _request(conn, now, config: EntityConfig) -> str:
+    entity_type, entity_id = config.entity_type.value, config.entity_id
+    label = decisions.entity_name(conn, entity_type, entity_id)
+    count = decisions.request_downloads(conn, entity_type, entity_id, now)
+    return f"requested downloads for {entity_type} '{label}': {count} track(s)"
+
+
+def _set_mode(conn, now, config: PlaylistModeConfig) -> str:
+    name = decisions.set_playlist_mode(conn, config.playlist_id, config.sync_mode.value, now)
+    return f"playlist '{name}' is now synced as {config.sync_mode.value}"
+
+
+def _set_field(conn, now, config: MetadataConfig) -> str:
     entity_type = config.entity_type.value
-    try:
-        value = manual_value(entity_type, config.field, config.value)
-    except ValueError as exc:
-        raise dg.Failure(description=str(exc)) from None
-
-    def record(conn, now):
-        label = decisions.entity_name(conn, entity_type, config.entity_id)
-        write_metadata(conn, [(entity_type, config.entity_id, config.field, value)], "manual", now)
-        return f"{config.field} of {entity_type} '{label}' set to {value!r}" if value is not None else f"your {config.field} of '{label}' dropped"
-
-    _apply(context, library_db, library_policy, record)
+    value = manual_value(entity_type, config.field, config.value)
+    label = decisions.entity_name(conn, entity_type, config.entity_id)
+    write_metadata(conn, [(entity_type, config.entity_id, config.field, value)], "manual", now)
+    return f"{config.field} of {entity_type} '{label}' set to {value!r}" if value is not None else f"your {config.field} of '{label}' dropped"
 
 
-set_metadata = _job("set_metadata", set_field, "Set a genre, date, type or other enriched field by hand (it wins over every source).")
+remove_from_library = _action_job(
+    "remove_from_library", "remove", EntityConfig,
+    "Un-own an artist, album or track and what it contains; a later like, file or request owns it again.",
+    _decide(REMOVED, "removed"),
+)
+ignore_in_library = _action_job(
+    "ignore_in_library", "ignore", EntityConfig,
+    "Ignore an artist, album or track and what it contains: no sync owns it again, nothing downloads it.",
+    _decide(IGNORED, "ignored"),
+)
+restore_to_library = _action_job(
+    "restore_to_library", "restore", EntityConfig,
+    "Forget a remove or ignore decision: the entity is owned again wherever a source says so.",
+    _decide(None, "restored"),
+)
+request_downloads = _action_job(
+    "request_downloads", "request", EntityConfig,
+    "Request downloads: a track, an album's tracks, or an artist's owned albums become owned and pending.",
+    _request,
+)
+set_playlist_sync_mode = _action_job(
+    "set_playlist_sync_mode", "set_mode", PlaylistModeConfig,
+    "Choose per playlist: reference only, auto-own its tracks, or disabled.",
+    _set_mode,
+)
+set_metadata = _action_job(
+    "set_metadata", "set_field", MetadataConfig,
+    "Set a genre, date, type or other enriched field by hand: your value wins over every source.",
+    _set_field,
+)
 
 user_action_jobs = [remove_from_library, ignore_in_library, restore_to_library, request_downloads, set_playlist_sync_mode, set_metadata]

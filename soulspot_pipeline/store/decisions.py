@@ -15,6 +15,10 @@ class UnknownEntityError(LookupError):
     """The id names nothing in the library."""
 
 
+class InvalidValueError(ValueError):
+    """The user asked for something the library cannot hold (a field it lacks, a bad number)."""
+
+
 def entity_name(conn: duckdb.DuckDBPyConnection, entity_type: str, entity_id: str) -> str:
     table, id_column, name_column = _TABLE[entity_type]
     rows = conn.execute(f"SELECT {name_column} FROM library.{table} WHERE {id_column} = ?", [entity_id]).fetchall()
