@@ -62,13 +62,15 @@ def on_cron(asset: dg.AssetsDefinition, cron: str, settings: Settings) -> dg.Ass
 
 def build_automation_sensor(settings: Settings, targets: list[dg.AssetsDefinition]) -> dg.AutomationConditionSensorDefinition:
     return dg.AutomationConditionSensorDefinition(
-        "musicbrainz_automation",
+        "phase_automation",
         target=targets,
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=60,
         description=(
-            f"Identifies on '{settings.identify_cron}' (SOULSPOT_IDENTIFY_CRON) and enriches on "
-            f"'{settings.enrich_cron}' (SOULSPOT_ENRICH_CRON), each only after its upstream phases succeeded."
+            f"Identifies on '{settings.identify_cron}' (SOULSPOT_IDENTIFY_CRON), enriches on "
+            f"'{settings.enrich_cron}' (SOULSPOT_ENRICH_CRON), compares discographies on "
+            f"'{settings.discography_cron}' (SOULSPOT_DISCOGRAPHY_CRON) and fetches images on "
+            f"'{settings.images_cron}' (SOULSPOT_IMAGES_CRON), each only after its upstream phases succeeded."
         ),
     )
 

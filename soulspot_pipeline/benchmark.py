@@ -180,7 +180,7 @@ def run_cloud_benchmark(tracks: int, directory: Path | None = None) -> int:
     from soulspot_pipeline.assets.cloud import METADATA_ORDER, SOURCE_ORDER, cloud_assets
     from soulspot_pipeline.assets.library import library_entities
     from soulspot_pipeline.resources.deezer import DeezerResource
-    from soulspot_pipeline.resources.music_folder import LibraryPolicy
+    from soulspot_pipeline.resources.policies import LibraryPolicy
     from soulspot_pipeline.resources.spotify import SCOPES, SpotifyResource, TokenFile
     from soulspot_pipeline.standins.spotify import SpotifyStandin, generate_library
 

@@ -5,6 +5,7 @@ import dagster as dg
 from soulspot_pipeline.assets.cloud import CLOUD_SOURCES, cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.enrich import enriched_metadata
+from soulspot_pipeline.assets.expand import discography_gaps
 from soulspot_pipeline.assets.identify import identified_entities
 from soulspot_pipeline.assets.library import (
     downloaded_files_exist,
@@ -23,8 +24,9 @@ from soulspot_pipeline.automation import (
     music_folder_scan,
     on_cron,
 )
-from soulspot_pipeline.resources.music_folder import LibraryPolicy, MusicFolder
+from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
+from soulspot_pipeline.resources.policies import DiscographyPolicy, LibraryPolicy
 from soulspot_pipeline.settings import Settings
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.user_actions import user_action_jobs
@@ -46,18 +48,27 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             throttle_path=str(settings.musicbrainz_dir / "rate.lock"),
             cache_ttl_days=settings.musicbrainz_cache_days,
         ),
+        "discography_policy": DiscographyPolicy(
+            primary_types=list(settings.gap_types),
+            excluded_secondary_types=list(settings.gap_excluded_types),
+            ttl_hours=settings.discography_ttl_hours,
+            request_gaps=settings.request_gaps,
+            request_new_releases=settings.request_new_releases,
+        ),
     }
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     identify = on_cron(identified_entities, settings.identify_cron, settings)
     enrich = on_cron(enriched_metadata, settings.enrich_cron, settings)
+    gaps = on_cron(discography_gaps, settings.discography_cron, settings)
+    automated = [identify, enrich, gaps]
     return dg.Definitions(
-        assets=[*cloud_assets, local_scan, library_entities, identify, enrich],
+        assets=[*cloud_assets, local_scan, library_entities, *automated],
         asset_checks=[unique_local_paths, no_orphaned_tracks, downloaded_files_exist],
         jobs=[library_refresh, music_folder_scan, cloud_sync, *user_action_jobs],
         schedules=[build_music_folder_schedule(settings), build_cloud_schedule(settings)],
-        sensors=[build_music_folder_sensor(settings), abandoned_runs_sensor, build_automation_sensor(settings, [identify, enrich])],
+        sensors=[build_music_folder_sensor(settings), abandoned_runs_sensor, build_automation_sensor(settings, automated)],
         resources=build_resources(settings),
     )
 

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from soulspot_pipeline.domain.discography import DEFAULT_EXCLUDED_SECONDARY, DEFAULT_PRIMARY_TYPES
+
 SPOTIFY_API_URL = "https://api.spotify.com/v1/"
 SPOTIFY_ACCOUNTS_URL = "https://accounts.spotify.com"
 DEEZER_API_URL = "https://api.deezer.com/"
@@ -60,6 +62,15 @@ def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
     return Path(raw).expanduser().resolve() if raw else default
 
 
+def _words(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list, lower-cased (``none`` or an empty value: the empty list)."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    words = tuple(w.strip().lower() for w in raw.split(",") if w.strip())
+    return () if words == ("none",) else words
+
+
 def _musicbrainz_url(env: Mapping[str, str]) -> str | None:
     """The server, or None when the user turned MusicBrainz off (``off``)."""
     value = _text(env, "SOULSPOT_MUSICBRAINZ_URL") or MUSICBRAINZ_URL
@@ -92,6 +103,16 @@ class Settings:
     musicbrainz_cache_days: float
     identify_cron: str
     enrich_cron: str
+    discography_cron: str
+    discography_ttl_hours: float
+    gap_types: tuple[str, ...]
+    gap_excluded_types: tuple[str, ...]
+    request_gaps: bool
+    request_new_releases: bool
+    images_cron: str
+    image_concurrency: int
+    image_retry_hours: float
+    write_cover_jpg: bool
     contact: str | None
     coverart_url: str
     slskd_url: str | None
@@ -100,6 +121,10 @@ class Settings:
     @property
     def dagster_home(self) -> Path:
         return self.data_dir / "dagster"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.data_dir / "images"
 
     @property
     def musicbrainz_dir(self) -> Path:
@@ -140,6 +165,16 @@ class Settings:
             musicbrainz_cache_days=_number(env, "SOULSPOT_MUSICBRAINZ_CACHE_DAYS", 30.0),
             identify_cron=_text(env, "SOULSPOT_IDENTIFY_CRON") or "0 */2 * * *",
             enrich_cron=_text(env, "SOULSPOT_ENRICH_CRON") or "0 */3 * * *",
+            discography_cron=_text(env, "SOULSPOT_DISCOGRAPHY_CRON") or "0 */6 * * *",
+            discography_ttl_hours=_number(env, "SOULSPOT_DISCOGRAPHY_TTL_HOURS", 24.0),
+            gap_types=_words(env, "SOULSPOT_GAP_TYPES", DEFAULT_PRIMARY_TYPES),
+            gap_excluded_types=_words(env, "SOULSPOT_GAP_EXCLUDED_TYPES", DEFAULT_EXCLUDED_SECONDARY),
+            request_gaps=_bool(env, "SOULSPOT_REQUEST_GAPS", False),
+            request_new_releases=_bool(env, "SOULSPOT_REQUEST_NEW_RELEASES", False),
+            images_cron=_text(env, "SOULSPOT_IMAGES_CRON") or "0 */2 * * *",
+            image_concurrency=int(_number(env, "SOULSPOT_IMAGE_CONCURRENCY", 5, int)),
+            image_retry_hours=_number(env, "SOULSPOT_IMAGE_RETRY_HOURS", 24.0),
+            write_cover_jpg=_bool(env, "SOULSPOT_WRITE_COVER_JPG", False),
             contact=_text(env, "SOULSPOT_CONTACT"),
             coverart_url=_text(env, "SOULSPOT_COVERART_URL") or COVERART_URL,
             slskd_url=_text(env, "SLSKD_URL"),

@@ -13,11 +13,12 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
+from soulspot_pipeline.assets.expand import discography_gaps
 from soulspot_pipeline.assets.library import rebuild
 from soulspot_pipeline.domain.cloud import PLAYLIST_MODES
 from soulspot_pipeline.domain.library_merge import ENRICHED_FIELDS
 from soulspot_pipeline.domain.ownership import IGNORED, REMOVED
-from soulspot_pipeline.resources.music_folder import LibraryPolicy
+from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.store import decisions
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.store.enrich import write_metadata
@@ -164,4 +165,19 @@ set_metadata = _action_job(
     _set_field,
 )
 
-user_action_jobs = [remove_from_library, ignore_in_library, restore_to_library, request_downloads, set_playlist_sync_mode, set_metadata]
+# Deciding on gaps runs the discography phase itself with the decisions as its config, so a
+# requested album's tracks are fetched and queued at once (the browse is cached).
+decide_discography_gaps = dg.define_asset_job(
+    "decide_discography_gaps",
+    selection=[discography_gaps],
+    description=(
+        "Request, ignore or reset discography gaps: in the launchpad, list release group MBIDs under "
+        "ops.discography_gaps.config.request / ignore / reset."
+    ),
+    tags={"soulspot/kind": "user_action"},
+)
+
+user_action_jobs = [
+    remove_from_library, ignore_in_library, restore_to_library, request_downloads, set_playlist_sync_mode, set_metadata,
+    decide_discography_gaps,
+]

@@ -13,7 +13,7 @@ from soulspot_pipeline.synth import write_audio_file
 
 JOBS = (
     "library_refresh", "music_folder_scan", "cloud_sync", "remove_from_library", "ignore_in_library",
-    "restore_to_library", "request_downloads", "set_playlist_sync_mode", "set_metadata",
+    "restore_to_library", "request_downloads", "set_playlist_sync_mode", "set_metadata", "decide_discography_gaps",
 )
 
 
@@ -38,7 +38,10 @@ def test_every_job_schedule_and_sensor_loads(tmp_path):
     assert specs["identified_entities"].group_name == "identify" and specs["enriched_metadata"].group_name == "enrich"
     assert graph.get(dg.AssetKey("enriched_metadata")).parent_keys == {dg.AssetKey("identified_entities")}
     assert "on_cron(0 */2 * * *" in specs["identified_entities"].automation_condition.get_label()
-    assert defs.resolve_sensor_def("musicbrainz_automation").default_status == dg.DefaultSensorStatus.RUNNING
+    assert specs["discography_gaps"].group_name == "expand"
+    assert graph.get(dg.AssetKey("discography_gaps")).parent_keys == {dg.AssetKey("enriched_metadata"), dg.AssetKey("library_entities")}
+    assert "on_cron(0 */6 * * *" in specs["discography_gaps"].automation_condition.get_label()
+    assert defs.resolve_sensor_def("phase_automation").default_status == dg.DefaultSensorStatus.RUNNING
     assert all(s.description and s.kinds for s in specs.values())
     assert {c.name for c in defs.resolve_asset_graph().asset_check_keys} == {"unique_local_paths", "no_orphaned_tracks", "downloaded_files_exist"}
 

@@ -69,3 +69,19 @@ def test_bad_values_are_refused_with_the_variable_named(name, value):
 def test_musicbrainz_can_be_turned_off():
     assert Settings.from_env({"SOULSPOT_MUSICBRAINZ_URL": "off"}).musicbrainz_url is None
     assert Settings.from_env({"SOULSPOT_MUSICBRAINZ_URL": "http://mirror.lan:5000"}).musicbrainz_url == "http://mirror.lan:5000"
+
+
+def test_discography_and_image_settings_have_sane_defaults_and_take_lists():
+    s = Settings.from_env({})
+    assert (s.discography_cron, s.images_cron, s.discography_ttl_hours) == ("0 */6 * * *", "0 */2 * * *", 24.0)
+    assert s.gap_types == ("album", "ep") and "live" in s.gap_excluded_types and "compilation" in s.gap_excluded_types
+    assert not (s.request_gaps or s.request_new_releases or s.write_cover_jpg)
+    assert (s.image_concurrency, s.image_retry_hours) == (5, 24.0)
+    custom = Settings.from_env(
+        {"SOULSPOT_GAP_TYPES": " Album, Single ", "SOULSPOT_GAP_EXCLUDED_TYPES": "none", "SOULSPOT_REQUEST_GAPS": "true",
+         "SOULSPOT_IMAGE_CONCURRENCY": "2"}
+    )
+    assert custom.gap_types == ("album", "single") and custom.gap_excluded_types == () and custom.request_gaps
+    assert custom.image_concurrency == 2
+    with pytest.raises(SettingsError, match="SOULSPOT_IMAGE_CONCURRENCY"):
+        Settings.from_env({"SOULSPOT_IMAGE_CONCURRENCY": "0"})

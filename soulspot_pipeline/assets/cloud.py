@@ -14,6 +14,7 @@ import dagster as dg
 from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.domain.cloud import LoginRequired, ProviderError
 from soulspot_pipeline.domain.cloud_sync import collect
+from soulspot_pipeline.domain.library_merge import WANTED
 from soulspot_pipeline.domain.resilience import breaker_after_failure, breaker_after_success, breaker_allows
 from soulspot_pipeline.resources.deezer import DeezerResource
 from soulspot_pipeline.resources.spotify import SpotifyResource
@@ -60,10 +61,10 @@ CLOUD_SOURCES: tuple[CloudSourceSpec, ...] = (
     ),
 )
 
-# Whose title and ids win when sources disagree: files first, then providers.
-SOURCE_ORDER: tuple[str, ...] = ("local", *(spec.name for spec in CLOUD_SOURCES))
+# Whose title and ids win when sources disagree: files first, then providers, then requested gaps.
+SOURCE_ORDER: tuple[str, ...] = ("local", *(spec.name for spec in CLOUD_SOURCES), WANTED)
 # Whose value of an enriched field (genres, dates, types, durations) wins.
-METADATA_ORDER: tuple[str, ...] = ("manual", "musicbrainz", *(spec.name for spec in CLOUD_SOURCES), "local")
+METADATA_ORDER: tuple[str, ...] = ("manual", "musicbrainz", WANTED, *(spec.name for spec in CLOUD_SOURCES), "local")
 
 
 

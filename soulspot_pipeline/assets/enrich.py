@@ -8,7 +8,7 @@ from soulspot_pipeline.assets.library import rebuild
 from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.enrich import artist_fields, recording_fields, release_fields, release_group_fields
-from soulspot_pipeline.resources.music_folder import LibraryPolicy
+from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource, lookup_key
 from soulspot_pipeline.store import enrich as enrich_store
 from soulspot_pipeline.store.database import LibraryDatabase

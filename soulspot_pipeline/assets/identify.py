@@ -9,7 +9,7 @@ from soulspot_pipeline.assets.library import library_entities, rebuild
 from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.identify_run import identify_library
-from soulspot_pipeline.resources.music_folder import LibraryPolicy
+from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
 from soulspot_pipeline.store import identify as identify_store
 from soulspot_pipeline.store.database import LibraryDatabase

@@ -8,7 +8,7 @@ import dagster as dg
 from soulspot_pipeline.assets.cloud import METADATA_ORDER, SOURCE_ORDER, cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.reporting import markdown_table
-from soulspot_pipeline.resources.music_folder import LibraryPolicy
+from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.store import entities
 from soulspot_pipeline.store.database import LibraryDatabase
 

@@ -35,6 +35,7 @@ from soulspot_pipeline.domain.text import normalize_name
 _ID_NAMESPACE = uuid.UUID("6f1d7a52-3c1e-4b8e-9a55-2f0c9e5b7d11")
 UNKNOWN_ARTIST = "Unknown Artist"
 LOCAL = "local"
+WANTED = "discography"  # tracks of release groups the user requested from the discography
 
 # Lossless first, then by bitrate: the file a track points at when it has several.
 _LOSSLESS = frozenset({"flac", "alac", "wavpack", "ape", "aiff", "wav", "tak", "oggflac", "trueaudio", "optimfrog", "dsf", "dsdiff"})
@@ -80,6 +81,8 @@ class MergeInputs:
     cloud_artists: Sequence[Mapping[str, Any]] = ()
     cloud_albums: Sequence[Mapping[str, Any]] = ()
     cloud_tracks: Sequence[Mapping[str, Any]] = ()
+    # Tracks of requested discography gaps (library.wanted_tracks): owned and requested.
+    wanted_tracks: Sequence[Mapping[str, Any]] = ()
     registry: Mapping[tuple[str, str], str] = field(default_factory=dict)
     identities: Mapping[str, str] = field(default_factory=dict)
     previous_states: Mapping[str, str] = field(default_factory=dict)
@@ -380,6 +383,44 @@ class _Merge:
             )
             self.link("track", source, source_id, entity_id, rule, score)
 
+    def add_wanted_tracks(self) -> None:
+        """Requested release groups' tracks, keyed by their MusicBrainz ids so the files that
+        arrive for them later (tagged with those ids) join the same entities."""
+        rank = self.source_rank(WANTED)
+        for row in sorted(self.inputs.wanted_tracks, key=lambda r: (r["release_key"], r["disc_number"], r["track_number"])):
+            artist_id, _ = self.resolver.resolve(
+                "artist", _artist_keys(row["artist_name"], row.get("artist_mbid")), row.get("artist_mbid")
+            )
+            self.artist_obs[artist_id].append({"rank": rank, "source": WANTED, "name": row["artist_name"]})
+            album_id, _ = self.resolver.resolve(
+                "album",
+                _album_keys(artist_id, row["album_title"], rg=row.get("release_group_mbid"), release=row.get("release_mbid")),
+                row.get("release_group_mbid"),
+            )
+            self.album_obs[album_id].append(
+                {
+                    "rank": rank, "source": WANTED, "artist_id": artist_id, "title": row["album_title"],
+                    "release_group_mbid": row.get("release_group_mbid"), "release_mbid": row.get("release_mbid"),
+                    "album_type": row.get("album_type"), "release_date": row.get("release_date"),
+                    "total_tracks": row.get("total_tracks"), "owned_since": row["requested_at"],
+                }
+            )
+            keys = [("mbid", f"mbid:{row['recording_mbid']}")]
+            if row.get("isrc"):
+                keys.append(("isrc", f"isrc:{row['isrc']}"))
+            keys.append(("name", f"name:{artist_id}:{album_id}:{normalize_name(row['title'])}"))
+            track_id, _ = self.resolver.resolve("track", keys, row["recording_mbid"])
+            self.add_track_obs(
+                track_id,
+                {
+                    "rank": rank, "source": WANTED, "artist_id": artist_id, "album_id": album_id,
+                    "album_title": row["album_title"], "title": row["title"], "isrc": row.get("isrc"),
+                    "recording_mbid": row["recording_mbid"], "duration_ms": row.get("duration_ms"),
+                    "track_number": row["track_number"], "disc_number": row["disc_number"],
+                    "owned_since": row["requested_at"], "requested_at": row["requested_at"],
+                },
+            )
+
     def fuzzy_track(self, artist_id: str, facts: TrackFacts, isrc: str | None) -> tuple[str, float] | None:
         best = None
         known = self.resolver.isrcs
@@ -502,11 +543,12 @@ class _Merge:
             artist_id = _first(observations, "artist_id")
             album_id = _first(observations, "album_id")
             reasons = [Reason(o["source"], o["owned_since"]) for o in observations if o.get("owned_since") or "file" in o]
+            requested = [t for t in (self.requests.get(track_id), *(o.get("requested_at") for o in observations)) if t]
             ownership, download, active = track_state(
                 reasons,
                 self.decision(track_id, album_id, artist_id),
                 file_present=present,
-                requested_at=self.requests.get(track_id),
+                requested_at=max(requested, default=None),
                 auto_queue=inputs.auto_queue,
             )
             identified = inputs.identified.get(("track", track_id)) or (None,)
@@ -599,6 +641,7 @@ def merge_library(inputs: MergeInputs) -> MergeResult:
     merge.add_cloud_artists()
     merge.add_cloud_albums()
     merge.add_cloud_tracks()
+    merge.add_wanted_tracks()
     merge.unite()
     merge.register_identifications()
     merge.build_tracks()

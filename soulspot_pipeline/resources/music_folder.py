@@ -34,11 +34,3 @@ class MusicFolder(dg.ConfigurableResource):
     def fingerprint(self) -> FolderFingerprint:
         return folder_fingerprint(self.music_dir)
 
-
-class LibraryPolicy(dg.ConfigurableResource):
-    """The user's choices about what the library does on its own."""
-
-    auto_queue_downloads: bool = Field(
-        default=False,
-        description="Owned tracks without a file become `pending` (queued for download) instead of `not_needed`.",
-    )

@@ -35,6 +35,7 @@ APP = "soulspot-pipeline"
 VERSION = "0.1"
 ISRC_BATCH = 50  # ISRCs per search: with a few recordings each they fit a 100-result page
 SEARCH_LIMIT = 100
+BROWSE_LIMIT = 100  # the most a browse request returns
 _LUCENE_SPECIAL = '+-&|!(){}[]^"~*?:\\/'
 _NOT_FOUND = {"not_found": True}
 # What a lookup asks for, per entity: the includes are part of the cache key.
@@ -48,6 +49,11 @@ LOOKUP_INCLUDES = {
 
 def lookup_key(entity: str, mbid: str) -> str:
     return f"{entity}/{mbid}?inc={'+'.join(LOOKUP_INCLUDES[entity])}"
+
+
+def browse_key(artist_mbid: str, offset: int = 0) -> str:
+    """The cache key of one page of an artist's release groups."""
+    return f"browse/release-group?artist={artist_mbid}&limit={BROWSE_LIMIT}&offset={offset}"
 
 
 def lucene_phrase(text: str) -> str:
@@ -170,12 +176,12 @@ class MusicBrainzResource(dg.ConfigurableResource):
             rows = conn.execute("SELECT response FROM responses WHERE key = ? AND expires_at > ?", [key, now]).fetchall()
         return json.loads(rows[0][0]) if rows else None
 
-    def _store(self, key: str, response: dict) -> None:
+    def _store(self, key: str, response: dict, ttl_days: float) -> None:
         now = utc_now()
         with self._cache() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
-                [key, json.dumps(response), now, now + timedelta(days=self.cache_ttl_days)],
+                [key, json.dumps(response), now, now + timedelta(days=ttl_days)],
             )
 
     def _configure(self) -> None:
@@ -185,8 +191,9 @@ class MusicBrainzResource(dg.ConfigurableResource):
         musicbrainzngs.set_useragent(APP, VERSION, self.contact or "no contact configured: set SOULSPOT_CONTACT")
         musicbrainzngs.set_rate_limit(False)  # FileThrottle does it, across processes
 
-    def request(self, key: str, call: Callable[[], dict]) -> dict | None:
-        """The response for ``key``: from the cache, else one throttled call (None: not found)."""
+    def request(self, key: str, call: Callable[[], dict], ttl_days: float | None = None) -> dict | None:
+        """The response for ``key``: from the cache, else one throttled call (None: not found).
+        ``ttl_days`` overrides the cache's time-to-live for answers that go stale sooner."""
         cached = self._cached(key)
         if cached is not None:
             self._cache_hits += 1
@@ -220,7 +227,7 @@ class MusicBrainzResource(dg.ConfigurableResource):
             )
         except ProviderError as exc:
             raise ProviderError(f"{exc} (server {self.server_url})") from None
-        self._store(key, response)
+        self._store(key, response, self.cache_ttl_days if ttl_days is None else ttl_days)
         self._memo[key] = response
         return None if response == _NOT_FOUND else response
 
@@ -284,3 +291,29 @@ class MusicBrainzResource(dg.ConfigurableResource):
 
     def recording(self, mbid: str) -> dict | None:
         return self._lookup("recording", mbid, musicbrainzngs.get_recording_by_id)
+
+    def artist_release_groups(self, artist_mbid: str, ttl_days: float | None = None) -> list[dict]:
+        """Every release group of the artist, browsed ``BROWSE_LIMIT`` at a time (all types:
+        the user's type filter is applied afterwards, so changing it costs no request).
+        Discographies grow, so they may be kept for less time than the other answers."""
+        groups: list[dict] = []
+        offset = 0
+        while True:
+            page = self.request(
+                browse_key(artist_mbid, offset),
+                lambda o=offset: musicbrainzngs.browse_release_groups(artist=artist_mbid, limit=BROWSE_LIMIT, offset=o),
+                ttl_days,
+            ) or {}
+            listed = page.get("release-group-list") or []
+            groups += listed
+            offset += len(listed)
+            if not listed or offset >= (_int(page.get("release-group-count")) or 0):
+                return groups
+
+    def release_group_releases(self, mbid: str) -> dict | None:
+        """A release group with its releases (to pick the one whose tracks stand for it)."""
+        body = self.request(
+            f"release-group/{mbid}?inc=releases",
+            lambda: musicbrainzngs.get_release_group_by_id(mbid, includes=["releases"]),
+        )
+        return (body or {}).get("release-group")

@@ -324,6 +324,15 @@ class SpotifyResource(dg.ConfigurableResource):
             if obj and obj.get("id"):
                 yield Liked(parse_artist(obj), None)
 
+    def artist_albums(self, artist_id: str) -> list[dict]:
+        """The artist's own albums, singles and compilations (not those it appears on)."""
+        return list(
+            self._pages(
+                "artist albums",
+                lambda c: c.artist_albums(artist_id, include_groups="album,single,compilation", limit=50),
+            )
+        )
+
     def playlists(self) -> Iterator[CloudPlaylist]:
         for obj in self._pages("playlists", lambda c: c.current_user_playlists(limit=50)):
             if not obj or not obj.get("id"):

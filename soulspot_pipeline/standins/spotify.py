@@ -235,6 +235,9 @@ class SpotifyLibrary:
     followed_artists: list[dict] = field(default_factory=list)
     playlists: list[dict] = field(default_factory=list)
     playlist_items: dict[str, list[dict]] = field(default_factory=dict)
+    # Per artist id, its simplified albums with their ``album_group`` (album, single,
+    # compilation, appears_on), as /artists/{id}/albums lists them.
+    artist_albums: dict[str, list[dict]] = field(default_factory=dict)
 
 
 _ADJECTIVES = (
@@ -585,6 +588,13 @@ class SpotifyStandin(StandinServer):
             if listing is None:
                 return _api_error(404, "Resource not found")
             return self._paging(path, query, listing)
+        if len(parts) == 3 and parts[0] == "artists" and parts[2] == "albums":
+            albums = lib.artist_albums.get(parts[1])
+            if albums is None:
+                return _api_error(404, "Resource not found")
+            groups = {g for g in query.get("include_groups", "").split(",") if g}
+            listed = [a for a in albums if not groups or a.get("album_group") in groups]
+            return self._paging(path, query, listed, limit_max=50)
         if len(parts) == 3 and parts[0] == "playlists" and parts[2] in ("items", "tracks"):
             items = lib.playlist_items.get(parts[1])
             if items is None:

@@ -197,6 +197,7 @@ def load_inputs(
         cloud_artists=conn.sql(_CLOUD_ARTISTS).pl().to_dicts(),
         cloud_albums=conn.sql(_CLOUD_ALBUMS).pl().to_dicts(),
         cloud_tracks=conn.sql(_CLOUD_TRACKS).pl().to_dicts(),
+        wanted_tracks=conn.sql("SELECT * FROM library.wanted_tracks").pl().to_dicts(),
         registry=load_registry(conn),
         identities=load_identities(conn),
         previous_states=load_states(conn),

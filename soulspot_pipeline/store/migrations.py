@@ -394,10 +394,139 @@ ALTER TABLE library.albums ADD COLUMN medium_count INTEGER;
 ALTER TABLE library.albums ADD COLUMN country VARCHAR;
 """
 
+_V4_EXPAND = f"""
+-- Written by discography_gaps: every release group of each owned artist, and which
+-- library album (if any) it is.
+CREATE TABLE library.discography (
+    artist_id          VARCHAR NOT NULL,
+    release_key        VARCHAR NOT NULL,  -- 'rg:<mbid>' or 'spotify:<album id>'
+    source             VARCHAR NOT NULL,
+    release_group_mbid VARCHAR,
+    spotify_album_id   VARCHAR,
+    title              VARCHAR NOT NULL,
+    primary_type       VARCHAR,
+    secondary_types    VARCHAR[],
+    first_release_date VARCHAR,
+    counted            BOOLEAN NOT NULL,  -- of a release type the user collects
+    album_id           VARCHAR,
+    matched_by         VARCHAR,
+    owned              BOOLEAN NOT NULL,
+    is_new             BOOLEAN NOT NULL,  -- first seen by the latest run
+    first_seen_at      TIMESTAMP NOT NULL,
+    last_seen_at       TIMESTAMP NOT NULL,
+    PRIMARY KEY (artist_id, release_key)
+);
+
+-- Written by discography_gaps: the counted release groups the artist's owned albums lack.
+CREATE TABLE library.discography_gaps (
+    artist_id          VARCHAR NOT NULL,
+    artist_name        VARCHAR NOT NULL,
+    release_key        VARCHAR NOT NULL,
+    release_group_mbid VARCHAR,
+    spotify_album_id   VARCHAR,
+    title              VARCHAR NOT NULL,
+    release_type       VARCHAR NOT NULL,
+    first_release_date VARCHAR,
+    status             VARCHAR NOT NULL {_one_of("status", ("missing", "ignored", "requested"))},
+    is_new             BOOLEAN NOT NULL,
+    first_seen_at      TIMESTAMP NOT NULL,
+    updated_at         TIMESTAMP NOT NULL,
+    PRIMARY KEY (artist_id, release_key)
+);
+
+-- The user's (or the auto-request option's) word on a gap; read by discography_gaps.
+CREATE TABLE library.gap_decisions (
+    release_key VARCHAR PRIMARY KEY,
+    decision    VARCHAR NOT NULL {_one_of("decision", ("missing", "ignored", "requested"))},
+    origin      VARCHAR NOT NULL,  -- user | auto_gaps | auto_new
+    decided_at  TIMESTAMP NOT NULL
+);
+
+-- Written by discography_gaps: the tracks of requested gaps, which the merge makes owned
+-- and pending.
+CREATE TABLE library.wanted_tracks (
+    artist_id          VARCHAR NOT NULL,
+    release_key        VARCHAR NOT NULL,
+    artist_name        VARCHAR NOT NULL,
+    artist_mbid        VARCHAR,
+    release_group_mbid VARCHAR,
+    release_mbid       VARCHAR,
+    album_title        VARCHAR NOT NULL,
+    album_type         VARCHAR,
+    release_date       VARCHAR,
+    total_tracks       INTEGER,
+    recording_mbid     VARCHAR NOT NULL,
+    title              VARCHAR NOT NULL,
+    disc_number        INTEGER NOT NULL,
+    track_number       INTEGER NOT NULL,
+    duration_ms        BIGINT,
+    isrc               VARCHAR,
+    requested_at       TIMESTAMP NOT NULL,
+    PRIMARY KEY (release_key, disc_number, track_number)
+);
+
+-- Written by discography_gaps: the tracks of partly owned albums' releases that the
+-- library lacks.
+CREATE TABLE library.missing_tracks (
+    album_id       VARCHAR NOT NULL,
+    release_mbid   VARCHAR NOT NULL,
+    recording_mbid VARCHAR NOT NULL,
+    title          VARCHAR NOT NULL,
+    disc_number    INTEGER NOT NULL,
+    track_number   INTEGER NOT NULL,
+    duration_ms    BIGINT,
+    PRIMARY KEY (album_id, disc_number, track_number)
+);
+
+CREATE VIEW library.artist_completeness AS
+SELECT d.artist_id, a.name,
+       count(*) FILTER (WHERE d.counted) AS release_groups,
+       count(*) FILTER (WHERE d.counted AND d.owned) AS owned,
+       count(*) FILTER (WHERE g.status = 'missing') AS missing,
+       count(*) FILTER (WHERE g.status = 'requested') AS requested,
+       count(*) FILTER (WHERE g.status = 'ignored') AS ignored,
+       round(100.0 * count(*) FILTER (WHERE d.counted AND d.owned)
+             / nullif(count(*) FILTER (WHERE d.counted AND coalesce(g.status, '') <> 'ignored'), 0), 1) AS completeness_pct
+FROM library.discography d
+JOIN library.artists a USING (artist_id)
+LEFT JOIN library.discography_gaps g USING (artist_id, release_key)
+GROUP BY d.artist_id, a.name;
+
+CREATE VIEW library.album_completeness AS
+SELECT al.album_id, al.title, al.artist_id, al.release_mbid, al.total_tracks,
+       count(m.recording_mbid) AS missing_tracks,
+       round(100.0 * (al.total_tracks - count(m.recording_mbid)) / nullif(al.total_tracks, 0), 1) AS completeness_pct
+FROM library.albums al
+LEFT JOIN library.missing_tracks m USING (album_id)
+WHERE al.ownership_state = 'owned' AND al.release_mbid IS NOT NULL
+GROUP BY al.album_id, al.title, al.artist_id, al.release_mbid, al.total_tracks;
+
+-- Written by images: one cover per album and one picture per artist, or why there is none.
+CREATE TABLE library.images (
+    entity_type    VARCHAR NOT NULL CHECK (entity_type IN ('artist', 'album')),
+    entity_id      VARCHAR NOT NULL,
+    status         VARCHAR NOT NULL {_one_of("status", ("stored", "failed", "none"))},
+    source         VARCHAR,
+    source_url     VARCHAR,
+    path           VARCHAR,
+    thumbnail_path VARCHAR,
+    checksum       VARCHAR,
+    size_bytes     BIGINT,
+    width          INTEGER,
+    height         INTEGER,
+    error          VARCHAR,
+    attempts       INTEGER NOT NULL,
+    attempted_at   TIMESTAMP NOT NULL,
+    retry_after    TIMESTAMP,
+    PRIMARY KEY (entity_type, entity_id)
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "library store: local files, scan errors, artists, albums, tracks", _V1_LIBRARY),
     Migration(2, "cloud likes, user decisions, playlists and source links", _V2_CLOUD),
     Migration(3, "MusicBrainz identifications, match candidates, metadata with provenance, aliases", _V3_MUSICBRAINZ),
+    Migration(4, "discographies, gaps, wanted and missing tracks, completeness views, images", _V4_EXPAND),
 )
 
 

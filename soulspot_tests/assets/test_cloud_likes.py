@@ -12,7 +12,8 @@ from soulspot_pipeline.assets.cloud import cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.library import library_entities, no_orphaned_tracks, unique_local_paths
 from soulspot_pipeline.resources.deezer import DeezerResource
-from soulspot_pipeline.resources.music_folder import LibraryPolicy, MusicFolder
+from soulspot_pipeline.resources.music_folder import MusicFolder
+from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.resources.spotify import SCOPES, SpotifyResource, TokenFile
 from soulspot_pipeline.standins import deezer as dz
 from soulspot_pipeline.standins import spotify as sp

@@ -14,7 +14,8 @@ from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.enrich import enriched_metadata
 from soulspot_pipeline.assets.identify import identified_entities
 from soulspot_pipeline.assets.library import library_entities
-from soulspot_pipeline.resources.music_folder import LibraryPolicy, MusicFolder
+from soulspot_pipeline.resources.music_folder import MusicFolder
+from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
 from soulspot_pipeline.standins.musicbrainz import MbCatalog, MusicBrainzStandin
 from soulspot_pipeline.synth import write_audio_file
@@ -227,7 +228,7 @@ RUN_IDENTIFY = textwrap.dedent(
     import json, sys
     import dagster as dg
     from soulspot_pipeline.assets.identify import identified_entities
-    from soulspot_pipeline.resources.music_folder import LibraryPolicy
+    from soulspot_pipeline.resources.policies import LibraryPolicy
     from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
     from soulspot_pipeline.store.database import LibraryDatabase
 

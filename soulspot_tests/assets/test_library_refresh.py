@@ -12,7 +12,8 @@ from soulspot_pipeline.assets.library import (
     no_orphaned_tracks,
     unique_local_paths,
 )
-from soulspot_pipeline.resources.music_folder import LibraryPolicy, MusicFolder
+from soulspot_pipeline.resources.music_folder import MusicFolder
+from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.synth import write_audio_file
 from soulspot_tests.results import metadata
 
