@@ -7,6 +7,7 @@ from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.enrich import enriched_metadata
 from soulspot_pipeline.assets.expand import discography_gaps
 from soulspot_pipeline.assets.identify import identified_entities
+from soulspot_pipeline.assets.imagery import cover_wall, images
 from soulspot_pipeline.assets.library import (
     downloaded_files_exist,
     library_entities,
@@ -24,9 +25,10 @@ from soulspot_pipeline.automation import (
     music_folder_scan,
     on_cron,
 )
+from soulspot_pipeline.resources.images import CoverArtResource
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
-from soulspot_pipeline.resources.policies import DiscographyPolicy, LibraryPolicy
+from soulspot_pipeline.resources.policies import DiscographyPolicy, ImagePolicy, LibraryPolicy
 from soulspot_pipeline.settings import Settings
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.user_actions import user_action_jobs
@@ -55,6 +57,12 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             request_gaps=settings.request_gaps,
             request_new_releases=settings.request_new_releases,
         ),
+        "cover_art": CoverArtResource(base_url=settings.coverart_url, max_in_flight=settings.image_concurrency),
+        "image_policy": ImagePolicy(
+            images_dir=str(settings.images_dir),
+            retry_hours=settings.image_retry_hours,
+            write_cover_jpg=settings.write_cover_jpg,
+        ),
     }
 
 
@@ -62,7 +70,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     identify = on_cron(identified_entities, settings.identify_cron, settings)
     enrich = on_cron(enriched_metadata, settings.enrich_cron, settings)
     gaps = on_cron(discography_gaps, settings.discography_cron, settings)
-    automated = [identify, enrich, gaps]
+    imagery = on_cron(images, settings.images_cron, settings)
+    wall = cover_wall.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=dg.AutomationCondition.eager()))
+    automated = [identify, enrich, gaps, imagery, wall]
     return dg.Definitions(
         assets=[*cloud_assets, local_scan, library_entities, *automated],
         asset_checks=[unique_local_paths, no_orphaned_tracks, downloaded_files_exist],

@@ -20,7 +20,7 @@ def test_refresh_materializes_every_asset_with_instance_storage_under_the_data_f
     write_audio_file(music / "Air" / "Moon Safari" / "01 La femme d'argent.flac", "flac", {"artist": "Air", "album": "Moon Safari", "title": "La femme d'argent"})
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOULSPOT_", "DAGSTER_"))}
     # MusicBrainz off: these tests are about the run, not the lookups (tests/assets cover those).
-    env.update({"SOULSPOT_DATA_DIR": str(tmp_path / "data"), "SOULSPOT_MUSIC_DIR": str(music), "SOULSPOT_MUSICBRAINZ_URL": "off"})
+    env.update({"SOULSPOT_DATA_DIR": str(tmp_path / "data"), "SOULSPOT_MUSIC_DIR": str(music), "SOULSPOT_MUSICBRAINZ_URL": "off", "SOULSPOT_COVERART_URL": "http://127.0.0.1:9"})
     done = subprocess.run([str(SOULSPOT), "refresh"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "RUN_SUCCESS" in done.stderr + done.stdout
@@ -54,7 +54,7 @@ def test_a_refresh_killed_mid_scan_does_not_block_the_next_one(tmp_path):
     build_library(music, 3000)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOULSPOT_", "DAGSTER_"))}
     # MusicBrainz off: these tests are about the run, not the lookups (tests/assets cover those).
-    env.update({"SOULSPOT_DATA_DIR": str(tmp_path / "data"), "SOULSPOT_MUSIC_DIR": str(music), "SOULSPOT_MUSICBRAINZ_URL": "off"})
+    env.update({"SOULSPOT_DATA_DIR": str(tmp_path / "data"), "SOULSPOT_MUSIC_DIR": str(music), "SOULSPOT_MUSICBRAINZ_URL": "off", "SOULSPOT_COVERART_URL": "http://127.0.0.1:9"})
     first = subprocess.Popen([str(SOULSPOT), "refresh"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         for line in first.stdout:

@@ -64,6 +64,12 @@ def test_spotify_login_stores_a_private_token_that_a_refresh_then_uses(tmp_path)
             assert secret not in done.stdout + done.stderr
         conn = duckdb.connect(str(tmp_path / "data" / "soulspot.snapshot.duckdb"), read_only=True)
         assert conn.execute("SELECT count(*) FROM library.cloud_likes WHERE source = 'spotify' AND kind = 'track'").fetchall() == [(120,)]
+        # Covers and pictures came from the stand-in's image host, never from the internet.
+        stored, local = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE source_url LIKE ? || '/image/%') FROM library.images WHERE status = 'stored'",
+            [server.url],
+        ).fetchall()[0]
+        assert stored > 0 and local == stored
 
 
 def test_a_sync_killed_half_way_and_run_again_ends_as_a_clean_sync_would(tmp_path):
@@ -100,8 +106,9 @@ def test_a_sync_killed_half_way_and_run_again_ends_as_a_clean_sync_would(tmp_pat
             return {
                 table: conn.execute(f"SELECT * EXCLUDE ({drop}) FROM library.{table} ORDER BY ALL").fetchall()
                 for table, drop in (
-                    ("tracks", "created_at, updated_at"), ("albums", "created_at, updated_at"),
-                    ("artists", "created_at, updated_at"), ("cloud_likes", "liked_since"),
+                    # image_path names each library's own data folder
+                    ("tracks", "created_at, updated_at"), ("albums", "created_at, updated_at, image_path"),
+                    ("artists", "created_at, updated_at, image_path"), ("cloud_likes", "liked_since"),
                     ("source_links", "created_at, updated_at"), ("playlist_tracks", "position"),
                 )
             }

@@ -41,6 +41,11 @@ def test_every_job_schedule_and_sensor_loads(tmp_path):
     assert specs["discography_gaps"].group_name == "expand"
     assert graph.get(dg.AssetKey("discography_gaps")).parent_keys == {dg.AssetKey("enriched_metadata"), dg.AssetKey("library_entities")}
     assert "on_cron(0 */6 * * *" in specs["discography_gaps"].automation_condition.get_label()
+    assert specs["images"].group_name == "imagery" and specs["cover_wall"].group_name == "imagery"
+    assert graph.get(dg.AssetKey("images")).parent_keys == {dg.AssetKey("enriched_metadata"), dg.AssetKey("library_entities")}
+    assert graph.get(dg.AssetKey("cover_wall")).parent_keys == {dg.AssetKey("images")}
+    assert "on_cron(0 */2 * * *" in specs["images"].automation_condition.get_label()
+    assert {n.name for n in refresh.graph.node_defs} >= {"discography_gaps", "images", "cover_wall"}
     assert defs.resolve_sensor_def("phase_automation").default_status == dg.DefaultSensorStatus.RUNNING
     assert all(s.description and s.kinds for s in specs.values())
     assert {c.name for c in defs.resolve_asset_graph().asset_check_keys} == {"unique_local_paths", "no_orphaned_tracks", "downloaded_files_exist"}
@@ -109,3 +114,29 @@ def test_identify_and_enrich_run_after_their_ticks_only_once_their_upstream_succ
         instance.report_runless_asset_event(dg.AssetMaterialization("identified_entities"))
         result = evaluate(3, 10, result.cursor)
         assert result.get_num_requested(enrich) == 1
+
+
+def test_discography_and_images_run_after_their_ticks_only_once_their_upstream_succeeded(tmp_path):
+    from datetime import datetime
+
+    defs = build_definitions(Settings.from_env({"SOULSPOT_DATA_DIR": str(tmp_path)}))
+    gaps, images, wall = dg.AssetKey("discography_gaps"), dg.AssetKey("images"), dg.AssetKey("cover_wall")
+    with dg.instance_for_test() as instance:
+        def evaluate(hour, minute, cursor):
+            return dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=datetime(2026, 1, 1, hour, minute), cursor=cursor)
+
+        result = evaluate(0, 30, None)
+        instance.report_runless_asset_event(dg.AssetMaterialization("library_entities"))
+        result = evaluate(2, 5, result.cursor)  # images' 02:00 tick passed, but enrich has not run since
+        assert (result.get_num_requested(images), result.get_num_requested(gaps)) == (0, 0)
+        instance.report_runless_asset_event(dg.AssetMaterialization("enriched_metadata"))
+        result = evaluate(2, 10, result.cursor)  # now everything upstream is fresh; 06:00 has not come
+        # The wall is requested with the images, to follow them in the same run.
+        assert [result.get_num_requested(k) for k in (images, wall, gaps)] == [1, 1, 0]
+        instance.report_runless_asset_event(dg.AssetMaterialization("images"))
+        result = evaluate(6, 5, result.cursor)  # discography's 06:00 tick, but nothing upstream since
+        assert result.get_num_requested(gaps) == 0
+        for key in ("library_entities", "enriched_metadata"):
+            instance.report_runless_asset_event(dg.AssetMaterialization(key))
+        result = evaluate(6, 10, result.cursor)
+        assert result.get_num_requested(gaps) == 1

@@ -130,3 +130,22 @@ def test_recorded_musicbrainz_answers_identify_and_enrich_a_real_song(realdata, 
     assert rows(library_db, "SELECT artist_mbid FROM library.artists WHERE name = 'Dynamo Go'") == [("952a4205-023d-4235-897c-6fdb6f58dfaa",)]
     candidates = rows(library_db, "SELECT decision, count(*) FROM library.match_candidates WHERE entity_type = 'track' GROUP BY 1")
     assert dict(candidates)["accepted"] == 1 and dict(candidates).get("rejected", 0) >= 1  # the other Dynamo Go songs
+
+
+def test_recorded_musicbrainz_release_groups_and_tracklists_read_as_discography_entries(realdata):
+    """The discography reads MusicBrainz's real XML as musicbrainzngs parses it."""
+    import musicbrainzngs.mbxml
+
+    from soulspot_pipeline.domain.discography import TypePolicy, musicbrainz_group, release_with_tracks
+
+    data = realdata / "musicbrainzngs" / "test" / "data"
+    with open(data / "release-group" / "f52bc6a1-c848-49e6-85de-f8f53459a624.xml", "rb") as f:
+        group = musicbrainz_group(musicbrainzngs.mbxml.parse_message(f)["release-group"])
+    assert (group.title, group.release_type, group.first_release_date) == ("Super Meat Boy!", "album + soundtrack", "2010-10-27")
+    assert not TypePolicy().collects(group)  # soundtracks are left out by default
+    with open(data / "release" / "fe29e7f0-eb46-44ba-9348-694166f47885-recordings.xml", "rb") as f:
+        release = release_with_tracks(musicbrainzngs.mbxml.parse_message(f)["release"])
+    assert (release.title, release.status, len(release.tracks)) == ("Urk", "Official", 48)
+    assert release.tracks[0].title == "The Train" and release.tracks[0].duration_ms == 184000
+    assert {t.disc_number for t in release.tracks} == {1, 2, 3}  # three discs: 14 + 15 + 19 tracks
+    assert len({(t.disc_number, t.track_number) for t in release.tracks}) == 48

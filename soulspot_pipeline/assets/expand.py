@@ -11,7 +11,7 @@ from soulspot_pipeline.assets.enrich import enriched_metadata
 from soulspot_pipeline.assets.identify import MUSICBRAINZ_POOL
 from soulspot_pipeline.assets.library import library_entities, rebuild
 from soulspot_pipeline.assets.reporting import markdown_table
-from soulspot_pipeline.domain.cloud import ProviderError
+from soulspot_pipeline.domain.cloud import EndpointUnavailable, ProviderError
 from soulspot_pipeline.domain.discography import (
     MISSING,
     REQUESTED,
@@ -86,13 +86,21 @@ def expand_library(
             + [lookup_key("release", p.release_mbid) for p in inputs.partly_owned]
         )
     decisions = dict(inputs.decisions)
+    use_spotify = spotify.configured
     for n, artist in enumerate(inputs.artists, start=1):
         if artist.artist_mbid and musicbrainz.configured:
             groups = [musicbrainz_group(o) for o in musicbrainz.artist_release_groups(artist.artist_mbid, ttl_days)]
             out.counts["artists_from_musicbrainz"] += 1
-        elif artist.spotify_id and spotify.configured:
-            listed = (spotify_group(o) for o in spotify.artist_albums(artist.spotify_id))
-            groups = collapse_editions([g for g in listed if g is not None])
+        elif artist.spotify_id and use_spotify:
+            try:
+                listed = (spotify_group(o) for o in spotify.artist_albums(artist.spotify_id))
+                groups = collapse_editions([g for g in listed if g is not None])
+            except EndpointUnavailable as exc:
+                # Spotify may refuse the endpoint to this app (403: stop asking) or not know the artist (404).
+                out.counts["artists_spotify_refused"] += 1
+                use_spotify = exc.status != 403
+                progress(f"Spotify artist albums of {artist.name}: {exc}")
+                continue
             out.counts["artists_from_spotify"] += 1
         else:
             out.counts["artists_without_source"] += 1

@@ -27,7 +27,11 @@ _EDITION_WORDS = (
 )
 _EDITION = re.compile(rf"\s*[\(\[][^\)\]]*\b(?:{_EDITION_WORDS})\b[^\)\]]*[\)\]]", re.IGNORECASE)
 _DASH_EDITION = re.compile(rf"\s+-\s+[^-]*\b(?:{_EDITION_WORDS})\b.*$", re.IGNORECASE)
-_FEATURING = re.compile(r"\s*[\(\[]?\b(?:feat\.?|ft\.?|featuring|with)\s+[^\)\]]*[\)\]]?", re.IGNORECASE)
+# "feat." anywhere, but "with" only in brackets: "Stay With Me" is a title, "(with X)" a credit.
+_FEATURING = re.compile(
+    r"\s*[\(\[]\s*(?:feat\.?|ft\.?|featuring|with)\s+[^\)\]]*[\)\]]|\s+(?:feat\.|ft\.|featuring)\s+.*$",
+    re.IGNORECASE,
+)
 
 
 def base_title(title: str | None) -> str:

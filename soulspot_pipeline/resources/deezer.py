@@ -54,11 +54,17 @@ def _timestamp(value: object) -> str | None:
     return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _picture(obj: dict, prefix: str) -> str | None:
+    url = obj.get(f"{prefix}_xl") or obj.get(f"{prefix}_big")
+    # Deezer links items without a picture to its grey placeholder, whose path has an empty image hash.
+    return None if not url or "//" in urlparse(url).path else url
+
+
 def parse_artist(obj: dict) -> CloudArtist:
     return CloudArtist(
         artist_id=str(obj.get("id") or ""),
         name=obj.get("name") or "",
-        image_url=obj.get("picture_xl") or obj.get("picture_big"),
+        image_url=_picture(obj, "picture"),
     )
 
 
@@ -71,7 +77,7 @@ def parse_album(obj: dict, artist: CloudArtist | None = None) -> CloudAlbum:
         release_date=obj.get("release_date"),
         total_tracks=obj.get("nb_tracks"),
         upc=obj.get("upc"),
-        image_url=obj.get("cover_xl") or obj.get("cover_big"),
+        image_url=_picture(obj, "cover"),
     )
 
 

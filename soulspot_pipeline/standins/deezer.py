@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
+from soulspot_pipeline.standins.coverart import picture_for, serve_locally
 from soulspot_pipeline.standins.server import Response, StandinServer
 
 WEB = "https://www.deezer.com"
 API = "https://api.deezer.com"
 CDN = "https://cdns-images.dzcdn.net/images"
+LOCAL_CDN = "/cdn-images"  # where the stand-in serves the pictures it lists (see serve_locally)
 _SIZES = (("small", 56), ("medium", 250), ("big", 500), ("xl", 1000))
 _EMBEDDED_ARTIST_KEYS = (
     "id",
@@ -367,6 +369,13 @@ class DeezerStandin(StandinServer):
         self.inject("/", status=200, times=times, body=QUOTA_EXCEEDED)
 
     def handle(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes) -> Response:
+        if path.startswith(LOCAL_CDN):  # Deezer's image CDN
+            return Response(200, picture_for(path), {"Content-Type": "image/jpeg"})
+        response = self._answer(method, path, query)
+        response.body = serve_locally(response.body, CDN, f"{self.url}{LOCAL_CDN}")
+        return response
+
+    def _answer(self, method: str, path: str, query: dict[str, str]) -> Response:
         parts = [p for p in path.split("/") if p]
         lib = self.library
         if method != "GET" or len(parts) != 3:

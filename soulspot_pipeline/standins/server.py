@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -67,6 +68,11 @@ class _HTTPServer(ThreadingHTTPServer):
     # Keep-alive connections would make server_close wait for clients to hang up.
     block_on_close = False
     standin: StandinServer
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return  # the client hung up (a test's timeout, a killed run): nothing to report
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -25,10 +25,12 @@ from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
+from soulspot_pipeline.standins.coverart import picture_for, serve_locally
 from soulspot_pipeline.standins.server import Response, StandinServer
 
 WEB = "https://open.spotify.com"
 API = "https://api.spotify.com/v1"
+IMAGE_HOST = "https://i.scdn.co/image/"  # served by the stand-in itself (see serve_locally)
 USER_ID = "standin-user"
 # Real objects list ~180 markets; three keep the pages small while keeping the shape.
 MARKETS = ["DE", "GB", "US"]
@@ -341,7 +343,7 @@ def generate_library(
         artist_id = new_id()
         artists.append(
             artist(
-                artist_id, name, genres=rng.sample(_GENRES, 2), image_url=f"https://i.scdn.co/image/{artist_id.lower()}"
+                artist_id, name, genres=rng.sample(_GENRES, 2), image_url=f"{IMAGE_HOST}{artist_id.lower()}"
             )
         )
         registrants.append("".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(3)))
@@ -360,7 +362,7 @@ def generate_library(
             album_type="album" if count >= 5 else "single",
             release_date=f"{year}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}",
             total_tracks=count,
-            image_url=f"https://i.scdn.co/image/{album_id.lower()}",
+            image_url=f"{IMAGE_HOST}{album_id.lower()}",
         )
         album_tracks = []
         for n in range(count):
@@ -552,6 +554,8 @@ class SpotifyStandin(StandinServer):
 
     def handle(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes) -> Response:
         route = path.rstrip("/") or "/"
+        if route.startswith("/image/"):  # Spotify's image host (i.scdn.co)
+            return Response(200, picture_for(route), {"Content-Type": "image/jpeg"})
         if route == "/authorize":
             return self._authorize(query) if method == "GET" else _api_error(405, "Method not allowed")
         if route == "/api/token":
@@ -566,7 +570,9 @@ class SpotifyStandin(StandinServer):
                 return _api_error(status, f"{HTTPStatus(status).phrase}: this endpoint is not available to this app")
         if method != "GET":
             return _api_error(405, "Method not allowed")
-        return self._api(route, path, query)
+        response = self._api(route, path, query)
+        response.body = serve_locally(response.body, IMAGE_HOST, f"{self.url}/image/")
+        return response
 
     def _api(self, route: str, path: str, query: dict[str, str]) -> Response:
         parts = route.split("/")[2:]  # after "", "v1"

@@ -255,3 +255,24 @@ def test_without_musicbrainz_and_spotify_the_phase_reports_skipped(library_db, m
     off = MusicBrainzResource(server_url=None, cache_path=str(tmp_path / "c.duckdb"), throttle_path=str(tmp_path / "r.lock"))
     result = materialize(library_db, music_dir, tmp_path, off, assets=ASSETS[:2] + [discography_gaps])
     assert metadata(result, "discography_gaps")["status"].startswith("skipped: not configured")
+
+
+def test_a_spotify_artist_albums_refusal_skips_those_artists_and_the_phase_goes_on(library_db, music_dir, tmp_path):
+    daft, air = sp.artist("4tZwfgrHOc3mvqYlEYSvVi", "Daft Punk"), sp.artist("4aMeIVKmV7mXyd0pvUhI4s", "Air")
+    liked = [
+        sp.track(f"t{n}", title, [who], sp.album(f"a{n}", album, [who]), isrc=None, duration_ms=200_000)
+        for n, (title, album, who) in enumerate((("One More Time", "Discovery", daft), ("Sexy Boy", "Moon Safari", air)))
+    ]
+    library = SpotifyLibrary(saved_tracks=[{"added_at": "2026-01-01T00:00:00Z", "track": t} for t in liked])
+    with SpotifyStandin(library) as server:
+        tokens = {**server.issue_tokens(" ".join(SCOPES)), "expires_at": int(time.time()) + 3600}
+        TokenFile(tmp_path / "data" / "secrets" / "spotify-token.json").save_token_to_cache(tokens)
+        spotify_likes = next(a for a in cloud_assets if a.key == dg.AssetKey("spotify_likes"))
+        server.remove_endpoint("/v1/artists/", 403)
+        result = materialize(
+            library_db, music_dir, tmp_path, musicbrainz(None, tmp_path), spotify_resource=spotify(tmp_path, server),
+            assets=[spotify_likes, *ASSETS],
+        )
+        assert server.count("/v1/artists/") == 1  # refused once: not asked again for the other artist
+    meta = metadata(result, "discography_gaps")
+    assert meta["artists_spotify_refused"] == 1 and meta["status"] == "compared"

@@ -10,6 +10,12 @@ def test_edition_notes_are_not_part_of_an_album_title():
 
 def test_featured_artists_do_not_change_a_track_title():
     assert track_title_key("Otra Vez (feat. J Balvin)") == track_title_key("Otra Vez")
+    assert track_title_key("Otra Vez ft. J Balvin") == track_title_key("Otra Vez [with J Balvin]") == "otra vez"
+
+
+def test_with_in_a_title_is_part_of_it():
+    assert track_title_key("Stay With Me") == "stay with me" != track_title_key("Stay")
+    assert track_title_key("Feat of Strength") == "feat of strength"
 
 
 def test_the_same_recording_under_slightly_different_names_is_accepted():

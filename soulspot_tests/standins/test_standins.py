@@ -16,6 +16,7 @@ import spotipy
 from spotipy.cache_handler import MemoryCacheHandler
 
 from soulspot_pipeline.standins import deezer, spotify
+from soulspot_pipeline.standins.coverart import serve_locally
 from soulspot_pipeline.standins.deezer import DeezerStandin
 from soulspot_pipeline.standins.spotify import SpotifyStandin
 
@@ -331,7 +332,10 @@ def test_spotify_library_from_recordings():
     with SpotifyStandin(library) as standin:
         sp = spotipy.Spotify(auth=standin.issue_tokens(SCOPE)["access_token"], requests_timeout=5)
         sp.prefix = standin.api_url
-        assert sp.current_user_saved_tracks()["items"] == recorded_tracks
+        # Served verbatim, except that pictures come from the stand-in's own image host.
+        assert sp.current_user_saved_tracks()["items"] == serve_locally(recorded_tracks, spotify.IMAGE_HOST, f"{standin.url}/image/")
+        cover = sp.current_user_saved_tracks()["items"][0]["track"]["album"]["images"][0]["url"]
+        assert cover.startswith(f"{standin.url}/image/") and httpx.get(cover).content.startswith(b"\xff\xd8")
 
         albums = sp.current_user_saved_albums()["items"]
         assert albums and all(a["album"]["tracks"]["total"] == len(a["album"]["tracks"]["items"]) for a in albums)
@@ -342,7 +346,8 @@ def test_spotify_library_from_recordings():
         with_items = [p for p in playlists if p["items"]["total"]]
         assert len(playlists) == 3 and len(with_items) == 1
         entries = sp.playlist_items(with_items[0]["id"])["items"]
-        assert entries[-1]["track"] == recorded_items[0]["track"] and entries[-1]["track"]["type"] == "episode"
+        episode = serve_locally(recorded_items[0]["track"], spotify.IMAGE_HOST, f"{standin.url}/image/")
+        assert entries[-1]["track"] == episode and entries[-1]["track"]["type"] == "episode"
         assert any(e["track"] is None and e["item"] is None for e in entries)
         assert len(entries) == with_items[0]["items"]["total"]
 
@@ -398,7 +403,7 @@ def test_deezer_paging_walks_every_page(deezer_standin):
     assert len(data) == playlist["nb_tracks"] == 30
     album_id = library.albums[0]["id"]
     _, data = _walk_deezer(f"{deezer_standin.api_url}album/{album_id}/tracks")
-    assert data == library.album_tracks[album_id]
+    assert data == serve_locally(library.album_tracks[album_id], deezer.CDN, f"{deezer_standin.url}{deezer.LOCAL_CDN}")
 
 
 def test_deezer_errors_come_as_http_200(deezer_standin):
@@ -435,7 +440,9 @@ def test_deezer_library_from_recordings():
     recorded_error = json.loads((folder / "TestClient.test_no_track_raise__0.json").read_text())
     with DeezerStandin(library) as standin:
         served = httpx.get(f"{standin.api_url}user/5/tracks").json()
-        assert served["data"] == recorded_tracks["data"] and served["total"] == recorded_tracks["total"]
+        local = serve_locally(recorded_tracks["data"], deezer.CDN, f"{standin.url}{deezer.LOCAL_CDN}")
+        assert served["data"] == local and served["total"] == recorded_tracks["total"]
+        assert httpx.get(served["data"][0]["album"]["cover_xl"]).content.startswith(b"\xff\xd8")
         _, albums = _walk_deezer(f"{standin.api_url}user/5/albums")
         assert [a["title"] for a in albums] == [a["title"] for a in recorded_albums]
         assert all(a["artist"]["id"] == 27 and a["time_add"] for a in albums)

@@ -1,0 +1,176 @@
+"""Imagery: album covers and artist pictures fetched, validated and stored; a cover wall of the library."""
+
+import base64
+import os
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from soulspot_pipeline.assets.enrich import enriched_metadata
+from soulspot_pipeline.assets.library import library_entities
+from soulspot_pipeline.assets.reporting import markdown_table
+from soulspot_pipeline.domain.image_sources import COVER_ART_ARCHIVE, FAILED, NONE, STORED, ImageTarget, candidates, needs_fetch
+from soulspot_pipeline.domain.images import ImageRejected, prepare_image, render_cover_wall
+from soulspot_pipeline.resources.images import CoverArtResource
+from soulspot_pipeline.resources.policies import ImagePolicy
+from soulspot_pipeline.store import images as store
+from soulspot_pipeline.store.database import LibraryDatabase
+from soulspot_pipeline.store.sql import utc_now
+
+IMAGES_POOL = "image_hosts"
+# The wall on disk shows up to 400 covers at 120 px; the one in the run's metadata 100 at
+# 48 px, a few hundred kilobytes at most, so the event log stays light.
+WALL_TILES, WALL_TILE_PX = 400, 120
+PREVIEW_TILES, PREVIEW_TILE_PX = 100, 48
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """A file that is either all there or not there: written beside its place, then renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def front_covers(cover_art: CoverArtResource, targets: list[ImageTarget]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The Cover Art Archive's front cover URL per target (by release group, else release),
+    and per target why the archive gave none."""
+    found: dict[str, str] = {}
+    problems: dict[str, list[str]] = {}
+    remaining = {t.key: list(t.caa_refs) for t in targets if t.caa_refs}
+    while remaining:
+        refs = [(key, *refs.pop(0)) for key, refs in remaining.items()]
+        for key, answer in cover_art.front_cover_urls(refs).items():
+            if isinstance(answer, str):
+                found[key] = answer
+                remaining.pop(key)
+            elif isinstance(answer, Exception):
+                problems.setdefault(key, []).append(f"{COVER_ART_ARCHIVE}: {answer}")
+        remaining = {key: refs for key, refs in remaining.items() if refs}
+    return found, problems
+
+
+def fetch_images(cover_art: CoverArtResource, targets: list[ImageTarget], images_dir: Path, now, retry: timedelta, progress):
+    """Try each target's sources in order until one gives a valid image; store it as JPEGs."""
+    caa, problems = front_covers(cover_art, targets)
+    pending = {t.key: candidates(t, caa.get(t.key)) for t in targets}
+    by_key = {t.key: t for t in targets}
+    outcomes: list[store.ImageOutcome] = []
+    for key in [k for k, c in pending.items() if not c]:
+        target = by_key[key]
+        reason = "; ".join(problems.get(key, [])) or f"no source has a{'' if target.entity_type == 'album' else 'n'} {target.entity_type} image"
+        outcomes.append(store.ImageOutcome(target, FAILED if key in problems else NONE, error=reason, retry_after=now + retry))
+        pending.pop(key)
+    while pending:
+        tries = {key: found.pop(0) for key, found in pending.items()}
+        answers = cover_art.fetch([(key, url) for key, (_, url) in tries.items()])
+        for key, (source, url) in tries.items():
+            target, answer = by_key[key], answers[key]
+            try:
+                if isinstance(answer, Exception):
+                    raise ImageRejected(str(answer))
+                image = prepare_image(answer)
+            except ImageRejected as exc:
+                problems.setdefault(key, []).append(f"{source}: {exc.reason}")
+                if not pending[key]:
+                    pending.pop(key)
+                    outcomes.append(store.ImageOutcome(target, FAILED, source, url, error="; ".join(problems[key]), retry_after=now + retry))
+                continue
+            folder = images_dir / f"{target.entity_type}s"
+            path, thumbnail = folder / f"{target.entity_id}.jpg", folder / f"{target.entity_id}-250.jpg"
+            write_atomically(thumbnail, image.thumbnail)
+            write_atomically(path, image.full)
+            pending.pop(key)
+            outcomes.append(
+                store.ImageOutcome(
+                    target, STORED, source, url, str(path), str(thumbnail), image.checksum, len(image.full),
+                    image.width, image.height,
+                )
+            )
+        progress(f"{len(outcomes)} of {len(targets)} images decided")
+    return outcomes
+
+
+def write_cover_files(conn, outcomes: list[store.ImageOutcome]) -> int:
+    """cover.jpg beside the files of each album that lives in one folder, never over one already there."""
+    stored = {o.target.entity_id: o.path for o in outcomes if o.status == STORED and o.target.entity_type == "album"}
+    written = 0
+    for album_id, folder in store.album_folders(conn, list(stored)):
+        cover = Path(folder) / "cover.jpg"
+        if Path(folder).is_dir() and not cover.exists():
+            write_atomically(cover, Path(stored[album_id]).read_bytes())
+            written += 1
+    return written
+
+
+@dg.asset(
+    deps=[enriched_metadata, library_entities],
+    group_name="imagery",
+    kinds={"pillow", "duckdb"},
+    pool=IMAGES_POOL,
+)
+def images(
+    context: dg.AssetExecutionContext, library_db: LibraryDatabase, cover_art: CoverArtResource, image_policy: ImagePolicy
+) -> dg.MaterializeResult:
+    """Album covers and artist pictures, validated and stored as JPEGs with thumbnails."""
+    now = utc_now()
+    with library_db.writer(publish=False, patient=True) as conn:
+        targets = store.load_targets(conn)
+        states = store.load_states(conn)
+    retry = timedelta(hours=image_policy.retry_hours)
+    todo = [t for t in targets if needs_fetch(states.get(t.key), now, retry)]
+    context.log.info(f"{len(todo)} of {len(targets)} albums and artists need an image")
+    outcomes = fetch_images(cover_art, todo, Path(image_policy.images_dir), now, retry, context.log.info)
+    with library_db.writer(patient=True) as conn:
+        counts = store.write_outcomes(conn, outcomes, now)
+        covers_written = write_cover_files(conn, outcomes) if image_policy.write_cover_jpg else 0
+        totals = dict(conn.execute("SELECT status, count(*) FROM library.images GROUP BY 1").fetchall())
+        sources = conn.execute(
+            "SELECT entity_type, coalesce(source, '-'), status, count(*) FROM library.images GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        failures = conn.execute(
+            "SELECT entity_type, entity_id, error FROM library.images WHERE status = 'failed' ORDER BY attempted_at DESC, 2 LIMIT 10"
+        ).fetchall()
+    return dg.MaterializeResult(
+        metadata={
+            "status": "fetched",
+            "looked_for": len(todo),
+            "this_run": dg.MetadataValue.json(counts),
+            "all_images": dg.MetadataValue.json(totals),
+            "cover_jpg_written": covers_written,
+            **cover_art.stats.as_metadata(),
+            "dagster/row_count": sum(totals.values()),
+            "by_source": dg.MetadataValue.md(markdown_table(["type", "source", "status", "count"], sources)),
+            "recent_failures": dg.MetadataValue.md(markdown_table(["type", "id", "reason"], failures)),
+        }
+    )
+
+
+@dg.asset(deps=[images], group_name="imagery", kinds={"pillow"})
+def cover_wall(context: dg.AssetExecutionContext, library_db: LibraryDatabase, image_policy: ImagePolicy) -> dg.MaterializeResult:
+    """A mosaic of the library's album covers: the whole library at a glance."""
+    with library_db.reader() as conn:
+        covers = store.cover_thumbnails(conn, WALL_TILES)
+    thumbnails = [Path(path).read_bytes() for _, path in covers if path and os.path.exists(path)]
+    wall = render_cover_wall(thumbnails, tile_px=WALL_TILE_PX, max_tiles=WALL_TILES)
+    preview = render_cover_wall(thumbnails, tile_px=PREVIEW_TILE_PX, max_tiles=PREVIEW_TILES)
+    path = Path(image_policy.images_dir) / "cover_wall.png"
+    write_atomically(path, wall)
+    context.log.info(f"cover wall of {len(thumbnails)} covers written to {path} ({len(wall):,} bytes)")
+    return dg.MaterializeResult(
+        metadata={
+            "covers": len(thumbnails),
+            "path": dg.MetadataValue.path(str(path)),
+            "size_bytes": len(wall),
+            "cover_wall": dg.MetadataValue.md(f"![cover wall](data:image/png;base64,{base64.b64encode(preview).decode()})"),
+        }
+    )
