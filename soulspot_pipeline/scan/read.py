@@ -123,7 +123,7 @@ def read_audio_file(stat: FileStat) -> ReadResult:
         failure = None
     if (audio is None or audio.info is None) and suffix:
         # mutagen trusts the extension; a file named for another format is judged by content.
-        audio = _sniff_by_content(stat.path) or audio
+        audio = sniff_by_content(stat.path) or audio
     if failure and audio is None:
         return ReadResult(stat, error=failure)
     if audio is None or audio.info is None:
@@ -133,10 +133,10 @@ def read_audio_file(stat: FileStat) -> ReadResult:
     try:
         fmt = format_name(audio)
         tags, warnings = extract_tags(audio)
-        audio_fields = _audio_properties(audio, fmt)
+        audio_fields = audio_properties(audio, fmt)
     except Exception as exc:
         return ReadResult(stat, error=f"unreadable tags: {type(exc).__name__}: {exc}")
-    if suffix and suffix not in _EXTENSIONS_OF.get(fmt, (fmt,)):
+    if suffix and suffix not in EXTENSIONS_OF.get(fmt, (fmt,)):
         warnings.append(f"extension .{suffix} but the content is {fmt}")
     record = (stat.path, stat.size, stat.mtime_ns, *audio_fields, *(tags.get(f) for f in TAG_FIELDS))
     return ReadResult(stat, record=record, warnings=warnings)
@@ -158,7 +158,7 @@ class _Unnamed:
         return self._file.tell()
 
 
-def _sniff_by_content(path: str) -> mutagen.FileType | None:
+def sniff_by_content(path: str) -> mutagen.FileType | None:
     try:
         with open(path, "rb") as file:
             audio = mutagen.File(_Unnamed(file))
@@ -167,7 +167,7 @@ def _sniff_by_content(path: str) -> mutagen.FileType | None:
     return audio if audio is not None and audio.info is not None else None
 
 
-_EXTENSIONS_OF = {
+EXTENSIONS_OF = {
     "mp3": ("mp3", "mp2"),
     "flac": ("flac",),
     "vorbis": ("ogg", "oga"),
@@ -230,7 +230,7 @@ def format_name(audio: mutagen.FileType) -> str:
     return _FORMAT_OF_CLASS.get(name, name.lower())
 
 
-def _audio_properties(audio: mutagen.FileType, fmt: str) -> tuple:
+def audio_properties(audio: mutagen.FileType, fmt: str) -> tuple:
     info = audio.info
     length = getattr(info, "length", None)
     bitrate = getattr(info, "bitrate", None)

@@ -1,0 +1,1 @@
+"""Importing downloaded files into the music folder: verify, tag, stage, place."""

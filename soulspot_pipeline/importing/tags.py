@@ -1,0 +1,281 @@
+"""Writing a track's identity into a downloaded file, the way MusicBrainz Picard writes it.
+
+Only files still in the staging area are tagged: mutagen rewrites a file in place, which is
+never atomic, so a library file is never the one being rewritten.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import mutagen
+from mutagen.aiff import AIFF
+from mutagen.apev2 import BINARY, APEv2File, APEValue
+from mutagen.flac import FLAC, Picture
+from mutagen.id3 import APIC, TDRC, UFID, Encoding, Frames, ID3FileType, ID3TimeStamp, PictureType
+from mutagen.mp4 import MP4, AtomDataType, MP4Cover, MP4FreeForm
+from mutagen.oggflac import OggFLAC
+from mutagen.oggopus import OggOpus
+from mutagen.oggspeex import OggSpeex
+from mutagen.oggvorbis import OggVorbis
+from mutagen.wave import WAVE
+
+from soulspot_pipeline.scan.read import format_name
+
+_JPEG_MAGIC = b"\xff\xd8\xff"
+_MB_UFID_OWNER = "http://musicbrainz.org"
+_MP4_FREEFORM = "----:com.apple.iTunes:"
+
+
+class TaggingError(Exception):
+    """Tags cannot be written to this file (unsupported format, or mutagen failed)."""
+
+
+@dataclass(frozen=True)
+class TrackTags:
+    """The tags an imported track gets; every field is written, None removes it."""
+
+    title: str
+    artist: str
+    album: str | None = None
+    albumartist: str | None = None
+    track_number: int | None = None
+    track_total: int | None = None
+    disc_number: int | None = None
+    disc_total: int | None = None
+    date: str | None = None
+    genre: str | None = None
+    isrc: str | None = None
+    recording_mbid: str | None = None
+    release_mbid: str | None = None
+    release_group_mbid: str | None = None
+    artist_mbid: str | None = None
+    albumartist_mbid: str | None = None
+
+
+def write_tags(path: Path, tags: TrackTags, cover_jpeg: bytes | None = None) -> None:
+    """Write ``tags`` (and a front cover) into ``path`` in its own tag format.
+
+    The fields of TrackTags replace what the file had under the keys the scanner reads
+    (a None field is removed, so a peer's stale MusicBrainz ids never survive); every
+    other tag and picture is kept. ID3 (MP3, WAV, AIFF) is saved as v2.4. Formats without
+    a writer here (WMA, ...) raise TaggingError.
+    """
+    if cover_jpeg is not None and not cover_jpeg.startswith(_JPEG_MAGIC):
+        raise TaggingError("the cover is not a JPEG")
+    try:
+        audio = mutagen.File(path)
+    except Exception as exc:  # mutagen raises many kinds for corrupt data
+        raise TaggingError(f"mutagen cannot open the file: {type(exc).__name__}: {exc}") from exc
+    if audio is None:
+        raise TaggingError("mutagen does not recognize the file's format")
+    writer = _writer_for(audio)
+    if writer is None:
+        raise TaggingError(f"writing tags to {format_name(audio)} files is not supported")
+    try:
+        if audio.tags is None:
+            audio.add_tags()
+        writer(audio, tags, cover_jpeg)
+        if isinstance(audio, (ID3FileType, WAVE, AIFF)):
+            audio.save(v2_version=4)
+        else:
+            audio.save()
+    except (mutagen.MutagenError, ValueError) as exc:
+        raise TaggingError(f"mutagen cannot write the tags: {type(exc).__name__}: {exc}") from exc
+
+
+def _writer_for(audio: mutagen.FileType) -> Callable[[mutagen.FileType, TrackTags, bytes | None], None] | None:
+    if isinstance(audio, (ID3FileType, WAVE, AIFF)):
+        return _write_id3
+    if isinstance(audio, (FLAC, OggVorbis, OggOpus, OggFLAC, OggSpeex)):
+        return _write_vorbis
+    if isinstance(audio, MP4):
+        return _write_mp4
+    if isinstance(audio, APEv2File):
+        return _write_ape
+    return None
+
+
+def _pair(number: int | None, total: int | None) -> str | None:
+    """'n/total' or 'n' as Picard writes ID3 TRCK/TPOS and APE Track/Disc."""
+    if not number:
+        return None
+    return f"{number}/{total}" if total else str(number)
+
+
+# --- ID3 (MP3, WAV, AIFF, TrueAudio) ---
+
+_ID3_TEXT = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "albumartist": "TPE2", "genre": "TCON", "isrc": "TSRC"}
+_ID3_TXXX = {
+    "release_mbid": "MusicBrainz Album Id",
+    "release_group_mbid": "MusicBrainz Release Group Id",
+    "artist_mbid": "MusicBrainz Artist Id",
+    "albumartist_mbid": "MusicBrainz Album Artist Id",
+}
+
+
+def _write_id3(audio: mutagen.FileType, tags: TrackTags, cover: bytes | None) -> None:
+    id3 = audio.tags
+    for name, frame_id in _ID3_TEXT.items():
+        id3.delall(frame_id)
+        if value := getattr(tags, name):
+            id3.add(Frames[frame_id](encoding=Encoding.UTF8, text=[value]))
+    for frame_id, number, total in (
+        ("TRCK", tags.track_number, tags.track_total),
+        ("TPOS", tags.disc_number, tags.disc_total),
+    ):
+        id3.delall(frame_id)
+        if pair := _pair(number, total):
+            id3.add(Frames[frame_id](encoding=Encoding.UTF8, text=[pair]))
+    for frame_id in ("TDRC", "TYER", "TDAT", "TIME"):  # v2.3 date frames would be merged into TDRC
+        id3.delall(frame_id)
+    # ID3v2.4 dates are timestamps; text that is not one (mutagen empties it) is left out.
+    if tags.date and (stamp := ID3TimeStamp(tags.date).text):
+        id3.add(TDRC(encoding=Encoding.UTF8, text=[stamp]))
+    id3.delall(f"UFID:{_MB_UFID_OWNER}")
+    id3.delall("TXXX:MusicBrainz Track Id")  # the scanner's fallback for the recording id
+    if tags.recording_mbid:
+        id3.add(UFID(owner=_MB_UFID_OWNER, data=tags.recording_mbid.encode("utf-8")))
+    for name, description in _ID3_TXXX.items():
+        id3.delall(f"TXXX:{description}")
+        if value := getattr(tags, name):
+            id3.add(Frames["TXXX"](encoding=Encoding.UTF8, desc=description, text=[value]))
+    if cover is not None:
+        kept = [frame for frame in id3.getall("APIC") if frame.type != PictureType.COVER_FRONT]
+        id3.delall("APIC")
+        for frame in kept:
+            id3.add(frame)
+        id3.add(APIC(encoding=Encoding.UTF8, mime="image/jpeg", type=PictureType.COVER_FRONT, desc="", data=cover))
+
+
+# --- Vorbis comments (FLAC, Ogg Vorbis, Opus, Ogg FLAC, Speex) ---
+
+# Per field: the key written, then other spellings of the same field that are removed.
+_VORBIS_KEYS = {
+    "title": ("TITLE",),
+    "artist": ("ARTIST",),
+    "album": ("ALBUM",),
+    "albumartist": ("ALBUMARTIST", "ALBUM ARTIST", "ALBUM_ARTIST"),
+    "track_number": ("TRACKNUMBER", "TRACK"),
+    "track_total": ("TRACKTOTAL", "TOTALTRACKS"),
+    "disc_number": ("DISCNUMBER", "DISC"),
+    "disc_total": ("DISCTOTAL", "TOTALDISCS"),
+    "date": ("DATE", "YEAR"),
+    "genre": ("GENRE",),
+    "isrc": ("ISRC",),
+    "recording_mbid": ("MUSICBRAINZ_TRACKID", "MUSICBRAINZ TRACK ID"),
+    "release_mbid": ("MUSICBRAINZ_ALBUMID", "MUSICBRAINZ ALBUM ID"),
+    "release_group_mbid": ("MUSICBRAINZ_RELEASEGROUPID", "MUSICBRAINZ RELEASE GROUP ID"),
+    "artist_mbid": ("MUSICBRAINZ_ARTISTID", "MUSICBRAINZ ARTIST ID"),
+    "albumartist_mbid": ("MUSICBRAINZ_ALBUMARTISTID", "MUSICBRAINZ ALBUM ARTIST ID"),
+}
+_OGG_PICTURE = "METADATA_BLOCK_PICTURE"
+
+
+def _write_vorbis(audio: mutagen.FileType, tags: TrackTags, cover: bytes | None) -> None:
+    comments = audio.tags
+    for name, keys in _VORBIS_KEYS.items():
+        for key in keys:
+            if key in comments:
+                del comments[key]
+        value = getattr(tags, name)
+        if value:
+            comments[keys[0]] = [str(value)]
+    if cover is None:
+        return
+    picture = Picture()
+    picture.type, picture.mime, picture.desc, picture.data = PictureType.COVER_FRONT, "image/jpeg", "", cover
+    if isinstance(audio, FLAC):
+        audio.metadata_blocks = [
+            block for block in audio.metadata_blocks
+            if not (isinstance(block, Picture) and block.type == PictureType.COVER_FRONT)
+        ]
+        audio.add_picture(picture)
+        return
+    kept = [value for value in comments.get(_OGG_PICTURE, []) if not _is_front_cover(value)]
+    comments[_OGG_PICTURE] = [*kept, base64.b64encode(picture.write()).decode("ascii")]
+
+
+def _is_front_cover(encoded: str) -> bool:
+    try:
+        return Picture(base64.b64decode(encoded)).type == PictureType.COVER_FRONT
+    except Exception:  # an unreadable picture is someone else's data: keep it
+        return False
+
+
+# --- MP4 (AAC, ALAC) ---
+
+_MP4_TEXT = {"title": "©nam", "artist": "©ART", "album": "©alb", "albumartist": "aART", "date": "©day", "genre": "©gen"}
+_MP4_NAMES = {
+    "isrc": "ISRC",
+    "recording_mbid": "MusicBrainz Track Id",
+    "release_mbid": "MusicBrainz Album Id",
+    "release_group_mbid": "MusicBrainz Release Group Id",
+    "artist_mbid": "MusicBrainz Artist Id",
+    "albumartist_mbid": "MusicBrainz Album Artist Id",
+}
+
+
+def _write_mp4(audio: mutagen.FileType, tags: TrackTags, cover: bytes | None) -> None:
+    atoms = audio.tags
+    if tags.genre and "gnre" in atoms:  # the numeric ID3v1 genre would contradict ©gen
+        del atoms["gnre"]
+    values: dict[str, object] = {key: getattr(tags, name) for name, key in _MP4_TEXT.items()}
+    for key, number, total in (
+        ("trkn", tags.track_number, tags.track_total),
+        ("disk", tags.disc_number, tags.disc_total),
+    ):
+        if any(n is not None and not 0 <= n <= 0xFFFF for n in (number, total)):
+            raise TaggingError(f"MP4 {key} holds numbers up to 65535, not {number}/{total}")
+        values[key] = (number or 0, total or 0) if number or total else None
+    for name, mp4_name in _MP4_NAMES.items():
+        value = getattr(tags, name)
+        values[_MP4_FREEFORM + mp4_name] = MP4FreeForm(value.encode("utf-8"), AtomDataType.UTF8) if value else None
+    for key, value in values.items():
+        if key in atoms:
+            del atoms[key]
+        if value:
+            atoms[key] = [value]
+    if cover is not None:
+        # MP4 pictures have no type; the first one is the front cover.
+        atoms["covr"] = [MP4Cover(cover, imageformat=MP4Cover.FORMAT_JPEG), *atoms.get("covr", [])[1:]]
+
+
+# --- APEv2 (WavPack, Monkey's Audio, Musepack, TAK, OptimFROG) ---
+
+_APE_KEYS = {
+    "title": ("Title",),
+    "artist": ("Artist",),
+    "album": ("Album",),
+    "albumartist": ("Album Artist", "ALBUMARTIST", "ALBUM_ARTIST"),
+    "date": ("Year", "DATE"),
+    "genre": ("Genre",),
+    "isrc": ("ISRC",),
+    "recording_mbid": ("MUSICBRAINZ_TRACKID", "MUSICBRAINZ TRACK ID"),
+    "release_mbid": ("MUSICBRAINZ_ALBUMID", "MUSICBRAINZ ALBUM ID"),
+    "release_group_mbid": ("MUSICBRAINZ_RELEASEGROUPID", "MUSICBRAINZ RELEASE GROUP ID"),
+    "artist_mbid": ("MUSICBRAINZ_ARTISTID", "MUSICBRAINZ ARTIST ID"),
+    "albumartist_mbid": ("MUSICBRAINZ_ALBUMARTISTID", "MUSICBRAINZ ALBUM ARTIST ID"),
+}
+_APE_PAIRS = {
+    ("track_number", "track_total"): ("Track", "TRACKNUMBER", "TRACKTOTAL", "TOTALTRACKS"),
+    ("disc_number", "disc_total"): ("Disc", "DISCNUMBER", "DISCTOTAL", "TOTALDISCS"),
+}
+_APE_FRONT_COVER = "Cover Art (Front)"
+
+
+def _write_ape(audio: mutagen.FileType, tags: TrackTags, cover: bytes | None) -> None:
+    items = audio.tags
+    updates = {keys: getattr(tags, name) for name, keys in _APE_KEYS.items()}
+    updates.update({keys: _pair(getattr(tags, n), getattr(tags, t)) for (n, t), keys in _APE_PAIRS.items()})
+    for keys, value in updates.items():
+        for key in keys:
+            if key in items:
+                del items[key]
+        if value:
+            items[keys[0]] = str(value)
+    if cover is not None:
+        items[_APE_FRONT_COVER] = APEValue(f"{_APE_FRONT_COVER}.jpg".encode() + b"\x00" + cover, BINARY)
