@@ -1,15 +1,20 @@
 """Jobs, schedules and sensors: when the phases run."""
 
+import hashlib
 import time
 
 import dagster as dg
+import duckdb
 
 from soulspot_pipeline.assets.cloud import cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
+from soulspot_pipeline.assets.downloads import downloads
 from soulspot_pipeline.assets.library import library_entities
 from soulspot_pipeline.resources.music_folder import MusicFolder
+from soulspot_pipeline.resources.slskd import SlskdResource
 from soulspot_pipeline.run_recovery import recover_abandoned_runs
 from soulspot_pipeline.settings import Settings
+from soulspot_pipeline.store.database import DatabaseLockedError, LibraryDatabase
 
 # Files modified this recently may still be being copied in; a scan waits for them.
 SETTLE_SECONDS = 30
@@ -31,6 +36,13 @@ cloud_sync = dg.define_asset_job(
     "cloud_sync",
     selection=dg.AssetSelection.assets(*cloud_assets, library_entities),
     description="Sync likes, saves, follows and playlists from every configured provider into the library.",
+)
+
+
+download_wanted = dg.define_asset_job(
+    "download_wanted",
+    selection=dg.AssetSelection.assets(downloads),
+    description="Search Soulseek for the pending tracks, choose the best files and hand them to slskd.",
 )
 
 
@@ -116,3 +128,36 @@ def abandoned_runs_sensor(context: dg.SensorEvaluationContext):
         context.log.warning(f"recovered abandoned runs: {', '.join(recovered)}")
         return dg.SkipReason(f"marked {len(recovered)} abandoned run(s) failed and freed their slots: {', '.join(recovered)}")
     return dg.SkipReason("no abandoned runs")
+
+
+_PENDING = """
+SELECT t.track_id FROM library.tracks t LEFT JOIN library.downloads d USING (track_id)
+WHERE t.download_state = 'pending' AND d.track_id IS NULL ORDER BY 1
+"""
+
+
+@dg.sensor(
+    name="pending_downloads_sensor",
+    job=download_wanted,
+    minimum_interval_seconds=120,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Starts a download run when tracks become pending that no download has been tried for.",
+)
+def pending_downloads_sensor(context: dg.SensorEvaluationContext, library_db: LibraryDatabase, slskd: SlskdResource):
+    if not slskd.configured:
+        return dg.SkipReason("slskd is not configured (SLSKD_URL, SLSKD_API_KEY)")
+    try:
+        with library_db.get_connection(read_only=True, wait_s=2) as conn:
+            pending = [row[0] for row in conn.execute(_PENDING).fetchall()]
+    except DatabaseLockedError:
+        return dg.SkipReason("the library database is being written; looking again at the next tick")
+    except (duckdb.IOException, duckdb.CatalogException) as exc:  # not created, or not yet upgraded, by a run
+        return dg.SkipReason(f"the library cannot be read yet ({type(exc).__name__}); a run creates it")
+    if not pending:
+        return dg.SkipReason("no new pending tracks")
+    digest = hashlib.sha256("\n".join(pending).encode()).hexdigest()[:16]
+    if digest == context.cursor:
+        return dg.SkipReason(f"a download run was already requested for these {len(pending)} pending tracks")
+    context.update_cursor(digest)
+    # Keyed by the set of new pending tracks: the same set never starts two runs.
+    return dg.RunRequest(run_key=f"pending:{digest}", tags={"soulspot/trigger": "pending_downloads_sensor", "soulspot/pending": str(len(pending))})

@@ -4,6 +4,7 @@ import dagster as dg
 
 from soulspot_pipeline.assets.cloud import CLOUD_SOURCES, cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
+from soulspot_pipeline.assets.downloads import downloads
 from soulspot_pipeline.assets.enrich import enriched_metadata
 from soulspot_pipeline.assets.expand import discography_gaps
 from soulspot_pipeline.assets.identify import identified_entities
@@ -21,14 +22,18 @@ from soulspot_pipeline.automation import (
     build_music_folder_schedule,
     cloud_sync,
     build_music_folder_sensor,
+    download_wanted,
     library_refresh,
     music_folder_scan,
     on_cron,
+    pending_downloads_sensor,
 )
 from soulspot_pipeline.resources.images import CoverArtResource
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
-from soulspot_pipeline.resources.policies import DiscographyPolicy, ImagePolicy, LibraryPolicy
+from soulspot_pipeline.resources.policies import DiscographyPolicy, DownloadPolicy, ImagePolicy, LibraryPolicy
+from soulspot_pipeline.resources.search_budget import SearchBudget
+from soulspot_pipeline.resources.slskd import SlskdResource
 from soulspot_pipeline.settings import Settings
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.user_actions import user_action_jobs
@@ -63,6 +68,24 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             retry_hours=settings.image_retry_hours,
             write_cover_jpg=settings.write_cover_jpg,
         ),
+        "slskd": SlskdResource(
+            base_url=settings.slskd_url if settings.slskd_configured else None, api_key=settings.slskd_api_key
+        ),
+        "search_budget": SearchBudget(
+            ledger_path=str(settings.slskd_dir / "searches.duckdb"),
+            max_searches=settings.search_budget[0],
+            window_s=settings.search_budget[1],
+        ),
+        "download_policy": DownloadPolicy(
+            allowed_formats=list(settings.download_formats),
+            min_lossy_bitrate=settings.download_min_bitrate,
+            duration_tolerance_s=settings.download_duration_tolerance_s,
+            blocked_users=list(settings.download_blocked_users),
+            blocked_words=list(settings.download_blocked_words),
+            required_words=list(settings.download_required_words),
+            blocked_patterns=list(settings.download_blocked_patterns),
+            tracks_per_run=settings.downloads_per_run,
+        ),
     }
 
 
@@ -74,11 +97,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     wall = cover_wall.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=dg.AutomationCondition.eager()))
     automated = [identify, enrich, gaps, imagery, wall]
     return dg.Definitions(
-        assets=[*cloud_assets, local_scan, library_entities, *automated],
+        assets=[*cloud_assets, local_scan, library_entities, *automated, downloads],
         asset_checks=[unique_local_paths, no_orphaned_tracks, downloaded_files_exist],
-        jobs=[library_refresh, music_folder_scan, cloud_sync, *user_action_jobs],
+        jobs=[library_refresh, music_folder_scan, cloud_sync, download_wanted, *user_action_jobs],
         schedules=[build_music_folder_schedule(settings), build_cloud_schedule(settings)],
-        sensors=[build_music_folder_sensor(settings), abandoned_runs_sensor, build_automation_sensor(settings, automated)],
+        sensors=[build_music_folder_sensor(settings), abandoned_runs_sensor, build_automation_sensor(settings, automated),
+                 pending_downloads_sensor],
         resources=build_resources(settings),
     )
 

@@ -7,11 +7,14 @@ Nothing here connects to anything; reading settings is always safe at import tim
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from soulspot_pipeline.domain.discography import DEFAULT_EXCLUDED_SECONDARY, DEFAULT_PRIMARY_TYPES
+from soulspot_pipeline.domain.download_ranking import DEFAULT_FORMATS
+from soulspot_pipeline.domain.search_budget import MAX_SEARCHES, WINDOW_S
 
 SPOTIFY_API_URL = "https://api.spotify.com/v1/"
 SPOTIFY_ACCOUNTS_URL = "https://accounts.spotify.com"
@@ -62,13 +65,38 @@ def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
     return Path(raw).expanduser().resolve() if raw else default
 
 
-def _words(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    """A comma-separated list, lower-cased (``none`` or an empty value: the empty list)."""
+def _words(env: Mapping[str, str], name: str, default: tuple[str, ...], *, lower: bool = True) -> tuple[str, ...]:
+    """A comma-separated list, lower-cased unless ``lower`` is off (``none`` or an empty value: the empty list)."""
     raw = env.get(name)
     if raw is None:
-        return default
-    words = tuple(w.strip().lower() for w in raw.split(",") if w.strip())
-    return () if words == ("none",) else words
+        return tuple(default)
+    words = tuple((w.strip().lower() if lower else w.strip()) for w in raw.split(",") if w.strip())
+    return () if tuple(w.lower() for w in words) == ("none",) else words
+
+
+def _patterns(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Regular expressions, one per line or separated by ``;;`` (commas belong to regexes)."""
+    raw = env.get(name, "")
+    patterns = tuple(p.strip() for p in raw.replace(";;", "\n").splitlines() if p.strip())
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise SettingsError(f"{name}: {pattern!r} is not a regular expression ({exc})") from None
+    return patterns
+
+
+def _budget(env: Mapping[str, str]) -> tuple[int, float]:
+    """``searches/seconds``, e.g. ``34/220``: at most that many Soulseek searches in any such window."""
+    raw = _text(env, "SOULSPOT_SEARCH_BUDGET") or f"{MAX_SEARCHES}/{WINDOW_S:g}"
+    try:
+        count, seconds = raw.split("/")
+        budget = int(count), float(seconds)
+    except ValueError:
+        raise SettingsError(f"SOULSPOT_SEARCH_BUDGET={raw!r} is not searches/seconds, e.g. 34/220") from None
+    if budget[0] <= 0 or budget[1] <= 0:
+        raise SettingsError(f"SOULSPOT_SEARCH_BUDGET={raw!r} must be positive")
+    return budget
 
 
 def _musicbrainz_url(env: Mapping[str, str]) -> str | None:
@@ -117,6 +145,15 @@ class Settings:
     coverart_url: str
     slskd_url: str | None
     slskd_api_key: str | None
+    download_formats: tuple[str, ...]
+    download_min_bitrate: int
+    download_duration_tolerance_s: float
+    download_blocked_users: tuple[str, ...]
+    download_blocked_words: tuple[str, ...]
+    download_required_words: tuple[str, ...]
+    download_blocked_patterns: tuple[str, ...]
+    downloads_per_run: int
+    search_budget: tuple[int, float]
 
     @property
     def dagster_home(self) -> Path:
@@ -125,6 +162,11 @@ class Settings:
     @property
     def images_dir(self) -> Path:
         return self.data_dir / "images"
+
+    @property
+    def slskd_dir(self) -> Path:
+        """The search budget's ledger and lock."""
+        return self.data_dir / "slskd"
 
     @property
     def musicbrainz_dir(self) -> Path:
@@ -179,6 +221,15 @@ class Settings:
             coverart_url=_text(env, "SOULSPOT_COVERART_URL") or COVERART_URL,
             slskd_url=_text(env, "SLSKD_URL"),
             slskd_api_key=_text(env, "SLSKD_API_KEY"),
+            download_formats=_words(env, "SOULSPOT_DOWNLOAD_FORMATS", tuple(sorted(DEFAULT_FORMATS))),
+            download_min_bitrate=int(_number(env, "SOULSPOT_DOWNLOAD_MIN_BITRATE", 192, int)),
+            download_duration_tolerance_s=_number(env, "SOULSPOT_DOWNLOAD_DURATION_TOLERANCE", 5.0),
+            download_blocked_users=_words(env, "SOULSPOT_BLOCKED_USERS", (), lower=False),
+            download_blocked_words=_words(env, "SOULSPOT_BLOCKED_WORDS", ()),
+            download_required_words=_words(env, "SOULSPOT_REQUIRED_WORDS", ()),
+            download_blocked_patterns=_patterns(env, "SOULSPOT_BLOCKED_PATTERNS"),
+            downloads_per_run=int(_number(env, "SOULSPOT_DOWNLOADS_PER_RUN", 25, int)),
+            search_budget=_budget(env),
         )
 
     @property

@@ -14,6 +14,7 @@ from soulspot_pipeline.synth import write_audio_file
 JOBS = (
     "library_refresh", "music_folder_scan", "cloud_sync", "remove_from_library", "ignore_in_library",
     "restore_to_library", "request_downloads", "set_playlist_sync_mode", "set_metadata", "decide_discography_gaps",
+    "download_wanted",
 )
 
 
@@ -46,6 +47,9 @@ def test_every_job_schedule_and_sensor_loads(tmp_path):
     assert graph.get(dg.AssetKey("cover_wall")).parent_keys == {dg.AssetKey("images")}
     assert "on_cron(0 */2 * * *" in specs["images"].automation_condition.get_label()
     assert {n.name for n in refresh.graph.node_defs} >= {"discography_gaps", "images", "cover_wall"}
+    assert specs["downloads"].group_name == "downloads"
+    assert graph.get(dg.AssetKey("downloads")).parent_keys == {dg.AssetKey("library_entities"), dg.AssetKey("discography_gaps")}
+    assert defs.resolve_sensor_def("pending_downloads_sensor").job_name == "download_wanted"
     assert defs.resolve_sensor_def("phase_automation").default_status == dg.DefaultSensorStatus.RUNNING
     assert all(s.description and s.kinds for s in specs.values())
     assert {c.name for c in defs.resolve_asset_graph().asset_check_keys} == {"unique_local_paths", "no_orphaned_tracks", "downloaded_files_exist"}

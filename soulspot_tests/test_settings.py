@@ -85,3 +85,20 @@ def test_discography_and_image_settings_have_sane_defaults_and_take_lists():
     assert custom.image_concurrency == 2
     with pytest.raises(SettingsError, match="SOULSPOT_IMAGE_CONCURRENCY"):
         Settings.from_env({"SOULSPOT_IMAGE_CONCURRENCY": "0"})
+
+
+def test_download_settings_have_sane_defaults_and_refuse_bad_patterns_and_budgets():
+    s = Settings.from_env({})
+    assert s.search_budget == (34, 220.0) and s.download_min_bitrate == 192 and s.downloads_per_run == 25
+    assert {"flac", "mp3"} <= set(s.download_formats) and s.download_blocked_patterns == ()
+    custom = Settings.from_env({
+        "SOULSPOT_SEARCH_BUDGET": "20/300", "SOULSPOT_BLOCKED_USERS": "Spammer, Other", "SOULSPOT_BLOCKED_WORDS": "Karaoke",
+        "SOULSPOT_BLOCKED_PATTERNS": r"(?i)\bcover\b;;\.wma$", "SOULSPOT_DOWNLOAD_FORMATS": "flac",
+    })
+    assert custom.search_budget == (20, 300.0) and custom.download_blocked_users == ("Spammer", "Other")
+    assert custom.download_blocked_words == ("karaoke",) and custom.download_blocked_patterns == (r"(?i)\bcover\b", r"\.wma$")
+    assert custom.download_formats == ("flac",)
+    with pytest.raises(SettingsError, match="SOULSPOT_BLOCKED_PATTERNS"):
+        Settings.from_env({"SOULSPOT_BLOCKED_PATTERNS": "(unclosed"})
+    with pytest.raises(SettingsError, match="SOULSPOT_SEARCH_BUDGET"):
+        Settings.from_env({"SOULSPOT_SEARCH_BUDGET": "lots"})

@@ -30,15 +30,13 @@ from soulspot_pipeline.domain.ownership import (
     effective_decision,
     track_state,
 )
+from soulspot_pipeline.domain.quality import LOSSLESS_FORMATS
 from soulspot_pipeline.domain.text import normalize_name
 
 _ID_NAMESPACE = uuid.UUID("6f1d7a52-3c1e-4b8e-9a55-2f0c9e5b7d11")
 UNKNOWN_ARTIST = "Unknown Artist"
 LOCAL = "local"
 WANTED = "discography"  # tracks of release groups the user requested from the discography
-
-# Lossless first, then by bitrate: the file a track points at when it has several.
-_LOSSLESS = frozenset({"flac", "alac", "wavpack", "ape", "aiff", "wav", "tak", "oggflac", "trueaudio", "optimfrog", "dsf", "dsdiff"})
 
 
 # The enriched columns and, per entity type, the observation key a source provides them in.
@@ -90,6 +88,8 @@ class MergeInputs:
     previous_links: Mapping[tuple[str, str, str], tuple[str, str, float | None]] = field(default_factory=dict)
     decisions: Mapping[str, Decision] = field(default_factory=dict)
     requests: Mapping[str, datetime] = field(default_factory=dict)
+    # The state of each track's download, where one was tried (library.downloads).
+    transfers: Mapping[str, str] = field(default_factory=dict)
     # Accepted MusicBrainz identifications: (entity_type, id) -> (mbid, release mbid).
     identified: Mapping[tuple[str, str], tuple[str, str | None]] = field(default_factory=dict)
     # Values of the enriched fields from MusicBrainz and the user: (type, id) -> field -> source -> value.
@@ -188,9 +188,10 @@ def _album_keys(artist_id: str, title: str, *, rg: str | None = None, release: s
 
 
 def _file_rank(row: Mapping[str, Any]) -> tuple:
+    """Present first, lossless first, then by bitrate: the file a track points at when it has several."""
     return (
         bool(row.get("missing")),
-        (row.get("format") or "") not in _LOSSLESS,
+        (row.get("format") or "") not in LOSSLESS_FORMATS,
         -(row.get("bitrate") or 0),
         row["path"],
     )
@@ -550,6 +551,7 @@ class _Merge:
                 file_present=present,
                 requested_at=max(requested, default=None),
                 auto_queue=inputs.auto_queue,
+                transfer=inputs.transfers.get(track_id),
             )
             identified = inputs.identified.get(("track", track_id)) or (None,)
             primary = self.primary(active, (), observations)

@@ -69,8 +69,11 @@ def track_state(
     file_present: bool,
     requested_at: datetime | None,
     auto_queue: bool,
+    transfer: str | None = None,
 ) -> tuple[str, str, list[Reason]]:
-    """(ownership_state, download_state, the reasons that own it)."""
+    """(ownership_state, download_state, the reasons that own it). ``transfer`` is the state
+    of its download, if one was tried: a pending track being downloaded is ``downloading``,
+    one whose download failed ``failed``."""
     if decision is not None and decision.kind == IGNORED:
         return IGNORED, DOWNLOADED if file_present else NOT_NEEDED, []
     active = active_reasons(reasons, decision)
@@ -81,7 +84,7 @@ def track_state(
     if file_present:
         download = DOWNLOADED
     elif owned and (auto_queue or requested):
-        download = PENDING
+        download = transfer if transfer in (DOWNLOADING, FAILED) else PENDING
     else:
         download = NOT_NEEDED
     return (OWNED if owned else DISCOVERED), download, active

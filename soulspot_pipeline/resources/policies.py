@@ -4,6 +4,7 @@ import dagster as dg
 from pydantic import Field
 
 from soulspot_pipeline.domain.discography import DEFAULT_EXCLUDED_SECONDARY, DEFAULT_PRIMARY_TYPES, TypePolicy
+from soulspot_pipeline.domain.download_ranking import DEFAULT_FORMATS, RankingPolicy
 
 
 class LibraryPolicy(dg.ConfigurableResource):
@@ -41,3 +42,28 @@ class ImagePolicy(dg.ConfigurableResource):
     write_cover_jpg: bool = Field(
         default=False, description="Also write cover.jpg into each album's folder (never over an existing one)."
     )
+
+
+class DownloadPolicy(dg.ConfigurableResource):
+    """What a downloaded file must be, whom to avoid, and how much one run takes on."""
+
+    allowed_formats: list[str] = Field(default=sorted(DEFAULT_FORMATS), description="File formats accepted (SOULSPOT_DOWNLOAD_FORMATS).")
+    min_lossy_bitrate: int = Field(default=192, description="Lowest bitrate (kbps) of a lossy file (SOULSPOT_DOWNLOAD_MIN_BITRATE).")
+    duration_tolerance_s: float = Field(default=5.0, description="Largest length difference accepted, when both are known.")
+    blocked_users: list[str] = Field(default=[], description="Peers never downloaded from (SOULSPOT_BLOCKED_USERS).")
+    blocked_words: list[str] = Field(default=[], description="Words a file's path must not hold (SOULSPOT_BLOCKED_WORDS).")
+    required_words: list[str] = Field(default=[], description="Words a file's path must hold (SOULSPOT_REQUIRED_WORDS).")
+    blocked_patterns: list[str] = Field(default=[], description="Regular expressions a path must not match (SOULSPOT_BLOCKED_PATTERNS).")
+    tracks_per_run: int = Field(default=25, description="Pending tracks one run searches for (SOULSPOT_DOWNLOADS_PER_RUN).")
+    search_again_hours: float = Field(default=24.0, description="Wait before searching again for a track nothing was found for.")
+
+    def ranking(self) -> RankingPolicy:
+        return RankingPolicy(
+            allowed_formats=frozenset(f.lower() for f in self.allowed_formats),
+            min_lossy_bitrate=self.min_lossy_bitrate,
+            duration_tolerance_s=self.duration_tolerance_s,
+            blocked_users=frozenset(self.blocked_users),
+            blocked_words=tuple(self.blocked_words),
+            required_words=tuple(self.required_words),
+            blocked_patterns=tuple(self.blocked_patterns),
+        )

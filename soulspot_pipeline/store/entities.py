@@ -218,6 +218,7 @@ def load_inputs(
             ).fetchall()
         },
         requests=dict(conn.execute("SELECT track_id, requested_at FROM library.download_requests").fetchall()),
+        transfers=dict(conn.execute("SELECT track_id, state FROM library.downloads").fetchall()),
         identified={
             (entity_type, entity_id): (mbid, release_mbid)
             for entity_type, entity_id, mbid, release_mbid in conn.execute(

@@ -522,11 +522,76 @@ CREATE TABLE library.images (
 );
 """
 
+_V5_DOWNLOADS = f"""
+-- Written by downloads (and, as transfers move, by the transfer monitor): one row per
+-- track the pipeline tried to download, with where it stands.
+CREATE TABLE library.downloads (
+    track_id         VARCHAR PRIMARY KEY,
+    state            VARCHAR NOT NULL {_one_of("state", ("downloading", "downloaded", "failed", "not_found"))},
+    priority         INTEGER NOT NULL,
+    origin           VARCHAR NOT NULL,  -- request | discography | auto_queue
+    attempts         INTEGER NOT NULL,
+    searches         INTEGER NOT NULL,
+    query_tier       VARCHAR,
+    query            VARCHAR,
+    username         VARCHAR,
+    remote_filename  VARCHAR,
+    size_bytes       BIGINT,
+    transfer_id      VARCHAR,
+    percent_complete DOUBLE,
+    local_path       VARCHAR,
+    error            VARCHAR,
+    searched_at      TIMESTAMP,
+    enqueued_at      TIMESTAMP,
+    finished_at      TIMESTAMP,
+    updated_at       TIMESTAMP NOT NULL
+);
+
+-- Every search result weighed for a track, with its score breakdown and the rule that decided.
+CREATE TABLE library.download_candidates (
+    track_id      VARCHAR NOT NULL,
+    attempt       INTEGER NOT NULL,
+    query_tier    VARCHAR NOT NULL,
+    query         VARCHAR NOT NULL,
+    username      VARCHAR NOT NULL,
+    filename      VARCHAR NOT NULL,
+    size_bytes    BIGINT,
+    extension     VARCHAR,
+    bitrate       INTEGER,
+    bit_depth     INTEGER,
+    sample_rate   INTEGER,
+    length_s      DOUBLE,
+    has_free_slot BOOLEAN,
+    queue_length  INTEGER,
+    upload_speed  BIGINT,
+    accepted      BOOLEAN NOT NULL,
+    rank          INTEGER NOT NULL,
+    score         DOUBLE,
+    breakdown     JSON,
+    decided_by    VARCHAR NOT NULL,
+    reason        VARCHAR NOT NULL,
+    chosen        BOOLEAN NOT NULL,
+    decided_at    TIMESTAMP NOT NULL,
+    PRIMARY KEY (track_id, attempt, query_tier, username, filename)
+);
+
+-- How each Soulseek peer served us: failures rank it down, repeated ones skip it for a while.
+CREATE TABLE library.peer_stats (
+    username      VARCHAR PRIMARY KEY,
+    successes     INTEGER NOT NULL,
+    failures      INTEGER NOT NULL,
+    skipped_until TIMESTAMP,
+    last_error    VARCHAR,
+    updated_at    TIMESTAMP NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "library store: local files, scan errors, artists, albums, tracks", _V1_LIBRARY),
     Migration(2, "cloud likes, user decisions, playlists and source links", _V2_CLOUD),
     Migration(3, "MusicBrainz identifications, match candidates, metadata with provenance, aliases", _V3_MUSICBRAINZ),
     Migration(4, "discographies, gaps, wanted and missing tracks, completeness views, images", _V4_EXPAND),
+    Migration(5, "downloads, download candidates, peer statistics", _V5_DOWNLOADS),
 )
 
 

@@ -18,21 +18,14 @@ from soulspot_pipeline.standins import spotify as sp
 from soulspot_pipeline.standins.musicbrainz import MbCatalog, MusicBrainzStandin
 from soulspot_pipeline.standins.spotify import SpotifyLibrary, SpotifyStandin
 from soulspot_pipeline.synth import write_audio_file
+from soulspot_tests.assets.test_identify_enrich import musicbrainz as musicbrainz_resource
 from soulspot_tests.results import failure_message, metadata, rows
 
 ASSETS = [local_scan, library_entities, discography_gaps]
 
 
 def musicbrainz(server, tmp_path) -> MusicBrainzResource:
-    return MusicBrainzResource(
-        server_url=f"http://{server.host}" if server else "http://127.0.0.1:9",
-        rate=1000.0,
-        contact="tests@example.org",
-        cache_path=str(tmp_path / "data" / "musicbrainz" / "cache.duckdb"),
-        throttle_path=str(tmp_path / "data" / "musicbrainz" / "rate.lock"),
-        retry_base_delay_s=0.01,
-        max_attempts=2,
-    )
+    return musicbrainz_resource(server, tmp_path, max_attempts=2)
 
 
 def spotify(tmp_path, server=None) -> SpotifyResource:

@@ -56,3 +56,16 @@ def test_containers_are_owned_by_their_own_reasons_or_any_owned_member():
     assert container_state([], None, ["discovered"])[0] == "discovered"
     assert container_state([Reason("spotify", T0)], None, [])[0] == "owned"
     assert container_state([Reason("spotify", T0)], Decision("removed", LATER), [])[0] == "discovered"
+
+
+def test_a_pending_track_shows_its_downloads_progress_and_failure_but_a_file_wins():
+    from datetime import UTC, datetime
+
+    from soulspot_pipeline.domain.ownership import Reason, track_state
+
+    liked = [Reason("spotify", datetime(2026, 1, 1, tzinfo=UTC))]
+    for transfer, expected in ((None, "pending"), ("not_found", "pending"), ("downloading", "downloading"), ("failed", "failed")):
+        assert track_state(liked, None, file_present=False, requested_at=None, auto_queue=True, transfer=transfer)[1] == expected
+    assert track_state(liked, None, file_present=True, requested_at=None, auto_queue=True, transfer="downloading")[1] == "downloaded"
+    # Not wanted (not queued): a stale transfer state does not make it downloading.
+    assert track_state(liked, None, file_present=False, requested_at=None, auto_queue=False, transfer="downloading")[1] == "not_needed"

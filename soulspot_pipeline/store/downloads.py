@@ -1,0 +1,150 @@
+"""The download queue, the candidates weighed for each track, peers' records and downloads' states."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from soulspot_pipeline.domain.download_query import WantedTrack
+from soulspot_pipeline.domain.download_ranking import PeerRecord, RankedCandidate
+from soulspot_pipeline.store.sql import registered, transaction
+
+_S = pa.string()
+
+# Who asked first is served first: the user's requests, then requested discography gaps,
+# then what auto-queue owns.
+PRIORITY = {"request": 1, "discography": 2, "auto_queue": 3}
+
+
+@dataclass(frozen=True)
+class QueuedTrack:
+    wanted: WantedTrack
+    origin: str
+    priority: int
+    attempts: int
+
+
+_QUEUE = """
+SELECT t.track_id, ar.name AS artist, t.title, al.title AS album, t.duration_ms, t.track_number, t.disc_number,
+       al.total_tracks, t.isrc, t.recording_mbid,
+       CASE WHEN r.track_id IS NOT NULL THEN 'request'
+            WHEN t.primary_source = 'discography' THEN 'discography' ELSE 'auto_queue' END AS origin,
+       coalesce(d.attempts, 0) AS attempts, coalesce(r.requested_at, t.updated_at) AS since
+FROM library.tracks t
+JOIN library.artists ar ON ar.artist_id = t.artist_id
+LEFT JOIN library.albums al ON al.album_id = t.album_id
+LEFT JOIN library.download_requests r ON r.track_id = t.track_id
+LEFT JOIN library.downloads d ON d.track_id = t.track_id
+WHERE t.download_state = 'pending' AND (d.state IS NULL OR d.state NOT IN ('downloading'))
+  AND (d.state IS DISTINCT FROM 'not_found' OR d.searched_at < ?)
+"""
+
+
+def load_queue(conn: duckdb.DuckDBPyConnection, *, search_again_before: datetime, limit: int) -> list[QueuedTrack]:
+    """Pending tracks not already downloading, best priority first; a track nothing was
+    found for waits until ``search_again_before`` has passed its last search."""
+    rows = conn.execute(_QUEUE, [search_again_before]).fetchall()
+    queued = [
+        QueuedTrack(
+            WantedTrack(track_id, artist, title, album, duration_ms, track_number, disc_number, total, isrc, mbid),
+            origin, PRIORITY[origin], attempts,
+        )
+        for track_id, artist, title, album, duration_ms, track_number, disc_number, total, isrc, mbid, origin, attempts, _
+        in sorted(rows, key=lambda r: (PRIORITY[r[10]], r[12], r[0]))
+    ]
+    return queued[:limit]
+
+
+def load_peers(conn: duckdb.DuckDBPyConnection) -> dict[str, PeerRecord]:
+    return {
+        username: PeerRecord(successes, failures, skipped_until)
+        for username, successes, failures, skipped_until in conn.execute(
+            "SELECT username, successes, failures, skipped_until FROM library.peer_stats"
+        ).fetchall()
+    }
+
+
+_CANDIDATE_SCHEMA = pa.schema(
+    [("track_id", _S), ("attempt", pa.int32()), ("query_tier", _S), ("query", _S), ("username", _S), ("filename", _S),
+     ("size_bytes", pa.int64()), ("extension", _S), ("bitrate", pa.int32()), ("bit_depth", pa.int32()),
+     ("sample_rate", pa.int32()), ("length_s", pa.float64()), ("has_free_slot", pa.bool_()), ("queue_length", pa.int32()),
+     ("upload_speed", pa.int64()), ("accepted", pa.bool_()), ("rank", pa.int32()), ("score", pa.float64()),
+     ("breakdown", _S), ("decided_by", _S), ("reason", _S), ("chosen", pa.bool_())]
+)
+
+
+@dataclass
+class SearchOutcome:
+    """One track's search: every tier tried, every candidate ranked, the one chosen (if any)."""
+
+    queued: QueuedTrack
+    ranked: list[tuple[str, str, list[RankedCandidate]]]  # (tier, query, ranked candidates)
+    chosen: tuple[str, str, RankedCandidate] | None  # (tier, query, candidate)
+    enqueued: bool = False
+    transfer_id: str | None = None
+    error: str | None = None
+
+
+def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: Sequence[SearchOutcome], now: datetime) -> dict[str, int]:
+    """Every candidate with its explanation, and each track's download row, in one transaction."""
+    candidates = []
+    for o in outcomes:
+        attempt = o.queued.attempts + 1
+        for tier, query, ranked in o.ranked:
+            for r in ranked:
+                c = r.candidate
+                candidates.append({
+                    "track_id": o.queued.wanted.track_id, "attempt": attempt, "query_tier": tier, "query": query,
+                    "username": c.username, "filename": c.filename, "size_bytes": c.size, "extension": c.extension,
+                    "bitrate": c.bitrate, "bit_depth": c.bit_depth, "sample_rate": c.sample_rate, "length_s": c.length_s,
+                    "has_free_slot": c.has_free_slot, "queue_length": c.queue_length, "upload_speed": c.upload_speed,
+                    "accepted": r.accepted, "rank": r.rank, "score": r.score, "breakdown": json.dumps(r.breakdown),
+                    "decided_by": r.decided_by, "reason": r.reason,
+                    "chosen": o.chosen is not None and o.chosen[2] is r,
+                })
+    downloads = []
+    for o in outcomes:
+        tier, query, chosen = o.chosen if o.chosen else (o.ranked[-1][0] if o.ranked else None, o.ranked[-1][1] if o.ranked else None, None)
+        state = "downloading" if o.enqueued else ("failed" if o.error else "not_found")
+        downloads.append({
+            "track_id": o.queued.wanted.track_id, "state": state, "priority": o.queued.priority, "origin": o.queued.origin,
+            "attempts": o.queued.attempts + (1 if chosen else 0), "query_tier": tier, "query": query,
+            "username": chosen.candidate.username if chosen else None,
+            "remote_filename": chosen.candidate.filename if chosen else None,
+            "size_bytes": chosen.candidate.size if chosen else None, "transfer_id": o.transfer_id, "error": o.error,
+        })
+    download_schema = pa.schema(
+        [("track_id", _S), ("state", _S), ("priority", pa.int32()), ("origin", _S), ("attempts", pa.int32()),
+         ("query_tier", _S), ("query", _S), ("username", _S), ("remote_filename", _S), ("size_bytes", pa.int64()),
+         ("transfer_id", _S), ("error", _S)]
+    )
+    with transaction(conn), registered(
+        conn, weighed=pa.Table.from_pylist(candidates, schema=_CANDIDATE_SCHEMA),
+        tried=pa.Table.from_pylist(downloads, schema=download_schema),
+    ):
+        conn.execute("INSERT OR REPLACE INTO library.download_candidates SELECT *, ? FROM weighed", [now])
+        conn.execute(
+            """
+            INSERT INTO library.downloads
+            SELECT track_id, state, priority, origin, attempts, 1, query_tier, query, username, remote_filename, size_bytes,
+                   transfer_id, 0.0, NULL, error, ?, CASE WHEN state = 'downloading' THEN ? END, NULL, ? FROM tried
+            ON CONFLICT (track_id) DO UPDATE SET
+                state = excluded.state, priority = excluded.priority, origin = excluded.origin,
+                attempts = excluded.attempts, searches = library.downloads.searches + 1,
+                query_tier = excluded.query_tier, query = excluded.query, username = excluded.username,
+                remote_filename = excluded.remote_filename, size_bytes = excluded.size_bytes,
+                transfer_id = excluded.transfer_id, percent_complete = 0.0, error = excluded.error,
+                searched_at = excluded.searched_at, enqueued_at = excluded.enqueued_at, finished_at = NULL,
+                updated_at = excluded.updated_at
+            """,
+            [now, now, now],
+        )
+    counts: dict[str, int] = {"candidates": len(candidates)}
+    for row in downloads:
+        counts[row["state"]] = counts.get(row["state"], 0) + 1
+    return counts
