@@ -8,8 +8,10 @@ import duckdb
 
 from soulspot_pipeline.assets.cloud import cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
-from soulspot_pipeline.assets.downloads import downloads
+from soulspot_pipeline.assets.cleanup import library_cleanup
+from soulspot_pipeline.assets.downloads import download_transfers, downloads
 from soulspot_pipeline.assets.library import library_entities
+from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.slskd import SlskdResource
 from soulspot_pipeline.run_recovery import recover_abandoned_runs
@@ -43,6 +45,27 @@ download_wanted = dg.define_asset_job(
     "download_wanted",
     selection=dg.AssetSelection.assets(downloads),
     description="Search Soulseek for the pending tracks, choose the best files and hand them to slskd.",
+)
+
+
+follow_downloads = dg.define_asset_job(
+    "follow_downloads",
+    selection=dg.AssetSelection.assets(download_transfers),
+    description="Follow slskd's transfers: note progress, retry stalled or failed ones, import finished files.",
+)
+
+cleanup = dg.define_asset_job(
+    "cleanup",
+    selection=dg.AssetSelection.assets(library_cleanup),
+    description="Give up downloads failed for a week and remove leftovers of interrupted imports.",
+)
+
+cleanup_schedule = dg.ScheduleDefinition(
+    name="cleanup_schedule",
+    job=cleanup,
+    cron_schedule="30 4 * * *",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Cleans up every night at 04:30.",
 )
 
 
@@ -161,3 +184,43 @@ def pending_downloads_sensor(context: dg.SensorEvaluationContext, library_db: Li
     context.update_cursor(digest)
     # Keyed by the set of new pending tracks: the same set never starts two runs.
     return dg.RunRequest(run_key=f"pending:{digest}", tags={"soulspot/trigger": "pending_downloads_sensor", "soulspot/pending": str(len(pending))})
+
+
+_ACTIVE = "SELECT username, remote_filename FROM library.downloads WHERE state = 'downloading' ORDER BY 1, 2"
+# While downloads are active a run is requested at least this often, so stalls are noticed.
+FOLLOW_EVERY_S = 600
+
+
+@dg.sensor(
+    name="transfer_monitor_sensor",
+    job=follow_downloads,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Watches slskd's transfers of the library's downloads and starts follow_downloads when they move or finish.",
+)
+def transfer_monitor_sensor(context: dg.SensorEvaluationContext, library_db: LibraryDatabase, slskd: SlskdResource):
+    if not slskd.configured:
+        return dg.SkipReason("slskd is not configured (SLSKD_URL, SLSKD_API_KEY)")
+    try:
+        with library_db.get_connection(read_only=True, wait_s=2) as conn:
+            active = set(conn.execute(_ACTIVE).fetchall())
+    except DatabaseLockedError:
+        return dg.SkipReason("the library database is being written; looking again at the next tick")
+    except (duckdb.IOException, duckdb.CatalogException) as exc:
+        return dg.SkipReason(f"the library cannot be read yet ({type(exc).__name__}); a run creates it")
+    if not active:
+        return dg.SkipReason("no downloads in progress")
+    try:
+        transfers = slskd.downloads()
+    except ProviderError as exc:
+        return dg.SkipReason(f"slskd cannot be asked now: {exc}")
+    seen = sorted(
+        f"{t.username}|{t.filename}|{','.join(sorted(t.state))}|{int(t.percent_complete // 10)}"
+        for t in transfers if (t.username, t.filename) in active
+    )
+    moment = int(time.time() // FOLLOW_EVERY_S)
+    digest = hashlib.sha256("\n".join([*seen, str(len(active)), str(moment)]).encode()).hexdigest()[:16]
+    if digest == context.cursor:
+        return dg.SkipReason(f"{len(active)} downloads in progress, no change since the last look")
+    context.update_cursor(digest)
+    return dg.RunRequest(run_key=f"transfers:{digest}", tags={"soulspot/trigger": "transfer_monitor_sensor", "soulspot/active": str(len(active))})

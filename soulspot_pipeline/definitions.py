@@ -4,7 +4,8 @@ import dagster as dg
 
 from soulspot_pipeline.assets.cloud import CLOUD_SOURCES, cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
-from soulspot_pipeline.assets.downloads import downloads
+from soulspot_pipeline.assets.cleanup import library_cleanup
+from soulspot_pipeline.assets.downloads import download_transfers, downloads
 from soulspot_pipeline.assets.enrich import enriched_metadata
 from soulspot_pipeline.assets.expand import discography_gaps
 from soulspot_pipeline.assets.identify import identified_entities
@@ -22,11 +23,15 @@ from soulspot_pipeline.automation import (
     build_music_folder_schedule,
     cloud_sync,
     build_music_folder_sensor,
+    cleanup,
+    cleanup_schedule,
     download_wanted,
+    follow_downloads,
     library_refresh,
     music_folder_scan,
     on_cron,
     pending_downloads_sensor,
+    transfer_monitor_sensor,
 )
 from soulspot_pipeline.resources.images import CoverArtResource
 from soulspot_pipeline.resources.music_folder import MusicFolder
@@ -69,7 +74,9 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             write_cover_jpg=settings.write_cover_jpg,
         ),
         "slskd": SlskdResource(
-            base_url=settings.slskd_url if settings.slskd_configured else None, api_key=settings.slskd_api_key
+            base_url=settings.slskd_url if settings.slskd_configured else None,
+            api_key=settings.slskd_api_key,
+            downloads_dir=str(settings.downloads_dir),
         ),
         "search_budget": SearchBudget(
             ledger_path=str(settings.slskd_dir / "searches.duckdb"),
@@ -97,12 +104,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     wall = cover_wall.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=dg.AutomationCondition.eager()))
     automated = [identify, enrich, gaps, imagery, wall]
     return dg.Definitions(
-        assets=[*cloud_assets, local_scan, library_entities, *automated, downloads],
+        assets=[*cloud_assets, local_scan, library_entities, *automated, downloads, download_transfers, library_cleanup],
         asset_checks=[unique_local_paths, no_orphaned_tracks, downloaded_files_exist],
-        jobs=[library_refresh, music_folder_scan, cloud_sync, download_wanted, *user_action_jobs],
-        schedules=[build_music_folder_schedule(settings), build_cloud_schedule(settings)],
+        jobs=[library_refresh, music_folder_scan, cloud_sync, download_wanted, follow_downloads, cleanup, *user_action_jobs],
+        schedules=[build_music_folder_schedule(settings), build_cloud_schedule(settings), cleanup_schedule],
         sensors=[build_music_folder_sensor(settings), abandoned_runs_sensor, build_automation_sensor(settings, automated),
-                 pending_downloads_sensor],
+                 pending_downloads_sensor, transfer_monitor_sensor],
         resources=build_resources(settings),
     )
 

@@ -14,7 +14,7 @@ from soulspot_pipeline.synth import write_audio_file
 JOBS = (
     "library_refresh", "music_folder_scan", "cloud_sync", "remove_from_library", "ignore_in_library",
     "restore_to_library", "request_downloads", "set_playlist_sync_mode", "set_metadata", "decide_discography_gaps",
-    "download_wanted",
+    "download_wanted", "follow_downloads", "cleanup",
 )
 
 
@@ -50,6 +50,10 @@ def test_every_job_schedule_and_sensor_loads(tmp_path):
     assert specs["downloads"].group_name == "downloads"
     assert graph.get(dg.AssetKey("downloads")).parent_keys == {dg.AssetKey("library_entities"), dg.AssetKey("discography_gaps")}
     assert defs.resolve_sensor_def("pending_downloads_sensor").job_name == "download_wanted"
+    assert defs.resolve_sensor_def("transfer_monitor_sensor").job_name == "follow_downloads"
+    assert specs["download_transfers"].group_name == "downloads" and specs["library_cleanup"].group_name == "cleanup"
+    assert graph.get(dg.AssetKey("library_cleanup")).parent_keys == {dg.AssetKey("download_transfers")}
+    assert defs.resolve_schedule_def("cleanup_schedule").job_name == "cleanup"
     assert defs.resolve_sensor_def("phase_automation").default_status == dg.DefaultSensorStatus.RUNNING
     assert all(s.description and s.kinds for s in specs.values())
     assert {c.name for c in defs.resolve_asset_graph().asset_check_keys} == {"unique_local_paths", "no_orphaned_tracks", "downloaded_files_exist"}

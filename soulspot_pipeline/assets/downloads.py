@@ -1,7 +1,13 @@
-"""Downloads: wanted tracks searched on Soulseek through slskd, the best file chosen with its reasons, and enqueued."""
+"""Downloads: wanted tracks searched on Soulseek through slskd, the best file chosen with its reasons and
+enqueued; transfers followed to the end and finished files imported into the music folder."""
 
+import os
+import re
+from collections import Counter
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 
@@ -10,7 +16,22 @@ from soulspot_pipeline.assets.library import library_entities, rebuild
 from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.download_query import search_queries
-from soulspot_pipeline.domain.download_ranking import PeerRecord, RankingPolicy, parse_candidates, rank_candidates
+from soulspot_pipeline.domain.download_ranking import (
+    PeerRecord,
+    RankingPolicy,
+    after_failure,
+    after_success,
+    parse_candidates,
+    rank_candidates,
+)
+from soulspot_pipeline.domain.naming import DEFAULT_TEMPLATE, safe_component
+from soulspot_pipeline.domain.quality import Quality
+from soulspot_pipeline.domain.slskd_states import transfer_outcome
+from soulspot_pipeline.domain.transfers import FAIL, IMPORT, MAX_ATTEMPTS, PROGRESS, RETRY, WAIT, Tracked, Verdict, judge_transfer
+from soulspot_pipeline.importing.place import ImportOutcome, import_download
+from soulspot_pipeline.importing.tags import TaggingError, TrackTags
+from soulspot_pipeline.importing.verify import ImportRejected
+from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import DownloadPolicy, LibraryPolicy
 from soulspot_pipeline.resources.search_budget import SearchBudget
 from soulspot_pipeline.resources.slskd import SlskdResource
@@ -124,3 +145,171 @@ def downloads(
     if failure is not None:
         raise dg.Failure(description=f"downloads stopped after {len(outcomes)} tracks (their results are kept): {failure}", metadata=metadata)
     return dg.MaterializeResult(metadata={"status": "searched", **metadata})
+
+
+def find_finished_file(downloads_dir: Path, remote_filename: str, size: int | None) -> Path | None:
+    """Where slskd put a finished download: ``<downloads>/<remote folder>/<file>``, its names made
+    safe; else a file of that name one folder down. Never a path outside ``downloads_dir``."""
+    root = downloads_dir.resolve()
+    parts = [p for p in re.split(r"[\\/]", remote_filename) if p.strip(" .")]
+    if not parts:
+        return None
+    name = safe_component(parts[-1])
+    folder = safe_component(parts[-2]) if len(parts) > 1 else None
+    guesses = [root / folder / name] if folder else []
+    guesses.append(root / name)
+    if root.is_dir():
+        guesses += sorted(p / name for p in root.iterdir() if p.is_dir())
+    found = [p for p in guesses if p.is_file() and p.resolve().is_relative_to(root)]
+    # The right size first; a wrong-sized one is still returned, for verification to reject with the reason.
+    return next((p for p in found if size is None or p.stat().st_size == size), found[0] if found else None)
+
+
+def _quality(values: dict | None) -> Quality | None:
+    return Quality(**values) if values else None
+
+
+def import_finished(active: store.ActiveDownload, downloads_dir: Path, music_dir: Path) -> ImportOutcome:
+    """Verify, tag, rename and move one finished download into the music folder (raises ImportRejected)."""
+    source = find_finished_file(downloads_dir, active.remote_filename, active.size_bytes)
+    if source is None:
+        raise ImportRejected(f"the finished file is not in {downloads_dir}")
+    t = active.tags
+    fields = {
+        "albumartist": t["albumartist"], "artist": t["artist"], "album": t["album"], "year": t["date"],
+        "disc": t["disc_number"], "disc_total": t["disc_total"], "track": t["track_number"], "title": t["title"],
+    }
+    cover = Path(active.cover_path).read_bytes() if active.cover_path and os.path.exists(active.cover_path) else None
+    common = dict(
+        template=DEFAULT_TEMPLATE, fields=fields, cover_jpeg=cover, expected_duration_ms=active.duration_ms,
+        expected_size=active.size_bytes, existing=_quality(active.existing),
+    )
+    try:
+        return import_download(source, music_dir, tags=TrackTags(**t), **common)
+    except TaggingError:
+        return import_download(source, music_dir, tags=None, **common)  # a format we cannot tag still counts
+
+
+@dataclass
+class TransferReport:
+    counts: Counter = field(default_factory=Counter)
+    events: list[tuple[str, str, str]] = field(default_factory=list)  # (track, what happened, detail)
+
+
+def follow_transfers(
+    conn, active, slskd: SlskdResource, music_dir: Path, downloads_dir: Path, now: datetime, policy: DownloadPolicy
+) -> TransferReport:
+    """Apply the verdict on every active download: note progress, import, or retry with the next candidate."""
+    report = TransferReport()
+    listed = {(t.username, t.filename): t for t in sorted(slskd.downloads(), key=lambda t: t.requested_at or datetime.min.replace(tzinfo=UTC))}
+    peers = store.load_peers(conn)
+    for download in active:
+        transfer = listed.get((download.username, download.remote_filename))
+        tracked = Tracked(download.track_id, download.attempts, download.percent_complete, download.enqueued_at, download.progress_at)
+        verdict = judge_transfer(
+            tracked, transfer.state if transfer else None, transfer.percent_complete if transfer else None,
+            transfer.exception if transfer else None, now,
+            stall_after=timedelta(minutes=policy.stall_minutes), queued_after=timedelta(minutes=policy.queued_minutes),
+        )
+        report.counts[verdict.action] += 1
+        title = download.tags["title"]
+        if verdict.action == PROGRESS:
+            store.update_download(conn, download.track_id, now, percent_complete=verdict.percent, progress_at=now)
+            continue
+        if verdict.action == IMPORT:
+            try:
+                outcome = import_finished(download, downloads_dir, music_dir)
+            except ImportRejected as exc:
+                verdict = Verdict(RETRY if download.attempts < MAX_ATTEMPTS else FAIL, f"import rejected: {exc.reason}")
+            else:
+                store.update_download(
+                    conn, download.track_id, now, state="downloaded", percent_complete=100.0,
+                    local_path=str(outcome.path), finished_at=now, error=None,
+                )
+                record = after_success(peers.get(download.username, PeerRecord()))
+                store.record_peer(conn, download.username, record, None, now)
+                peers[download.username] = record
+                report.events.append((title, outcome.status, str(outcome.path)))
+                continue
+        if verdict.action == WAIT:
+            continue
+        # Give up on this peer's file: cancel it, count it against the peer, try the next candidate.
+        if transfer is not None and not transfer_outcome(transfer.state).finished:
+            slskd.cancel(download.username, transfer.id)
+        record = after_failure(peers.get(download.username, PeerRecord()), now)
+        store.record_peer(conn, download.username, record, verdict.reason, now)
+        peers[download.username] = record
+        nxt = None
+        if verdict.action == RETRY:
+            skipped = {u for u, r in peers.items() if r.skipped_until and r.skipped_until > now} | {download.username}
+            nxt = _enqueue_next(conn, slskd, download, skipped, now)
+        if nxt is None:
+            store.update_download(conn, download.track_id, now, state="failed", error=verdict.reason, finished_at=now)
+            report.events.append((title, "failed", verdict.reason or ""))
+        else:
+            report.counts["retried"] += 1
+            report.events.append((title, "retried", f"{verdict.reason}; now {nxt}"))
+    return report
+
+
+def _enqueue_next(conn, slskd: SlskdResource, download: store.ActiveDownload, avoid: set[str], now: datetime) -> str | None:
+    """Hand slskd the next candidate of the track; returns its peer, or None when none is left."""
+    while (candidate := store.next_candidate(conn, download.track_id, avoid)) is not None:
+        attempt, tier, username, filename, size = candidate
+        store.mark_chosen(conn, download.track_id, attempt, tier, username, filename)
+        taken = slskd.enqueue(username, [(filename, size)])
+        if filename in taken.enqueued:
+            store.update_download(
+                conn, download.track_id, now, attempts=download.attempts + 1, username=username,
+                remote_filename=filename, size_bytes=size, query_tier=tier, percent_complete=0.0,
+                transfer_id=next((t.id for t in taken.transfers if t.filename == filename), None),
+                enqueued_at=now, progress_at=now, error=None,
+            )
+            return username
+        avoid.add(username)
+    return None
+
+
+@dg.asset(
+    deps=[downloads],
+    group_name="downloads",
+    kinds={"slskd", "duckdb"},
+    pool=SLSKD_POOL,
+)
+def download_transfers(
+    context: dg.AssetExecutionContext,
+    library_db: LibraryDatabase,
+    slskd: SlskdResource,
+    music_folder: MusicFolder,
+    download_policy: DownloadPolicy,
+    library_policy: LibraryPolicy,
+) -> dg.MaterializeResult:
+    """Downloads followed to the end: progress noted, stalled or failed ones retried, finished files verified, tagged and moved into the music folder."""
+    if not slskd.configured:
+        return dg.MaterializeResult(metadata={"status": "skipped: not configured (set SLSKD_URL and SLSKD_API_KEY)"})
+    music_dir = Path(music_folder.music_dir)
+    now = utc_now()
+    with library_db.writer(patient=True) as conn:
+        active = store.load_active(conn)
+        try:
+            report = follow_transfers(conn, active, slskd, music_dir, Path(slskd.downloads_dir), now, download_policy)
+        except ProviderError as exc:
+            raise dg.Failure(description=f"following transfers stopped: {exc}") from None
+        changes = None
+        if any(what in ("placed", "replaced") for _, what, _ in report.events):
+            music_folder.scan(conn, progress=context.log.info)  # the new files join the library as files
+        if report.events:
+            _, _, changes = rebuild(conn, library_policy)
+        states = dict(conn.execute("SELECT state, count(*) FROM library.downloads GROUP BY 1").fetchall())
+    return dg.MaterializeResult(
+        metadata={
+            "status": "followed",
+            "active": len(active),
+            "verdicts": dg.MetadataValue.json(dict(report.counts)),
+            "downloads": dg.MetadataValue.json(states),
+            **({"library_changes": dg.MetadataValue.json(changes)} if changes else {}),
+            "dagster/row_count": sum(states.values()),
+            "events": dg.MetadataValue.md(markdown_table(["track", "what", "detail"], report.events[:20])),
+        }
+    )
+

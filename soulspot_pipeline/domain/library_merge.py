@@ -88,8 +88,8 @@ class MergeInputs:
     previous_links: Mapping[tuple[str, str, str], tuple[str, str, float | None]] = field(default_factory=dict)
     decisions: Mapping[str, Decision] = field(default_factory=dict)
     requests: Mapping[str, datetime] = field(default_factory=dict)
-    # The state of each track's download, where one was tried (library.downloads).
-    transfers: Mapping[str, str] = field(default_factory=dict)
+    # The state of each track's download where one was tried, and when it last changed (library.downloads).
+    transfers: Mapping[str, tuple[str, datetime]] = field(default_factory=dict)
     # Accepted MusicBrainz identifications: (entity_type, id) -> (mbid, release mbid).
     identified: Mapping[tuple[str, str], tuple[str, str | None]] = field(default_factory=dict)
     # Values of the enriched fields from MusicBrainz and the user: (type, id) -> field -> source -> value.
@@ -545,13 +545,16 @@ class _Merge:
             album_id = _first(observations, "album_id")
             reasons = [Reason(o["source"], o["owned_since"]) for o in observations if o.get("owned_since") or "file" in o]
             requested = [t for t in (self.requests.get(track_id), *(o.get("requested_at") for o in observations)) if t]
+            transfer, transfer_at = inputs.transfers.get(track_id, (None, None))
+            if transfer in ("failed", "abandoned") and requested and max(requested) > transfer_at:
+                transfer = None  # asked for again since that download failed: pending anew
             ownership, download, active = track_state(
                 reasons,
                 self.decision(track_id, album_id, artist_id),
                 file_present=present,
                 requested_at=max(requested, default=None),
                 auto_queue=inputs.auto_queue,
-                transfer=inputs.transfers.get(track_id),
+                transfer=transfer,
             )
             identified = inputs.identified.get(("track", track_id)) or (None,)
             primary = self.primary(active, (), observations)

@@ -26,6 +26,7 @@ NOT_NEEDED, PENDING, DOWNLOADING, DOWNLOADED, FAILED = (
     "downloaded",
     "failed",
 )
+ABANDONED = "abandoned"  # a download failed long ago and given up (library_cleanup)
 REMOVED = "removed"
 DECISIONS = (REMOVED, IGNORED)
 
@@ -73,7 +74,8 @@ def track_state(
 ) -> tuple[str, str, list[Reason]]:
     """(ownership_state, download_state, the reasons that own it). ``transfer`` is the state
     of its download, if one was tried: a pending track being downloaded is ``downloading``,
-    one whose download failed ``failed``."""
+    one whose download failed ``failed``, one given up on after that (``abandoned``)
+    ``not_needed`` until it is requested again."""
     if decision is not None and decision.kind == IGNORED:
         return IGNORED, DOWNLOADED if file_present else NOT_NEEDED, []
     active = active_reasons(reasons, decision)
@@ -84,7 +86,7 @@ def track_state(
     if file_present:
         download = DOWNLOADED
     elif owned and (auto_queue or requested):
-        download = transfer if transfer in (DOWNLOADING, FAILED) else PENDING
+        download = transfer if transfer in (DOWNLOADING, FAILED) else NOT_NEEDED if transfer == ABANDONED else PENDING
     else:
         download = NOT_NEEDED
     return (OWNED if owned else DISCOVERED), download, active

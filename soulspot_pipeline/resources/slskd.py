@@ -132,6 +132,9 @@ class SlskdResource(dg.ConfigurableResource):
 
     base_url: str | None = Field(default=None, description="slskd's address (SLSKD_URL); unset means not configured.")
     api_key: str | None = Field(default=None, description="slskd's API key (SLSKD_API_KEY), sent as X-API-Key.")
+    downloads_dir: str = Field(
+        default="data/downloads", description="Where slskd writes finished downloads, as this machine sees it (SOULSPOT_DOWNLOADS_DIR)."
+    )
     timeout_s: float = 30.0
     search_timeout_s: float = Field(default=15.0, description="How long slskd listens for responses (sent in ms).")
     poll_interval_s: float = 1.0

@@ -132,19 +132,129 @@ def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: Sequence[SearchOut
             """
             INSERT INTO library.downloads
             SELECT track_id, state, priority, origin, attempts, 1, query_tier, query, username, remote_filename, size_bytes,
-                   transfer_id, 0.0, NULL, error, ?, CASE WHEN state = 'downloading' THEN ? END, NULL, ? FROM tried
+                   transfer_id, 0.0, ?, NULL, error, ?, CASE WHEN state = 'downloading' THEN ? END, NULL, ? FROM tried
             ON CONFLICT (track_id) DO UPDATE SET
                 state = excluded.state, priority = excluded.priority, origin = excluded.origin,
                 attempts = excluded.attempts, searches = library.downloads.searches + 1,
                 query_tier = excluded.query_tier, query = excluded.query, username = excluded.username,
                 remote_filename = excluded.remote_filename, size_bytes = excluded.size_bytes,
-                transfer_id = excluded.transfer_id, percent_complete = 0.0, error = excluded.error,
+                transfer_id = excluded.transfer_id, percent_complete = 0.0, progress_at = excluded.progress_at,
+                local_path = NULL, error = excluded.error,
                 searched_at = excluded.searched_at, enqueued_at = excluded.enqueued_at, finished_at = NULL,
                 updated_at = excluded.updated_at
             """,
-            [now, now, now],
+            [now, now, now, now],
         )
     counts: dict[str, int] = {"candidates": len(candidates)}
     for row in downloads:
         counts[row["state"]] = counts.get(row["state"], 0) + 1
     return counts
+
+
+@dataclass(frozen=True)
+class ActiveDownload:
+    """A download slskd is carrying, with what its import needs: tags, naming fields, the file it may replace."""
+
+    track_id: str
+    attempts: int
+    username: str
+    remote_filename: str
+    size_bytes: int | None
+    transfer_id: str | None
+    percent_complete: float
+    enqueued_at: datetime
+    progress_at: datetime
+    duration_ms: int | None
+    tags: dict
+    existing: dict | None  # format, bitrate, bit_depth, sample_rate of the track's present file
+    cover_path: str | None
+
+
+_ACTIVE = """
+SELECT d.track_id, d.attempts, d.username, d.remote_filename, d.size_bytes, d.transfer_id, d.percent_complete,
+       d.enqueued_at, coalesce(d.progress_at, d.enqueued_at), t.duration_ms,
+       t.title, ar.name, al.title, aa.name, t.track_number, al.total_tracks, t.disc_number, al.medium_count,
+       al.release_date, al.genres[1], t.isrc, t.recording_mbid, al.release_mbid, al.release_group_mbid,
+       ar.artist_mbid, aa.artist_mbid, t.local_path, t.audio_format, t.bitrate, t.bit_depth, t.sample_rate, al.image_path
+FROM library.downloads d
+JOIN library.tracks t USING (track_id)
+JOIN library.artists ar ON ar.artist_id = t.artist_id
+LEFT JOIN library.albums al ON al.album_id = t.album_id
+LEFT JOIN library.artists aa ON aa.artist_id = al.artist_id
+WHERE d.state = 'downloading'
+ORDER BY d.priority, d.enqueued_at, d.track_id
+"""
+
+_TAG_FIELDS = (
+    "title", "artist", "album", "albumartist", "track_number", "track_total", "disc_number", "disc_total", "date",
+    "genre", "isrc", "recording_mbid", "release_mbid", "release_group_mbid", "artist_mbid", "albumartist_mbid",
+)
+
+
+def load_active(conn: duckdb.DuckDBPyConnection) -> list[ActiveDownload]:
+    active = []
+    for row in conn.execute(_ACTIVE).fetchall():
+        (track_id, attempts, username, filename, size, transfer_id, percent, enqueued_at, progress_at, duration) = row[:10]
+        tags = dict(zip(_TAG_FIELDS, row[10:26]))
+        local_path, fmt, bitrate, bit_depth, sample_rate, cover = row[26:32]
+        existing = (
+            {"format": fmt, "bitrate": bitrate, "bit_depth": bit_depth, "sample_rate": sample_rate}
+            if local_path and fmt else None
+        )
+        active.append(ActiveDownload(
+            track_id, attempts, username, filename, size, transfer_id, percent or 0.0, enqueued_at, progress_at,
+            duration, tags, existing, cover,
+        ))
+    return active
+
+
+def next_candidate(conn: duckdb.DuckDBPyConnection, track_id: str, avoid_users: set[str]) -> tuple | None:
+    """The best accepted candidate of the track's latest search not tried yet, from a peer not to avoid:
+    (attempt, query_tier, username, filename, size_bytes)."""
+    rows = conn.execute(
+        """
+        SELECT attempt, query_tier, username, filename, size_bytes FROM library.download_candidates
+        WHERE track_id = ? AND accepted AND NOT chosen
+          AND attempt = (SELECT max(attempt) FROM library.download_candidates WHERE track_id = ?)
+        ORDER BY rank
+        """,
+        [track_id, track_id],
+    ).fetchall()
+    return next((r for r in rows if r[2] not in avoid_users), None)
+
+
+def mark_chosen(conn: duckdb.DuckDBPyConnection, track_id: str, attempt: int, tier: str, username: str, filename: str) -> None:
+    conn.execute(
+        "UPDATE library.download_candidates SET chosen = true "
+        "WHERE track_id = ? AND attempt = ? AND query_tier = ? AND username = ? AND filename = ?",
+        [track_id, attempt, tier, username, filename],
+    )
+
+
+def update_download(conn: duckdb.DuckDBPyConnection, track_id: str, now: datetime, **values: object) -> None:
+    """Set the given columns of a track's download row (and its ``updated_at``)."""
+    columns = ", ".join(f"{name} = ?" for name in values)
+    conn.execute(
+        f"UPDATE library.downloads SET {columns}, updated_at = ? WHERE track_id = ?",
+        [*values.values(), now, track_id],
+    )
+
+
+def record_peer(conn: duckdb.DuckDBPyConnection, username: str, record: PeerRecord, error: str | None, now: datetime) -> None:
+    conn.execute(
+        """
+        INSERT INTO library.peer_stats VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (username) DO UPDATE SET successes = excluded.successes, failures = excluded.failures,
+            skipped_until = excluded.skipped_until, last_error = coalesce(excluded.last_error, library.peer_stats.last_error),
+            updated_at = excluded.updated_at
+        """,
+        [username, record.successes, record.failures, record.skipped_until, error, now],
+    )
+
+
+def abandon_failed(conn: duckdb.DuckDBPyConnection, before: datetime, now: datetime) -> int:
+    """Failed downloads older than ``before`` are given up: their tracks go back to not needed."""
+    return conn.execute(
+        "UPDATE library.downloads SET state = 'abandoned', updated_at = ? WHERE state = 'failed' AND updated_at < ?",
+        [now, before],
+    ).fetchall()[0][0]

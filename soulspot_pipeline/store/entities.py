@@ -218,7 +218,10 @@ def load_inputs(
             ).fetchall()
         },
         requests=dict(conn.execute("SELECT track_id, requested_at FROM library.download_requests").fetchall()),
-        transfers=dict(conn.execute("SELECT track_id, state FROM library.downloads").fetchall()),
+        transfers={
+            track_id: (state, updated_at)
+            for track_id, state, updated_at in conn.execute("SELECT track_id, state, updated_at FROM library.downloads").fetchall()
+        },
         identified={
             (entity_type, entity_id): (mbid, release_mbid)
             for entity_type, entity_id, mbid, release_mbid in conn.execute(

@@ -527,7 +527,7 @@ _V5_DOWNLOADS = f"""
 -- track the pipeline tried to download, with where it stands.
 CREATE TABLE library.downloads (
     track_id         VARCHAR PRIMARY KEY,
-    state            VARCHAR NOT NULL {_one_of("state", ("downloading", "downloaded", "failed", "not_found"))},
+    state            VARCHAR NOT NULL {_one_of("state", ("downloading", "downloaded", "failed", "not_found", "abandoned"))},
     priority         INTEGER NOT NULL,
     origin           VARCHAR NOT NULL,  -- request | discography | auto_queue
     attempts         INTEGER NOT NULL,
@@ -539,6 +539,7 @@ CREATE TABLE library.downloads (
     size_bytes       BIGINT,
     transfer_id      VARCHAR,
     percent_complete DOUBLE,
+    progress_at      TIMESTAMP,  -- when the transfer last moved (stalls are judged from it)
     local_path       VARCHAR,
     error            VARCHAR,
     searched_at      TIMESTAMP,

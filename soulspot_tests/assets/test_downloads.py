@@ -2,6 +2,7 @@
 files, pending tracks from a Deezer sync with auto-queue on, materialized by Dagster."""
 
 import json
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -175,3 +176,190 @@ def test_the_pending_downloads_sensor_starts_one_run_per_new_set_of_pending_trac
     assert isinstance(first, dg.RunRequest) and first.tags["soulspot/pending"] == "2"
     again, same = evaluate("http://127.0.0.1:9", cursor)
     assert isinstance(again, dg.SkipReason) and "already requested" in again.skip_message and same == cursor
+
+
+# -- transfers and import ---------------------------------------------------------------
+
+SHORT = dz.track(3135560, "Sexy Boy", AIR, MOON, duration_s=2)
+
+
+def follow_resources(library_db, tmp_path, deezer, slskd_server, **policy):
+    from soulspot_pipeline.resources.music_folder import MusicFolder
+
+    res = resources(library_db, tmp_path, deezer, slskd_server)
+    res["slskd"] = SlskdResource(
+        base_url=slskd_server.url, api_key="standin-api-key", downloads_dir=str(slskd_server.downloads_dir),
+        poll_interval_s=0.001, retry_base_delay_s=0.01, max_attempts=2,
+    )
+    res["music_folder"] = MusicFolder(music_dir=str(tmp_path / "music"), scan_workers=1)
+    res["download_policy"] = DownloadPolicy(**policy)
+    (tmp_path / "music").mkdir(exist_ok=True)
+    return res
+
+
+def follow_until_settled(library_db, res, runs=10):
+    from soulspot_pipeline.assets.downloads import download_transfers
+
+    for _ in range(runs):
+        dg.materialize([download_transfers], resources=res)
+        if not rows(library_db, "SELECT count(*) FROM library.downloads WHERE state = 'downloading'")[0][0]:
+            return
+
+
+def files_under(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def test_a_finished_download_is_verified_tagged_renamed_and_moved_into_the_library(library_db, tmp_path):
+    import mutagen
+
+    slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
+    slskd.add_peer("good", files=[SharedFile("@@abcde\\music\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)])
+    with DeezerStandin(liked(SHORT)) as deezer, slskd:
+        res = follow_resources(library_db, tmp_path, deezer, slskd)
+        dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
+        follow_until_settled(library_db, res)
+    ((path, state, download_state),) = rows(library_db, """
+        SELECT d.local_path, d.state, t.download_state FROM library.downloads d JOIN library.tracks t USING (track_id)
+    """)
+    assert (state, download_state) == ("downloaded", "downloaded")
+    music = tmp_path / "music"
+    assert files_under(music) == ["Air/Moon Safari/Sexy Boy.flac"] and path == str(music / "Air/Moon Safari/Sexy Boy.flac")
+    tags = mutagen.File(path)
+    assert (tags["title"], tags["artist"], tags["album"]) == (["Sexy Boy"], ["Air"], ["Moon Safari"])
+    assert rows(library_db, "SELECT local_path FROM library.tracks") == [(path,)]
+    assert rows(library_db, "SELECT username, successes, failures FROM library.peer_stats") == [("good", 1, 0)]
+
+
+def test_a_rejected_transfer_moves_on_to_the_next_candidate_and_counts_against_the_peer(library_db, tmp_path):
+    slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
+    slskd.add_peer("a_rejects", behaviour="rejected", files=[SharedFile("@@r\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)])
+    slskd.add_peer("b_shares", files=[SharedFile("@@s\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)])
+    with DeezerStandin(liked(SHORT)) as deezer, slskd:
+        res = follow_resources(library_db, tmp_path, deezer, slskd)
+        dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
+        assert rows(library_db, "SELECT username FROM library.downloads") == [("a_rejects",)]  # ranked first by name
+        follow_until_settled(library_db, res)
+    assert rows(library_db, "SELECT state, username, attempts FROM library.downloads") == [("downloaded", "b_shares", 2)]
+    assert rows(library_db, "SELECT username, chosen FROM library.download_candidates ORDER BY rank") == [("a_rejects", True), ("b_shares", True)]
+    assert rows(library_db, "SELECT username, failures, last_error FROM library.peer_stats WHERE failures > 0") == [
+        ("a_rejects", 1, "transfer rejected: File not shared."),
+    ]
+
+
+def test_a_truncated_file_never_reaches_the_library_and_the_track_fails_with_the_reason(library_db, tmp_path):
+    slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
+    slskd.add_peer("cut", behaviour="truncated", files=[SharedFile("@@c\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)])
+    with DeezerStandin(liked(SHORT)) as deezer, slskd:
+        res = follow_resources(library_db, tmp_path, deezer, slskd)
+        dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
+        follow_until_settled(library_db, res)
+    ((state, error),) = rows(library_db, "SELECT state, error FROM library.downloads")
+    assert state == "failed" and error.startswith("import rejected: size") and "truncated" in error
+    assert rows(library_db, "SELECT download_state FROM library.tracks") == [("failed",)]
+    assert rows(library_db, "SELECT username, failures FROM library.peer_stats") == [("cut", 1)]
+    assert files_under(tmp_path / "music") == []
+
+
+def test_a_stalled_transfer_is_cancelled_and_the_track_fails_when_no_other_file_is_left(library_db, tmp_path):
+    import time
+
+    from soulspot_pipeline.assets.downloads import download_transfers
+
+    slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
+    slskd.add_peer("stuck", behaviour="stall", files=[SharedFile("@@s\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)])
+    with DeezerStandin(liked(SHORT)) as deezer, slskd:
+        res = follow_resources(library_db, tmp_path, deezer, slskd, stall_minutes=0.01)  # 0.6 s
+        dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
+        for _ in range(12):
+            dg.materialize([download_transfers], resources=res)
+            if rows(library_db, "SELECT state FROM library.downloads") != [("downloading",)]:
+                break
+            time.sleep(0.2)
+        cancelled = [t for t in _transfers(slskd) if "Cancelled" in t["state"]]
+    ((state, error),) = rows(library_db, "SELECT state, error FROM library.downloads")
+    assert state == "failed" and error.startswith("stalled at ")
+    assert len(cancelled) == 1 and files_under(tmp_path / "music") == []
+
+
+HOSTILE = [
+    "@@x\\..\\..\\..\\Air\\Sexy Boy.flac",
+    "C:\\Windows\\System32\\Air\\Sexy Boy.flac",
+    "\\\\server\\share\\Air\\..\\Sexy Boy.flac",
+    "@@x\\Air\\CON\\Sexy Boy.flac",
+    "@@x\\Air\\\x1b[31mred\x07\\Sexy Boy.flac",
+    "/etc/Air/Sexy Boy.flac",
+]
+
+
+@pytest.mark.parametrize("remote", HOSTILE)
+def test_no_imported_file_lands_outside_the_music_folder_whatever_the_remote_name(library_db, tmp_path, remote):
+    hostile_album = dz.album(302199, "../../../../tmp/escape", AIR, nb_tracks=1)
+    track = dz.track(3135570, "Sexy Boy", AIR, hostile_album, duration_s=2)
+    slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
+    slskd.add_peer("hostile", files=[SharedFile(remote, flac(2.0), length=2)])
+    outside_before = files_under(tmp_path.parent)
+    with DeezerStandin(liked(track)) as deezer, slskd:
+        res = follow_resources(library_db, tmp_path, deezer, slskd)
+        dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
+        follow_until_settled(library_db, res)
+    ((path,),) = rows(library_db, "SELECT local_path FROM library.downloads WHERE state = 'downloaded'")
+    music = (tmp_path / "music").resolve()
+    assert Path(path).resolve().is_relative_to(music) and Path(path).is_file()
+    # Nothing appeared anywhere but in this test's own folders.
+    new = set(files_under(tmp_path.parent)) - set(outside_before)
+    assert all(f.startswith(f"{tmp_path.name}/") for f in new), sorted(new)
+    assert [f for f in files_under(music) if not f.startswith(".")] == [str(Path(path).resolve().relative_to(music))]
+
+
+def test_an_import_killed_half_way_leaves_no_partial_file_in_the_library_and_the_track_is_retried(library_db, tmp_path):
+    import os
+    import time
+
+    from soulspot_pipeline.assets.cleanup import library_cleanup
+    from soulspot_pipeline.importing.place import STAGING, stage
+
+    slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
+    slskd.add_peer("good", files=[SharedFile("@@abcde\\music\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)])
+    with DeezerStandin(liked(SHORT)) as deezer, slskd:
+        res = follow_resources(library_db, tmp_path, deezer, slskd)
+        dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
+        for _ in range(6):  # slskd finishes the transfer; the library has not imported it yet
+            _transfers(slskd)
+        finished = next((tmp_path / "slskd" / "downloads").rglob("*.flac"))
+        # What an import killed while copying leaves: a partial copy in the hidden staging folder.
+        partial = stage(finished, tmp_path / "music", suffix=".flac")
+        partial.write_bytes(partial.read_bytes()[:100])
+        old = time.time() - 7200
+        os.utime(partial, (old, old))
+        dg.materialize([library_entities], resources=res)
+        assert rows(library_db, "SELECT count(*) FROM library.local_files") == [(0,)]  # the partial is not in the library
+        follow_until_settled(library_db, res)
+        cleaned = dg.materialize([library_cleanup], resources=res)
+    assert rows(library_db, "SELECT state FROM library.downloads") == [("downloaded",)]
+    assert files_under(tmp_path / "music") == ["Air/Moon Safari/Sexy Boy.flac"]
+    assert metadata(cleaned, "library_cleanup")["staging_leftovers_removed"] == 1
+    assert not (tmp_path / "music" / STAGING).exists() or not any((tmp_path / "music" / STAGING).iterdir())
+
+
+def test_the_transfer_monitor_asks_for_a_run_when_downloads_move_and_says_why_it_skips(library_db, tmp_path):
+    from soulspot_pipeline.automation import transfer_monitor_sensor
+
+    slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
+    slskd.add_peer("good", files=[SharedFile("@@abcde\\music\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)])
+
+    def evaluate(cursor=None):
+        res = {"library_db": library_db, "slskd": SlskdResource(base_url=slskd.url, api_key="standin-api-key")}
+        with dg.build_sensor_context(cursor=cursor, resources=res) as context:
+            return transfer_monitor_sensor(context), context.cursor
+
+    with DeezerStandin(liked(SHORT)) as deezer, slskd:
+        res = follow_resources(library_db, tmp_path, deezer, slskd)
+        dg.materialize([deezer_favorites, library_entities], resources=res)
+        idle, _ = evaluate()
+        assert idle.skip_message == "no downloads in progress"
+        dg.materialize([downloads], resources=res)
+        first, cursor = evaluate()  # each look at slskd's list moves the stand-in's transfer on
+        assert isinstance(first, dg.RunRequest) and first.tags["soulspot/active"] == "1"
+        moved, cursor2 = evaluate(cursor)
+        assert isinstance(moved, dg.RunRequest) and moved.run_key != first.run_key
