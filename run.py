@@ -6,6 +6,7 @@
     python3 run.py ui          install, then open the Dagster UI (http://127.0.0.1:3000)
     python3 run.py spotify-login   install, then log in to Spotify once (stores a refresh token)
     python3 run.py bench ...   install, then benchmark the scan or the cloud import (`soulspot bench -h`)
+    python3 run.py demo        install, then run every phase offline on a sample library, then open its UI (`--no-ui`: just the run)
 
 The first call creates .venv/ beside this file and installs the project into it; later
 calls reinstall only when pyproject.toml changed.

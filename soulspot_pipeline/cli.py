@@ -1,4 +1,4 @@
-"""``soulspot``: run the library refresh, open the UI, log in to Spotify, benchmark."""
+"""``soulspot``: run the library refresh, open the UI, log in to Spotify, benchmark, or run the offline demo."""
 
 from __future__ import annotations
 
@@ -113,8 +113,21 @@ def main(argv: list[str] | None = None) -> int:
     bench_parser.add_argument(
         "--cloud-tracks", type=int, default=None, help="instead: import this many saved tracks from the Spotify stand-in"
     )
+    demo_parser = commands.add_parser(
+        "demo", help="a DEMO of every phase on a sample library, offline, against local stand-ins (no accounts)"
+    )
+    demo_parser.add_argument(
+        "--data-dir", type=Path, default=Path("demo-data"), help="the demo's own folder, rebuilt on every run (default: ./demo-data)"
+    )
+    demo_parser.add_argument("--no-ui", action="store_true", help="exit after the summary instead of opening the UI")
+    demo_parser.add_argument("--host", default="127.0.0.1")
+    demo_parser.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)
 
+    if args.command == "demo":  # before reading settings: the demo uses none of the user's
+        from soulspot_pipeline.demo import run_demo
+
+        return run_demo(args.data_dir, ui=not args.no_ui, host=args.host, port=args.port)
     settings = Settings.from_env()
     if args.command == "refresh":
         return refresh(settings)

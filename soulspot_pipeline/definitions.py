@@ -92,6 +92,8 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             required_words=list(settings.download_required_words),
             blocked_patterns=list(settings.download_blocked_patterns),
             tracks_per_run=settings.downloads_per_run,
+            upgrade_below_bitrate=settings.upgrade_below_bitrate,
+            request_upgrades=settings.request_upgrades,
         ),
     }
 

@@ -153,6 +153,8 @@ class Settings:
     download_required_words: tuple[str, ...]
     download_blocked_patterns: tuple[str, ...]
     downloads_per_run: int
+    upgrade_below_bitrate: int
+    request_upgrades: bool
     search_budget: tuple[int, float]
 
     @property
@@ -229,6 +231,8 @@ class Settings:
             download_required_words=_words(env, "SOULSPOT_REQUIRED_WORDS", ()),
             download_blocked_patterns=_patterns(env, "SOULSPOT_BLOCKED_PATTERNS"),
             downloads_per_run=int(_number(env, "SOULSPOT_DOWNLOADS_PER_RUN", 25, int)),
+            upgrade_below_bitrate=int(_number(env, "SOULSPOT_UPGRADE_BELOW_BITRATE", 256, int)),
+            request_upgrades=_bool(env, "SOULSPOT_REQUEST_UPGRADES", False),
             search_budget=_budget(env),
         )
 

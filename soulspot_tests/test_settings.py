@@ -90,6 +90,7 @@ def test_discography_and_image_settings_have_sane_defaults_and_take_lists():
 def test_download_settings_have_sane_defaults_and_refuse_bad_patterns_and_budgets():
     s = Settings.from_env({})
     assert s.search_budget == (34, 220.0) and s.download_min_bitrate == 192 and s.downloads_per_run == 25
+    assert (s.upgrade_below_bitrate, s.request_upgrades) == (256, False)
     assert {"flac", "mp3"} <= set(s.download_formats) and s.download_blocked_patterns == ()
     custom = Settings.from_env({
         "SOULSPOT_SEARCH_BUDGET": "20/300", "SOULSPOT_BLOCKED_USERS": "Spammer, Other", "SOULSPOT_BLOCKED_WORDS": "Karaoke",

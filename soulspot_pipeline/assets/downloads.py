@@ -21,6 +21,7 @@ from soulspot_pipeline.domain.download_ranking import (
     RankingPolicy,
     after_failure,
     after_success,
+    only_upgrades,
     parse_candidates,
     rank_candidates,
 )
@@ -28,7 +29,7 @@ from soulspot_pipeline.domain.naming import DEFAULT_TEMPLATE, safe_component
 from soulspot_pipeline.domain.quality import Quality
 from soulspot_pipeline.domain.slskd_states import transfer_outcome
 from soulspot_pipeline.domain.transfers import FAIL, IMPORT, MAX_ATTEMPTS, PROGRESS, RETRY, WAIT, Tracked, Verdict, judge_transfer
-from soulspot_pipeline.importing.place import ImportOutcome, import_download
+from soulspot_pipeline.importing.place import ImportOutcome, import_download, set_aside
 from soulspot_pipeline.importing.tags import TaggingError, TrackTags
 from soulspot_pipeline.importing.verify import ImportRejected
 from soulspot_pipeline.resources.music_folder import MusicFolder
@@ -57,6 +58,8 @@ def search_track(
         with budget.slot(query.text):
             result = slskd.search(query.text)
         ranked = rank_candidates(queued.wanted, parse_candidates(result.responses), policy, peers, now)
+        if queued.existing is not None:
+            ranked = only_upgrades(ranked, queued.existing)
         outcome.ranked.append((query.tier, query.text, ranked))
         accepted = [r for r in ranked if r.accepted]
         if not accepted:
@@ -114,10 +117,14 @@ def downloads(
         return dg.MaterializeResult(metadata={"status": "skipped: not configured (set SLSKD_URL and SLSKD_API_KEY)"})
     now = utc_now()
     with library_db.writer(publish=False, patient=True) as conn:
-        queue = store.load_queue(
-            conn, search_again_before=now - timedelta(hours=download_policy.search_again_hours),
+        search_again_before = now - timedelta(hours=download_policy.search_again_hours)
+        queue = store.load_queue(conn, search_again_before=search_again_before, limit=download_policy.tracks_per_run)
+        upgrades = store.load_upgrades(
+            conn, below_bitrate=download_policy.upgrade_below_bitrate, search_again_before=search_again_before,
             limit=download_policy.tracks_per_run,
         )
+        if download_policy.request_upgrades:  # after every wanted track: upgrades only fill what is left of the run
+            queue += upgrades[: download_policy.tracks_per_run - len(queue)]
         peers = store.load_peers(conn)
     context.log.info(f"{len(queue)} pending tracks to search for")
     outcomes, failure = search_queue(queue, slskd, search_budget, download_policy.ranking(), peers, now, context.log.info)
@@ -135,6 +142,7 @@ def downloads(
         states = dict(conn.execute("SELECT state, count(*) FROM library.downloads GROUP BY 1").fetchall())
     metadata = {
         "searched": len(outcomes),
+        "upgrade_candidates": len(upgrades),
         "this_run": dg.MetadataValue.json(written),
         "downloads": dg.MetadataValue.json(states),
         **slskd.stats.as_metadata(),
@@ -185,9 +193,14 @@ def import_finished(active: store.ActiveDownload, downloads_dir: Path, music_dir
         expected_size=active.size_bytes, existing=_quality(active.existing),
     )
     try:
-        return import_download(source, music_dir, tags=TrackTags(**t), **common)
+        outcome = import_download(source, music_dir, tags=TrackTags(**t), **common)
     except TaggingError:
-        return import_download(source, music_dir, tags=None, **common)  # a format we cannot tag still counts
+        outcome = import_download(source, music_dir, tags=None, **common)  # a format we cannot tag still counts
+    old = active.existing_path
+    inside = old and Path(old).resolve().is_relative_to(music_dir.resolve())
+    if outcome.status == "placed" and inside and os.path.exists(old) and Path(old).resolve() != outcome.path.resolve():
+        set_aside(Path(old), music_dir)  # an upgrade under a new name: the old copy leaves the library, kept aside
+    return outcome
 
 
 @dataclass

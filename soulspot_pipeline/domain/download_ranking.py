@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from soulspot_pipeline.domain.download_query import VERSION_WORDS, WantedTrack, drop_featuring, split_title
+from soulspot_pipeline.domain.quality import Quality, is_strictly_better
 from soulspot_pipeline.domain.text import normalize_name
 
 AUDIO_EXTENSIONS: Mapping[str, str] = MappingProxyType(
@@ -758,3 +759,31 @@ def _mean(values: Sequence[float]) -> float:
 def _clock(seconds: float) -> str:
     s = round(seconds)
     return f"{s // 60}:{s % 60:02d}"
+
+
+# Remote extensions as the scanner names formats (quality is compared in its terms).
+_SCANNER_FORMATS = {"ogg": "vorbis", "oga": "vorbis", "wv": "wavpack", "m4a": "aac", "aif": "aiff"}
+
+
+def candidate_quality(candidate: Candidate) -> Quality:
+    """What a candidate would be on disk, as far as the search response tells."""
+    fmt = _SCANNER_FORMATS.get(candidate.extension, candidate.extension)
+    if candidate.extension == "m4a" and candidate.bit_depth:
+        fmt = "alac"  # lossless m4a files report a bit depth; AAC ones do not
+    return Quality(fmt, candidate.bitrate, candidate.bit_depth, candidate.sample_rate)
+
+
+def only_upgrades(ranked: Sequence[RankedCandidate], existing: Quality) -> list[RankedCandidate]:
+    """For a file the library already has: accepted candidates not strictly better than it are
+    rejected (``not_an_upgrade``), so an upgrade can never be a sidegrade, nor loop."""
+    kept, refused = [], []
+    for r in ranked:
+        if r.accepted and not is_strictly_better(candidate_quality(r.candidate), existing):
+            have = f"{existing.format} {existing.bitrate} kbps" if existing.bitrate else existing.format
+            r = replace(r, accepted=False, decided_by="not_an_upgrade", reason=f"rejected: not better than the file you have ({have})")
+            refused.append(r)
+        else:
+            kept.append(r)
+    accepted = [r for r in kept if r.accepted]
+    rest = refused + [r for r in kept if not r.accepted]
+    return [replace(r, rank=n) for n, r in enumerate(accepted + rest, start=1)]

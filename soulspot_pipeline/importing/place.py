@@ -115,6 +115,20 @@ def place(
     return PlaceResult("replaced", destination, backup)
 
 
+def set_aside(path: Path, music_dir: Path) -> Path:
+    """Move a library file an upgrade made redundant to ``REPLACED/<timestamp>/<its path>``: out of
+    the library, never deleted."""
+    music_dir = Path(music_dir)
+    relative = PurePosixPath(Path(path).resolve().relative_to(music_dir.resolve()).as_posix())
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    backup = safe_destination(music_dir, PurePosixPath(REPLACED, stamp, *relative.parts))
+    _make_folders(backup.parent)
+    _check_inside(backup, music_dir)
+    _move_no_overwrite(Path(path), backup)
+    _fsync_dir(backup.parent)
+    return backup
+
+
 def clean_staging(music_dir: Path, older_than_s: float = 3600) -> list[Path]:
     """Remove the ``.part`` files of killed imports older than ``older_than_s``; return them."""
     folder = Path(music_dir) / STAGING

@@ -56,6 +56,10 @@ class DownloadPolicy(dg.ConfigurableResource):
     blocked_patterns: list[str] = Field(default=[], description="Regular expressions a path must not match (SOULSPOT_BLOCKED_PATTERNS).")
     tracks_per_run: int = Field(default=25, description="Pending tracks one run searches for (SOULSPOT_DOWNLOADS_PER_RUN).")
     search_again_hours: float = Field(default=24.0, description="Wait before searching again for a track nothing was found for.")
+    upgrade_below_bitrate: int = Field(
+        default=256, description="Owned lossy files below this bitrate (kbps) are upgrade candidates (SOULSPOT_UPGRADE_BELOW_BITRATE)."
+    )
+    request_upgrades: bool = Field(default=False, description="Search for better copies of them (SOULSPOT_REQUEST_UPGRADES).")
     stall_minutes: float = Field(default=15.0, description="A transfer that does not move for this long is cancelled and the next file tried.")
     queued_minutes: float = Field(default=120.0, description="A transfer queued at the peer this long is cancelled and the next file tried.")
 

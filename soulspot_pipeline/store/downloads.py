@@ -12,13 +12,14 @@ import pyarrow as pa
 
 from soulspot_pipeline.domain.download_query import WantedTrack
 from soulspot_pipeline.domain.download_ranking import PeerRecord, RankedCandidate
+from soulspot_pipeline.domain.quality import LOSSY_FORMATS, Quality
 from soulspot_pipeline.store.sql import registered, transaction
 
 _S = pa.string()
 
 # Who asked first is served first: the user's requests, then requested discography gaps,
 # then what auto-queue owns.
-PRIORITY = {"request": 1, "discography": 2, "auto_queue": 3}
+PRIORITY = {"request": 1, "discography": 2, "auto_queue": 3, "upgrade": 4}
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class QueuedTrack:
     origin: str
     priority: int
     attempts: int
+    existing: Quality | None = None  # an upgrade: the file the library has now
 
 
 _QUEUE = """
@@ -58,6 +60,36 @@ def load_queue(conn: duckdb.DuckDBPyConnection, *, search_again_before: datetime
         in sorted(rows, key=lambda r: (PRIORITY[r[10]], r[12], r[0]))
     ]
     return queued[:limit]
+
+
+_UPGRADES = """
+SELECT t.track_id, ar.name, t.title, al.title, t.duration_ms, t.track_number, t.disc_number, al.total_tracks, t.isrc,
+       t.recording_mbid, coalesce(d.attempts, 0), t.audio_format, t.bitrate, t.bit_depth, t.sample_rate
+FROM library.tracks t
+JOIN library.artists ar ON ar.artist_id = t.artist_id
+LEFT JOIN library.albums al ON al.album_id = t.album_id
+LEFT JOIN library.downloads d ON d.track_id = t.track_id
+WHERE t.ownership_state = 'owned' AND t.download_state = 'downloaded' AND t.bitrate < ?
+  AND list_contains(?, t.audio_format)
+  AND (d.state IS NULL OR d.state IN ('downloaded', 'abandoned')
+       OR (d.state IN ('not_found', 'failed') AND d.updated_at < ?))
+ORDER BY t.bitrate, t.track_id
+"""
+
+
+def load_upgrades(
+    conn: duckdb.DuckDBPyConnection, *, below_bitrate: int, search_again_before: datetime, limit: int
+) -> list[QueuedTrack]:
+    """Owned lossy files below ``below_bitrate``, worst first: each a search for a strictly better copy."""
+    rows = conn.execute(_UPGRADES, [below_bitrate, sorted(LOSSY_FORMATS), search_again_before]).fetchall()
+    return [
+        QueuedTrack(
+            WantedTrack(track_id, artist, title, album, duration_ms, track_number, disc_number, total, isrc, mbid),
+            "upgrade", PRIORITY["upgrade"], attempts, Quality(fmt, bitrate, bit_depth, sample_rate),
+        )
+        for track_id, artist, title, album, duration_ms, track_number, disc_number, total, isrc, mbid, attempts, fmt,
+        bitrate, bit_depth, sample_rate in rows[:limit]
+    ]
 
 
 def load_peers(conn: duckdb.DuckDBPyConnection) -> dict[str, PeerRecord]:
@@ -167,6 +199,7 @@ class ActiveDownload:
     duration_ms: int | None
     tags: dict
     existing: dict | None  # format, bitrate, bit_depth, sample_rate of the track's present file
+    existing_path: str | None
     cover_path: str | None
 
 
@@ -203,7 +236,7 @@ def load_active(conn: duckdb.DuckDBPyConnection) -> list[ActiveDownload]:
         )
         active.append(ActiveDownload(
             track_id, attempts, username, filename, size, transfer_id, percent or 0.0, enqueued_at, progress_at,
-            duration, tags, existing, cover,
+            duration, tags, existing, local_path if existing else None, cover,
         ))
     return active
 

@@ -363,3 +363,29 @@ def test_the_transfer_monitor_asks_for_a_run_when_downloads_move_and_says_why_it
         assert isinstance(first, dg.RunRequest) and first.tags["soulspot/active"] == "1"
         moved, cursor2 = evaluate(cursor)
         assert isinstance(moved, dg.RunRequest) and moved.run_key != first.run_key
+
+
+def test_a_low_bitrate_file_is_upgraded_only_by_a_strictly_better_copy_and_the_old_one_is_kept_aside(library_db, tmp_path):
+    from soulspot_pipeline.assets.discover import local_scan
+    from soulspot_pipeline.synth import write_audio_file
+
+    music = tmp_path / "music"
+    (music / "Air" / "Moon Safari").mkdir(parents=True)
+    old = write_audio_file(music / "Air" / "Moon Safari" / "Sexy Boy.mp3", "mp3",
+                           {"artist": "Air", "album": "Moon Safari", "title": "Sexy Boy"}, seconds=2)
+    slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
+    slskd.add_peer("lossless", files=[SharedFile("@@l\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)])
+    slskd.add_peer("same", files=[SharedFile("@@m\\Air\\Moon Safari\\02 Sexy Boy.mp3", old.read_bytes(), length=2, bit_rate=8)])
+    with DeezerStandin(liked()) as deezer, slskd:
+        res = follow_resources(library_db, tmp_path, deezer, slskd, request_upgrades=True, min_lossy_bitrate=8)
+        first = dg.materialize([local_scan, library_entities, downloads], resources=res)
+        assert metadata(first, "downloads")["upgrade_candidates"] == 1
+        assert rows(library_db, "SELECT username, accepted, decided_by FROM library.download_candidates ORDER BY rank") == [
+            ("lossless", True, "quality"), ("same", False, "not_an_upgrade"),
+        ]
+        follow_until_settled(library_db, res)
+        again = dg.materialize([downloads], resources=res)
+    assert metadata(again, "downloads")["upgrade_candidates"] == 0  # lossless now: nothing left to upgrade
+    assert rows(library_db, "SELECT audio_format, local_path FROM library.tracks") == [("flac", str(music / "Air/Moon Safari/Sexy Boy.flac"))]
+    kept = [f for f in files_under(music) if f.startswith(".soulspot-replaced/")]
+    assert len(kept) == 1 and kept[0].endswith("Air/Moon Safari/Sexy Boy.mp3") and not old.exists()
