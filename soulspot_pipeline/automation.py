@@ -153,6 +153,19 @@ def abandoned_runs_sensor(context: dg.SensorEvaluationContext):
     return dg.SkipReason("no abandoned runs")
 
 
+def _downloads_query(library_db: LibraryDatabase, slskd: SlskdResource, sql: str) -> list[tuple] | dg.SkipReason:
+    """What a download sensor reads from the library, or why it cannot look now."""
+    if not slskd.configured:
+        return dg.SkipReason("slskd is not configured (SLSKD_URL, SLSKD_API_KEY)")
+    try:
+        with library_db.get_connection(read_only=True, wait_s=2) as conn:
+            return conn.execute(sql).fetchall()
+    except DatabaseLockedError:
+        return dg.SkipReason("the library database is being written; looking again at the next tick")
+    except (duckdb.IOException, duckdb.CatalogException) as exc:  # not created, or not yet upgraded, by a run
+        return dg.SkipReason(f"the library cannot be read yet ({type(exc).__name__}); a run creates it")
+
+
 _PENDING = """
 SELECT t.track_id FROM library.tracks t LEFT JOIN library.downloads d USING (track_id)
 WHERE t.download_state = 'pending' AND d.track_id IS NULL ORDER BY 1
@@ -167,15 +180,10 @@ WHERE t.download_state = 'pending' AND d.track_id IS NULL ORDER BY 1
     description="Starts a download run when tracks become pending that no download has been tried for.",
 )
 def pending_downloads_sensor(context: dg.SensorEvaluationContext, library_db: LibraryDatabase, slskd: SlskdResource):
-    if not slskd.configured:
-        return dg.SkipReason("slskd is not configured (SLSKD_URL, SLSKD_API_KEY)")
-    try:
-        with library_db.get_connection(read_only=True, wait_s=2) as conn:
-            pending = [row[0] for row in conn.execute(_PENDING).fetchall()]
-    except DatabaseLockedError:
-        return dg.SkipReason("the library database is being written; looking again at the next tick")
-    except (duckdb.IOException, duckdb.CatalogException) as exc:  # not created, or not yet upgraded, by a run
-        return dg.SkipReason(f"the library cannot be read yet ({type(exc).__name__}); a run creates it")
+    rows = _downloads_query(library_db, slskd, _PENDING)
+    if isinstance(rows, dg.SkipReason):
+        return rows
+    pending = [row[0] for row in rows]
     if not pending:
         return dg.SkipReason("no new pending tracks")
     digest = hashlib.sha256("\n".join(pending).encode()).hexdigest()[:16]
@@ -199,15 +207,10 @@ FOLLOW_EVERY_S = 600
     description="Watches slskd's transfers of the library's downloads and starts follow_downloads when they move or finish.",
 )
 def transfer_monitor_sensor(context: dg.SensorEvaluationContext, library_db: LibraryDatabase, slskd: SlskdResource):
-    if not slskd.configured:
-        return dg.SkipReason("slskd is not configured (SLSKD_URL, SLSKD_API_KEY)")
-    try:
-        with library_db.get_connection(read_only=True, wait_s=2) as conn:
-            active = set(conn.execute(_ACTIVE).fetchall())
-    except DatabaseLockedError:
-        return dg.SkipReason("the library database is being written; looking again at the next tick")
-    except (duckdb.IOException, duckdb.CatalogException) as exc:
-        return dg.SkipReason(f"the library cannot be read yet ({type(exc).__name__}); a run creates it")
+    rows = _downloads_query(library_db, slskd, _ACTIVE)
+    if isinstance(rows, dg.SkipReason):
+        return rows
+    active = set(rows)
     if not active:
         return dg.SkipReason("no downloads in progress")
     try:

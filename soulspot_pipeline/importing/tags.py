@@ -109,12 +109,14 @@ def _pair(number: int | None, total: int | None) -> str | None:
 # --- ID3 (MP3, WAV, AIFF, TrueAudio) ---
 
 _ID3_TEXT = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "albumartist": "TPE2", "genre": "TCON", "isrc": "TSRC"}
-_ID3_TXXX = {
+# Picard's names for the MusicBrainz ids, as ID3 TXXX descriptions and MP4 freeform atoms.
+_MUSICBRAINZ_NAMES = {
     "release_mbid": "MusicBrainz Album Id",
     "release_group_mbid": "MusicBrainz Release Group Id",
     "artist_mbid": "MusicBrainz Artist Id",
     "albumartist_mbid": "MusicBrainz Album Artist Id",
 }
+_ID3_TXXX = _MUSICBRAINZ_NAMES
 
 
 def _write_id3(audio: mutagen.FileType, tags: TrackTags, cover: bytes | None) -> None:
@@ -209,14 +211,7 @@ def _is_front_cover(encoded: str) -> bool:
 # --- MP4 (AAC, ALAC) ---
 
 _MP4_TEXT = {"title": "©nam", "artist": "©ART", "album": "©alb", "albumartist": "aART", "date": "©day", "genre": "©gen"}
-_MP4_NAMES = {
-    "isrc": "ISRC",
-    "recording_mbid": "MusicBrainz Track Id",
-    "release_mbid": "MusicBrainz Album Id",
-    "release_group_mbid": "MusicBrainz Release Group Id",
-    "artist_mbid": "MusicBrainz Artist Id",
-    "albumartist_mbid": "MusicBrainz Album Artist Id",
-}
+_MP4_NAMES = {"isrc": "ISRC", "recording_mbid": "MusicBrainz Track Id", **_MUSICBRAINZ_NAMES}
 
 
 def _write_mp4(audio: mutagen.FileType, tags: TrackTags, cover: bytes | None) -> None:
