@@ -5,7 +5,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,14 +15,16 @@ from soulspot_pipeline.assets.expand import discography_gaps
 from soulspot_pipeline.assets.library import library_entities, rebuild
 from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.domain.cloud import ProviderError
-from soulspot_pipeline.domain.download_query import search_queries
+from soulspot_pipeline.domain.download_query import album_query, search_queries
 from soulspot_pipeline.domain.download_ranking import (
     PeerRecord,
     RankingPolicy,
     after_failure,
     after_success,
+    album_mode_applies,
     only_upgrades,
     parse_candidates,
+    rank_album_folders,
     rank_candidates,
 )
 from soulspot_pipeline.domain.naming import DEFAULT_TEMPLATE, safe_component
@@ -77,6 +79,46 @@ def search_track(
     return outcome
 
 
+def search_album(
+    group: list[store.QueuedTrack],
+    slskd: SlskdResource,
+    budget: SearchBudget,
+    policy: RankingPolicy,
+    peers: Mapping[str, PeerRecord],
+    now: datetime,
+) -> list[store.SearchOutcome] | None:
+    """Most of an album is wanted: one search for the album, and one peer's folder holding all of
+    it, rather than a file from each of many peers. None when no folder qualifies."""
+    first = group[0].wanted
+    query = album_query(first.artist, first.album)
+    if query is None:
+        return None
+    with budget.slot(query.text):
+        result = slskd.search(query.text)
+    folders = rank_album_folders([q.wanted for q in group], parse_candidates(result.responses), policy, peers, now)
+    best = next((f for f in folders if f.accepted), None)
+    if best is None:
+        return None
+    taken = slskd.enqueue(best.username, [(r.candidate.filename, r.candidate.size) for r in best.chosen.values()])
+    outcomes = []
+    for queued in group:
+        # Each track is explained by every folder that offered it, with the folder's verdict.
+        ranked = [
+            replace(f.chosen[queued.wanted.track_id], accepted=f.accepted, rank=f.rank, score=f.score,
+                    breakdown=f.breakdown, decided_by=f.decided_by, reason=f"folder {f.folder}: {f.reason}")
+            for f in folders if queued.wanted.track_id in f.chosen
+        ]
+        chosen = next(r for r in ranked if r.rank == best.rank)
+        outcome = store.SearchOutcome(queued, [(query.tier, query.text, ranked)], (query.tier, query.text, chosen))
+        if chosen.candidate.filename in taken.enqueued:
+            outcome.enqueued = True
+            outcome.transfer_id = next((t.id for t in taken.transfers if t.filename == chosen.candidate.filename), None)
+        else:
+            outcome.error = f"{best.username} did not take it"
+        outcomes.append(outcome)
+    return outcomes
+
+
 def search_queue(
     queue: list[store.QueuedTrack],
     slskd: SlskdResource,
@@ -86,9 +128,25 @@ def search_queue(
     now: datetime,
     progress: Callable[[str], None],
 ) -> tuple[list[store.SearchOutcome], ProviderError | None]:
-    """Every queued track's search; on a slskd failure, what was done so far and the failure."""
-    outcomes = []
-    for n, queued in enumerate(queue, start=1):
+    """Every queued track's search, albums mostly wanted as whole folders first; on a slskd
+    failure, what was done so far and the failure."""
+    outcomes: list[store.SearchOutcome] = []
+    by_album: dict[str, list[store.QueuedTrack]] = {}
+    for queued in queue:
+        if queued.album_id and queued.existing is None:
+            by_album.setdefault(queued.album_id, []).append(queued)
+    done: set[str] = set()
+    for group in by_album.values():
+        if not album_mode_applies(len(group), group[0].wanted.album_track_count):
+            continue
+        try:
+            found = search_album(group, slskd, budget, policy, peers, now)
+        except ProviderError as exc:
+            return outcomes, exc
+        if found:
+            outcomes += found
+            done |= {q.wanted.track_id for q in group}
+    for n, queued in enumerate([q for q in queue if q.wanted.track_id not in done], start=1):
         try:
             outcomes.append(search_track(queued, slskd, budget, policy, peers, now))
         except ProviderError as exc:

@@ -124,6 +124,14 @@ def search_queries(track: WantedTrack) -> list[SearchQuery]:
     return queries
 
 
+def album_query(artist: str, album: str | None) -> SearchQuery | None:
+    """The query for a whole album (``album`` tier): artist and album title, edition notes left out."""
+    words = list(dict.fromkeys(_query_words(split_title(artist).core) + _query_words(split_title(album).core)))
+    if not album or not _specific_enough(words):
+        return None
+    return SearchQuery("album", " ".join(words))
+
+
 def _specific_enough(words: list[str]) -> bool:
     if not words:
         return False

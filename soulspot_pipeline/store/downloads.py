@@ -29,6 +29,7 @@ class QueuedTrack:
     priority: int
     attempts: int
     existing: Quality | None = None  # an upgrade: the file the library has now
+    album_id: str | None = None
 
 
 _QUEUE = """
@@ -36,7 +37,7 @@ SELECT t.track_id, ar.name AS artist, t.title, al.title AS album, t.duration_ms,
        al.total_tracks, t.isrc, t.recording_mbid,
        CASE WHEN r.track_id IS NOT NULL THEN 'request'
             WHEN t.primary_source = 'discography' THEN 'discography' ELSE 'auto_queue' END AS origin,
-       coalesce(d.attempts, 0) AS attempts, coalesce(r.requested_at, t.updated_at) AS since
+       coalesce(d.attempts, 0) AS attempts, coalesce(r.requested_at, t.updated_at) AS since, t.album_id
 FROM library.tracks t
 JOIN library.artists ar ON ar.artist_id = t.artist_id
 LEFT JOIN library.albums al ON al.album_id = t.album_id
@@ -54,10 +55,10 @@ def load_queue(conn: duckdb.DuckDBPyConnection, *, search_again_before: datetime
     queued = [
         QueuedTrack(
             WantedTrack(track_id, artist, title, album, duration_ms, track_number, disc_number, total, isrc, mbid),
-            origin, PRIORITY[origin], attempts,
+            origin, PRIORITY[origin], attempts, album_id=album_id,
         )
-        for track_id, artist, title, album, duration_ms, track_number, disc_number, total, isrc, mbid, origin, attempts, _
-        in sorted(rows, key=lambda r: (PRIORITY[r[10]], r[12], r[0]))
+        for track_id, artist, title, album, duration_ms, track_number, disc_number, total, isrc, mbid, origin, attempts, _,
+        album_id in sorted(rows, key=lambda r: (PRIORITY[r[10]], r[12], r[0]))
     ]
     return queued[:limit]
 

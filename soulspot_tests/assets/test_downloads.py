@@ -131,13 +131,15 @@ def test_a_1000_track_queue_never_exceeds_the_search_budget_and_no_two_searches_
     library = dz.generate_library(queue, seed=5)
     window = 1.2  # the real budget is 34 per 220 s: the same rule on a shorter window, still long enough to bind
     slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1, ban_after=(34, window))
-    album_titles = {a["id"]: a["title"] for a in library.albums} | {
-        t["album"]["id"]: t["album"]["title"] for t in library.tracks
-    }
+    # Album folders with a bonus file, so no folder is the whole album by itself: every track is then
+    # searched for on its own, after its album's search.
+    albums = {t["album"]["id"]: (t["artist"]["name"], t["album"]["title"]) for t in library.tracks}
     slskd.add_peer("everything", files=[
-        SharedFile(f"@@lib\\{t['artist']['name']}\\{album_titles[t['album']['id']]}\\{t['title']}.mp3", b"\xff\xfb" * 64,
-                   bit_rate=320, length=t["duration"])
-        for t in library.tracks
+        SharedFile(f"@@lib\\{artist}\\{album}\\{name}.mp3", b"\xff\xfb" * 64, bit_rate=320, length=length)
+        for artist, album, name, length in [
+            *((t["artist"]["name"], t["album"]["title"], t["title"], t["duration"]) for t in library.tracks),
+            *((artist, album, "bonus", 100) for artist, album in albums.values()),
+        ]
     ])
     with DeezerStandin(library) as deezer, slskd:
         res = resources(library_db, tmp_path, deezer, slskd, budget=(34, window), tracks_per_run=queue)
@@ -389,3 +391,25 @@ def test_a_low_bitrate_file_is_upgraded_only_by_a_strictly_better_copy_and_the_o
     assert rows(library_db, "SELECT audio_format, local_path FROM library.tracks") == [("flac", str(music / "Air/Moon Safari/Sexy Boy.flac"))]
     kept = [f for f in files_under(music) if f.startswith(".soulspot-replaced/")]
     assert len(kept) == 1 and kept[0].endswith("Air/Moon Safari/Sexy Boy.mp3") and not old.exists()
+
+
+def test_most_of_an_album_wanted_is_taken_as_one_folder_from_one_peer(library_db, tmp_path):
+    titles = ("La femme d'argent", "Sexy Boy", "All I Need", "Kelly Watch the Stars")
+    album = dz.album(302130, "Moon Safari", AIR, nb_tracks=4)
+    tracks = [dz.track(3135600 + n, t, AIR, album, duration_s=2, track_position=n + 1) for n, t in enumerate(titles)]
+    library = DeezerLibrary(user_id="5", albums=[{**album, "time_add": 1767225600}], album_tracks={302130: tracks})
+    slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
+    # Single tracks from peers with free slots, and one peer (busier) with the whole album in one folder.
+    for n, title in enumerate(titles):
+        slskd.add_peer(f"single{n}", files=[SharedFile(f"@@s{n}\\Air\\Moon Safari\\{n + 1:02d} {title}.flac", flac(2.0), length=2)])
+    slskd.add_peer("whole", has_free_upload_slot=False, queue_length=2, files=[
+        SharedFile(f"@@w\\Music\\Air\\Moon Safari (1998)\\{n + 1:02d} {title}.flac", flac(2.0), length=2) for n, title in enumerate(titles)
+    ])
+    with DeezerStandin(library) as deezer, slskd:
+        result = dg.materialize([deezer_favorites, library_entities, downloads], resources=resources(library_db, tmp_path, deezer, slskd))
+        searches = [s.text for s in slskd.searches]
+    assert searches == ["air moon safari"]  # one search for the album, none per track
+    assert rows(library_db, "SELECT DISTINCT username, query_tier, state FROM library.downloads") == [("whole", "album", "downloading")]
+    assert metadata(result, "downloads")["this_run"]["downloading"] == 4
+    chosen = rows(library_db, "SELECT DISTINCT decided_by, reason LIKE 'folder @@w%' FROM library.download_candidates WHERE chosen")
+    assert len(chosen) == 1 and chosen[0][1]
