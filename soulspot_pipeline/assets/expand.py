@@ -181,7 +181,9 @@ def discography_gaps(
     with library_db.writer(patient=True) as conn:
         for origin, requested in found.auto_requests.items():
             store.record_decisions(conn, requested, origin, now)
-        written = store.write_discography(conn, found.entries, found.new_keys, found.gaps, now)
+        written = store.write_discography(
+            conn, found.entries, found.new_keys, found.gaps, [a.artist_id for a in inputs.artists], now
+        )
         written["wanted_tracks"] = store.write_wanted(conn, found.wanted, now)
         written["missing_tracks"] = store.write_missing_tracks(
             conn, [a.album_id for a in inputs.partly_owned], found.missing

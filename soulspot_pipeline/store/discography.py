@@ -120,9 +120,11 @@ def write_discography(
     entries: dict[str, list[DiscographyEntry]],
     new_keys: dict[str, set[str]],
     gaps: Sequence[GapRow],
+    owned_artists: Sequence[str],
     now: datetime,
 ) -> dict[str, int]:
-    """Each browsed artist's discography (first sightings kept) and every gap, in one transaction."""
+    """Each browsed artist's discography (first sightings kept) and every gap, in one transaction.
+    Gaps of artists no longer owned go (their discographies stay)."""
     rows = [
         {
             "artist_id": artist_id, "release_key": e.group.key, "source": e.group.source,
@@ -155,10 +157,12 @@ def write_discography(
          ("is_new", pa.bool_())]
     )
     browsed = pa.table({"artist_id": pa.array(sorted(entries), _S)})
+    owned = pa.table({"artist_id": pa.array(sorted(owned_artists), _S)})
     with transaction(conn), registered(
         conn, listed=pa.Table.from_pylist(rows, schema=schema), found=pa.Table.from_pylist(gap_rows, schema=gap_schema),
-        browsed=browsed,
+        browsed=browsed, owned=owned,
     ):
+        conn.execute("DELETE FROM library.discography_gaps WHERE artist_id NOT IN (SELECT artist_id FROM owned)")
         conn.execute(
             """
             INSERT INTO library.discography

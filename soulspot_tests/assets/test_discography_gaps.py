@@ -269,3 +269,24 @@ def test_a_spotify_artist_albums_refusal_skips_those_artists_and_the_phase_goes_
         assert server.count("/v1/artists/") == 1  # refused once: not asked again for the other artist
     meta = metadata(result, "discography_gaps")
     assert meta["artists_spotify_refused"] == 1 and meta["status"] == "compared"
+
+
+def test_an_artist_no_longer_owned_loses_its_gaps_but_keeps_its_discography(library_db, music_dir, tmp_path):
+    from soulspot_pipeline.user_actions import remove_from_library
+
+    catalog = MbCatalog()
+    air = catalog.add_artist("Air")
+    catalog.add_release_group("Moon Safari", air)
+    catalog.add_release_group("Talkie Walkie", air)
+    write_track(music_dir, "Air", "Moon Safari", "Sexy Boy", artist_mbid=air.mbid)
+    with MusicBrainzStandin(catalog) as server:
+        materialize(library_db, music_dir, tmp_path, musicbrainz(server, tmp_path))
+        assert gaps(library_db) == [("Air", "Talkie Walkie", "album", "missing")]
+        ((artist_id,),) = rows(library_db, "SELECT artist_id FROM library.artists WHERE name = 'Air'")
+        remove_from_library.execute_in_process(
+            run_config={"ops": {"remove": {"config": {"entity_type": "artist", "entity_id": artist_id}}}},
+            resources={"library_db": library_db, "library_policy": LibraryPolicy()},
+        )
+        materialize(library_db, music_dir, tmp_path, musicbrainz(server, tmp_path), assets=[discography_gaps])
+    assert gaps(library_db) == []
+    assert rows(library_db, "SELECT count(*) FROM library.discography") == [(2,)]
