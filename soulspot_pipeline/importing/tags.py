@@ -155,6 +155,17 @@ def _write_id3(audio: mutagen.FileType, tags: TrackTags, cover: bytes | None) ->
 
 # --- Vorbis comments (FLAC, Ogg Vorbis, Opus, Ogg FLAC, Speex) ---
 
+# Picard's keys for the ISRC and the MusicBrainz ids, alike in Vorbis comments and APEv2:
+# the key written, then the spaced spelling of the same field, removed.
+_UPPER_ID_KEYS = {
+    "isrc": ("ISRC",),
+    "recording_mbid": ("MUSICBRAINZ_TRACKID", "MUSICBRAINZ TRACK ID"),
+    "release_mbid": ("MUSICBRAINZ_ALBUMID", "MUSICBRAINZ ALBUM ID"),
+    "release_group_mbid": ("MUSICBRAINZ_RELEASEGROUPID", "MUSICBRAINZ RELEASE GROUP ID"),
+    "artist_mbid": ("MUSICBRAINZ_ARTISTID", "MUSICBRAINZ ARTIST ID"),
+    "albumartist_mbid": ("MUSICBRAINZ_ALBUMARTISTID", "MUSICBRAINZ ALBUM ARTIST ID"),
+}
+
 # Per field: the key written, then other spellings of the same field that are removed.
 _VORBIS_KEYS = {
     "title": ("TITLE",),
@@ -167,12 +178,7 @@ _VORBIS_KEYS = {
     "disc_total": ("DISCTOTAL", "TOTALDISCS"),
     "date": ("DATE", "YEAR"),
     "genre": ("GENRE",),
-    "isrc": ("ISRC",),
-    "recording_mbid": ("MUSICBRAINZ_TRACKID", "MUSICBRAINZ TRACK ID"),
-    "release_mbid": ("MUSICBRAINZ_ALBUMID", "MUSICBRAINZ ALBUM ID"),
-    "release_group_mbid": ("MUSICBRAINZ_RELEASEGROUPID", "MUSICBRAINZ RELEASE GROUP ID"),
-    "artist_mbid": ("MUSICBRAINZ_ARTISTID", "MUSICBRAINZ ARTIST ID"),
-    "albumartist_mbid": ("MUSICBRAINZ_ALBUMARTISTID", "MUSICBRAINZ ALBUM ARTIST ID"),
+    **_UPPER_ID_KEYS,
 }
 _OGG_PICTURE = "METADATA_BLOCK_PICTURE"
 
@@ -248,12 +254,7 @@ _APE_KEYS = {
     "albumartist": ("Album Artist", "ALBUMARTIST", "ALBUM_ARTIST"),
     "date": ("Year", "DATE"),
     "genre": ("Genre",),
-    "isrc": ("ISRC",),
-    "recording_mbid": ("MUSICBRAINZ_TRACKID", "MUSICBRAINZ TRACK ID"),
-    "release_mbid": ("MUSICBRAINZ_ALBUMID", "MUSICBRAINZ ALBUM ID"),
-    "release_group_mbid": ("MUSICBRAINZ_RELEASEGROUPID", "MUSICBRAINZ RELEASE GROUP ID"),
-    "artist_mbid": ("MUSICBRAINZ_ARTISTID", "MUSICBRAINZ ARTIST ID"),
-    "albumartist_mbid": ("MUSICBRAINZ_ALBUMARTISTID", "MUSICBRAINZ ALBUM ARTIST ID"),
+    **_UPPER_ID_KEYS,
 }
 _APE_PAIRS = {
     ("track_number", "track_total"): ("Track", "TRACKNUMBER", "TRACKTOTAL", "TOTALTRACKS"),
