@@ -222,13 +222,20 @@ def find_finished_file(downloads_dir: Path, remote_filename: str, size: int | No
         return None
     name = safe_component(parts[-1])
     folder = safe_component(parts[-2]) if len(parts) > 1 else None
-    guesses = [root / folder / name] if folder else []
-    guesses.append(root / name)
-    if root.is_dir():
-        guesses += sorted(p / name for p in root.iterdir() if p.is_dir())
-    found = [p for p in guesses if p.is_file() and p.resolve().is_relative_to(root)]
+
+    def existing(paths) -> list[Path]:
+        return [p for p in paths if p.is_file() and p.resolve().is_relative_to(root)]
+
+    def right_size(paths: list[Path]) -> Path | None:
+        return next((p for p in paths if size is None or p.stat().st_size == size), None)
+
+    found = existing([root / folder / name] if folder else []) + existing([root / name])
+    if (hit := right_size(found)) is not None:
+        return hit
+    # Only then the folders one level down: a downloads folder can hold thousands.
+    found += existing(sorted(p / name for p in root.iterdir() if p.is_dir()) if root.is_dir() else [])
     # The right size first; a wrong-sized one is still returned, for verification to reject with the reason.
-    return next((p for p in found if size is None or p.stat().st_size == size), found[0] if found else None)
+    return right_size(found) or (found[0] if found else None)
 
 
 def _quality(values: dict | None) -> Quality | None:

@@ -142,7 +142,8 @@ def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: Sequence[SearchOut
                 })
     downloads = []
     for o in outcomes:
-        tier, query, chosen = o.chosen if o.chosen else (o.ranked[-1][0] if o.ranked else None, o.ranked[-1][1] if o.ranked else None, None)
+        # Nothing chosen: the last tier tried says how far the search went.
+        tier, query, chosen = o.chosen or ((*o.ranked[-1][:2], None) if o.ranked else (None, None, None))
         state = "downloading" if o.enqueued else ("failed" if o.error else "not_found")
         downloads.append({
             "track_id": o.queued.wanted.track_id, "state": state, "priority": o.queued.priority, "origin": o.queued.origin,
