@@ -546,8 +546,6 @@ class _Merge:
             reasons = [Reason(o["source"], o["owned_since"]) for o in observations if o.get("owned_since") or "file" in o]
             requested = [t for t in (self.requests.get(track_id), *(o.get("requested_at") for o in observations)) if t]
             transfer, transfer_at = inputs.transfers.get(track_id, (None, None))
-            if transfer in ("failed", "abandoned") and requested and max(requested) > transfer_at:
-                transfer = None  # asked for again since that download failed: pending anew
             ownership, download, active = track_state(
                 reasons,
                 self.decision(track_id, album_id, artist_id),
@@ -555,6 +553,7 @@ class _Merge:
                 requested_at=max(requested, default=None),
                 auto_queue=inputs.auto_queue,
                 transfer=transfer,
+                transfer_at=transfer_at,
             )
             identified = inputs.identified.get(("track", track_id)) or (None,)
             primary = self.primary(active, (), observations)

@@ -71,11 +71,14 @@ def track_state(
     requested_at: datetime | None,
     auto_queue: bool,
     transfer: str | None = None,
+    transfer_at: datetime | None = None,
 ) -> tuple[str, str, list[Reason]]:
     """(ownership_state, download_state, the reasons that own it). ``transfer`` is the state
-    of its download, if one was tried: a pending track being downloaded is ``downloading``,
-    one whose download failed ``failed``, one given up on after that (``abandoned``)
-    ``not_needed`` until it is requested again."""
+    of its download, if one was tried, and ``transfer_at`` when it last changed: a pending
+    track being downloaded is ``downloading``, one whose download failed ``failed``, one given
+    up on after that (``abandoned``) ``not_needed``, until it is requested again."""
+    if transfer in (FAILED, ABANDONED) and requested_at and transfer_at and requested_at > transfer_at:
+        transfer = None  # asked for again since that download failed: pending anew
     if decision is not None and decision.kind == IGNORED:
         return IGNORED, DOWNLOADED if file_present else NOT_NEEDED, []
     active = active_reasons(reasons, decision)
