@@ -2,18 +2,22 @@
 """Set up and run soulspot-pipeline with nothing but Python 3.11+.
 
     python3 run.py refresh     install, then run the full library refresh once
-    python3 run.py test        install with the test extra, then run the test suite
+    python3 run.py test        install with the test extra, check lint, format, types and layers, then run every test
+    python3 run.py test --fast the same checks, then every test but the end-to-end and scale ones
     python3 run.py ui          install, then open the Dagster UI (http://127.0.0.1:3000)
     python3 run.py spotify-login   install, then log in to Spotify once (stores a refresh token)
-    python3 run.py bench ...   install, then benchmark the scan or the cloud import (`soulspot bench -h`)
+    python3 run.py bench ...   install, then benchmark the scan, the cloud import or the downloads (`soulspot bench -h`)
     python3 run.py demo        install, then run every phase offline on a sample library, then open its UI (`--no-ui`: just the run)
+    python3 run.py upgrade-lock   resolve the newest versions pyproject.toml allows into requirements.lock
 
-The first call creates .venv/ beside this file and installs the project into it; later
-calls reinstall only when pyproject.toml changed.
+The first call creates .venv/ beside this file and installs the exact versions pinned in
+requirements.lock into it, then the project itself; later calls reinstall only when
+pyproject.toml or requirements.lock changed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -25,22 +29,60 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".soulspot-installed"
+LOCK = ROOT / "requirements.lock"
+PIP = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+
+# What `test` checks before pytest, in order; each must pass.
+CHECKS = (
+    ("lint", ["ruff", "check", "--quiet", "."]),
+    ("format", ["ruff", "format", "--check", "--quiet", "."]),
+    ("types", ["mypy"]),
+    ("layers", ["lint-imports", "--no-cache"]),
+)
+FAST_TIER = ["-m", "not e2e and not scale"]
+
+
+def _wanted() -> bytes:
+    digest = hashlib.sha256()
+    for path in (ROOT / "pyproject.toml", LOCK):
+        digest.update(path.read_bytes())
+    return digest.hexdigest().encode()
 
 
 def ensure_installed() -> None:
-    if sys.version_info < (3, 11):
-        sys.exit(f"soulspot-pipeline needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not PYTHON.exists():
         print(f"creating {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = (ROOT / "pyproject.toml").read_bytes()
+    wanted = _wanted()
     if STAMP.exists() and STAMP.read_bytes() == wanted:
         return
-    print("installing soulspot-pipeline and its dependencies", flush=True)
-    subprocess.check_call(
-        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", f"{ROOT}[test]"]
-    )
+    print(f"installing soulspot-pipeline and the versions pinned in {LOCK.name}", flush=True)
+    subprocess.check_call([*PIP, "-r", str(LOCK)])
+    subprocess.check_call([*PIP, "--no-deps", "-e", f"{ROOT}[test]"])
     STAMP.write_bytes(wanted)
+
+
+def run_checks() -> int:
+    for name, command in CHECKS:
+        done = subprocess.run([str(BIN / command[0]), *command[1:]], cwd=ROOT)
+        if done.returncode != 0:
+            print(f"\n{name} check failed (`{' '.join(command)}`); fix the above, then run the tests again", flush=True)
+            return done.returncode
+    print("lint, format, types and layers: clean", flush=True)
+    return 0
+
+
+def upgrade_lock() -> int:
+    """Resolve the newest versions pyproject.toml allows, for every platform and Python 3.11+."""
+    subprocess.check_call([*PIP, "uv"])
+    command = [
+        str(BIN / "uv"), "pip", "compile", "pyproject.toml", "--extra", "test", "--universal",
+        "--python-version", "3.11", "--upgrade", "-o", LOCK.name,
+    ]  # fmt: skip
+    code = subprocess.call(command, cwd=ROOT)
+    if code == 0:
+        print(f"{LOCK.name} upgraded: run `python3 run.py test` before committing it", flush=True)
+    return code
 
 
 def main(argv: list[str]) -> int:
@@ -49,8 +91,13 @@ def main(argv: list[str]) -> int:
         return 0 if argv else 2
     ensure_installed()
     os.chdir(ROOT)
+    if argv[0] == "upgrade-lock":
+        return upgrade_lock()
     if argv[0] == "test":
-        return subprocess.call([str(PYTHON), "-m", "pytest", *argv[1:]])
+        args = argv[1:]
+        if "--fast" in args:
+            args = [*FAST_TIER, *(a for a in args if a != "--fast")]
+        return run_checks() or subprocess.call([str(PYTHON), "-m", "pytest", *args])
     return subprocess.call([str(BIN / "soulspot"), *argv])
 
 

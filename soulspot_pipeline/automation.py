@@ -6,9 +6,9 @@ import time
 import dagster as dg
 import duckdb
 
+from soulspot_pipeline.assets.cleanup import library_cleanup
 from soulspot_pipeline.assets.cloud import cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
-from soulspot_pipeline.assets.cleanup import library_cleanup
 from soulspot_pipeline.assets.downloads import download_transfers, downloads
 from soulspot_pipeline.assets.library import library_entities
 from soulspot_pipeline.domain.cloud import ProviderError
@@ -69,7 +69,9 @@ cleanup_schedule = dg.ScheduleDefinition(
 )
 
 
-def _schedule(name: str, job: dg.JobDefinition, cron: str, settings: Settings, what: str, variable: str) -> dg.ScheduleDefinition:
+def _schedule(
+    name: str, job: dg.JobDefinition, cron: str, settings: Settings, what: str, variable: str
+) -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(
         name=name,
         job=job,
@@ -81,11 +83,25 @@ def _schedule(name: str, job: dg.JobDefinition, cron: str, settings: Settings, w
 
 
 def build_cloud_schedule(settings: Settings) -> dg.ScheduleDefinition:
-    return _schedule("cloud_sync_schedule", cloud_sync, settings.cloud_cron, settings, "Syncs the cloud providers", "SOULSPOT_CLOUD_CRON")
+    return _schedule(
+        "cloud_sync_schedule",
+        cloud_sync,
+        settings.cloud_cron,
+        settings,
+        "Syncs the cloud providers",
+        "SOULSPOT_CLOUD_CRON",
+    )
 
 
 def build_music_folder_schedule(settings: Settings) -> dg.ScheduleDefinition:
-    return _schedule("music_folder_scan_schedule", music_folder_scan, settings.scan_cron, settings, "Scans the music folder", "SOULSPOT_SCAN_CRON")
+    return _schedule(
+        "music_folder_scan_schedule",
+        music_folder_scan,
+        settings.scan_cron,
+        settings,
+        "Scans the music folder",
+        "SOULSPOT_SCAN_CRON",
+    )
 
 
 def on_cron(asset: dg.AssetsDefinition, cron: str, settings: Settings) -> dg.AssetsDefinition:
@@ -95,7 +111,9 @@ def on_cron(asset: dg.AssetsDefinition, cron: str, settings: Settings) -> dg.Ass
     return asset.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=condition))
 
 
-def build_automation_sensor(settings: Settings, targets: list[dg.AssetsDefinition]) -> dg.AutomationConditionSensorDefinition:
+def build_automation_sensor(
+    settings: Settings, targets: list[dg.AssetsDefinition]
+) -> dg.AutomationConditionSensorDefinition:
     return dg.AutomationConditionSensorDefinition(
         "phase_automation",
         target=targets,
@@ -149,7 +167,9 @@ def abandoned_runs_sensor(context: dg.SensorEvaluationContext):
     recovered = recover_abandoned_runs(context.instance)
     if recovered:
         context.log.warning(f"recovered abandoned runs: {', '.join(recovered)}")
-        return dg.SkipReason(f"marked {len(recovered)} abandoned run(s) failed and freed their slots: {', '.join(recovered)}")
+        return dg.SkipReason(
+            f"marked {len(recovered)} abandoned run(s) failed and freed their slots: {', '.join(recovered)}"
+        )
     return dg.SkipReason("no abandoned runs")
 
 
@@ -191,7 +211,10 @@ def pending_downloads_sensor(context: dg.SensorEvaluationContext, library_db: Li
         return dg.SkipReason(f"a download run was already requested for these {len(pending)} pending tracks")
     context.update_cursor(digest)
     # Keyed by the set of new pending tracks: the same set never starts two runs.
-    return dg.RunRequest(run_key=f"pending:{digest}", tags={"soulspot/trigger": "pending_downloads_sensor", "soulspot/pending": str(len(pending))})
+    return dg.RunRequest(
+        run_key=f"pending:{digest}",
+        tags={"soulspot/trigger": "pending_downloads_sensor", "soulspot/pending": str(len(pending))},
+    )
 
 
 _ACTIVE = "SELECT username, remote_filename FROM library.downloads WHERE state = 'downloading' ORDER BY 1, 2"
@@ -219,11 +242,15 @@ def transfer_monitor_sensor(context: dg.SensorEvaluationContext, library_db: Lib
         return dg.SkipReason(f"slskd cannot be asked now: {exc}")
     seen = sorted(
         f"{t.username}|{t.filename}|{','.join(sorted(t.state))}|{int(t.percent_complete // 10)}"
-        for t in transfers if (t.username, t.filename) in active
+        for t in transfers
+        if (t.username, t.filename) in active
     )
     moment = int(time.time() // FOLLOW_EVERY_S)
     digest = hashlib.sha256("\n".join([*seen, str(len(active)), str(moment)]).encode()).hexdigest()[:16]
     if digest == context.cursor:
         return dg.SkipReason(f"{len(active)} downloads in progress, no change since the last look")
     context.update_cursor(digest)
-    return dg.RunRequest(run_key=f"transfers:{digest}", tags={"soulspot/trigger": "transfer_monitor_sensor", "soulspot/active": str(len(active))})
+    return dg.RunRequest(
+        run_key=f"transfers:{digest}",
+        tags={"soulspot/trigger": "transfer_monitor_sensor", "soulspot/active": str(len(active))},
+    )

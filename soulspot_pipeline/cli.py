@@ -71,7 +71,10 @@ def ui(settings: Settings, host: str, port: int) -> int:
 def spotify_login(settings: Settings, open_browser: bool) -> int:
     """The one-time Spotify login (authorization code with PKCE); runs refresh it themselves."""
     if not settings.spotify_configured:
-        print("Spotify is not configured: set SPOTIFY_CLIENT_ID and SPOTIFY_REDIRECT_URI (see the README)", file=sys.stderr)
+        print(
+            "Spotify is not configured: set SPOTIFY_CLIENT_ID and SPOTIFY_REDIRECT_URI (see the README)",
+            file=sys.stderr,
+        )
         return 2
     from soulspot_pipeline.resources.spotify import SpotifyResource
 
@@ -111,13 +114,19 @@ def main(argv: list[str] | None = None) -> int:
     bench_parser.add_argument("--dir", type=Path, default=None, help="where to build the library (default: a temp dir)")
     bench_parser.add_argument("--keep", action="store_true", help="keep the synthetic library afterwards")
     bench_parser.add_argument(
-        "--cloud-tracks", type=int, default=None, help="instead: import this many saved tracks from the Spotify stand-in"
+        "--cloud-tracks",
+        type=int,
+        default=None,
+        help="instead: import this many saved tracks from the Spotify stand-in",
     )
     demo_parser = commands.add_parser(
         "demo", help="a DEMO of every phase on a sample library, offline, against local stand-ins (no accounts)"
     )
     demo_parser.add_argument(
-        "--data-dir", type=Path, default=Path("demo-data"), help="the demo's own folder, rebuilt on every run (default: ./demo-data)"
+        "--data-dir",
+        type=Path,
+        default=Path("demo-data"),
+        help="the demo's own folder, rebuilt on every run (default: ./demo-data)",
     )
     demo_parser.add_argument("--no-ui", action="store_true", help="exit after the summary instead of opening the UI")
     demo_parser.add_argument("--host", default="127.0.0.1")
@@ -125,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "demo":  # before reading settings: the demo uses none of the user's
-        from soulspot_pipeline.demo import run_demo
+        from soulspot_pipeline.devkit.demo import run_demo
 
         return run_demo(args.data_dir, ui=not args.no_ui, host=args.host, port=args.port)
     settings = Settings.from_env()
@@ -135,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         return ui(settings, args.host, args.port)
     if args.command == "spotify-login":
         return spotify_login(settings, open_browser=not args.no_browser)
-    from soulspot_pipeline.benchmark import run_benchmark, run_cloud_benchmark
+    from soulspot_pipeline.devkit.benchmark import run_benchmark, run_cloud_benchmark
 
     if args.cloud_tracks:
         return run_cloud_benchmark(args.cloud_tracks, directory=args.dir)

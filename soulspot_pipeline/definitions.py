@@ -2,9 +2,9 @@
 
 import dagster as dg
 
+from soulspot_pipeline.assets.cleanup import library_cleanup
 from soulspot_pipeline.assets.cloud import CLOUD_SOURCES, cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
-from soulspot_pipeline.assets.cleanup import library_cleanup
 from soulspot_pipeline.assets.downloads import download_transfers, downloads
 from soulspot_pipeline.assets.enrich import enriched_metadata
 from soulspot_pipeline.assets.expand import discography_gaps
@@ -21,10 +21,10 @@ from soulspot_pipeline.automation import (
     build_automation_sensor,
     build_cloud_schedule,
     build_music_folder_schedule,
-    cloud_sync,
     build_music_folder_sensor,
     cleanup,
     cleanup_schedule,
+    cloud_sync,
     download_wanted,
     follow_downloads,
     library_refresh,
@@ -46,9 +46,7 @@ from soulspot_pipeline.user_actions import user_action_jobs
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     return {
-        "library_db": LibraryDatabase(
-            database=str(settings.duckdb_path), snapshot_path=str(settings.snapshot_path)
-        ),
+        "library_db": LibraryDatabase(database=str(settings.duckdb_path), snapshot_path=str(settings.snapshot_path)),
         "music_folder": MusicFolder(music_dir=str(settings.music_dir), scan_workers=settings.scan_workers),
         "library_policy": LibraryPolicy(auto_queue_downloads=settings.auto_queue_downloads),
         **{spec.resource_key: spec.build_resource(settings) for spec in CLOUD_SOURCES},
@@ -103,15 +101,38 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     enrich = on_cron(enriched_metadata, settings.enrich_cron, settings)
     gaps = on_cron(discography_gaps, settings.discography_cron, settings)
     imagery = on_cron(images, settings.images_cron, settings)
-    wall = cover_wall.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=dg.AutomationCondition.eager()))
+    wall = cover_wall.map_asset_specs(
+        lambda spec: spec.replace_attributes(automation_condition=dg.AutomationCondition.eager())
+    )
     automated = [identify, enrich, gaps, imagery, wall]
     return dg.Definitions(
-        assets=[*cloud_assets, local_scan, library_entities, *automated, downloads, download_transfers, library_cleanup],
+        assets=[
+            *cloud_assets,
+            local_scan,
+            library_entities,
+            *automated,
+            downloads,
+            download_transfers,
+            library_cleanup,
+        ],
         asset_checks=[unique_local_paths, no_orphaned_tracks, downloaded_files_exist],
-        jobs=[library_refresh, music_folder_scan, cloud_sync, download_wanted, follow_downloads, cleanup, *user_action_jobs],
+        jobs=[
+            library_refresh,
+            music_folder_scan,
+            cloud_sync,
+            download_wanted,
+            follow_downloads,
+            cleanup,
+            *user_action_jobs,
+        ],
         schedules=[build_music_folder_schedule(settings), build_cloud_schedule(settings), cleanup_schedule],
-        sensors=[build_music_folder_sensor(settings), abandoned_runs_sensor, build_automation_sensor(settings, automated),
-                 pending_downloads_sensor, transfer_monitor_sensor],
+        sensors=[
+            build_music_folder_sensor(settings),
+            abandoned_runs_sensor,
+            build_automation_sensor(settings, automated),
+            pending_downloads_sensor,
+            transfer_monitor_sensor,
+        ],
         resources=build_resources(settings),
     )
 

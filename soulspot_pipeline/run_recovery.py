@@ -45,7 +45,8 @@ def recover_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
         if pid is None or _process_alive(pid):
             continue
         instance.report_run_failed(
-            run, f"the run's process ({pid}) is gone (killed or the machine restarted); marked failed to free its pool slots"
+            run,
+            f"the run's process ({pid}) is gone (killed or the machine restarted); marked failed to free its pool slots",
         )
         recovered.append(run.run_id)
     if instance.event_log_storage.supports_global_concurrency_limits:

@@ -183,17 +183,13 @@ class Settings:
         return cls(
             data_dir=data_dir,
             duckdb_path=duckdb_path,
-            snapshot_path=_path(
-                env, "SOULSPOT_SNAPSHOT_PATH", duckdb_path.with_suffix(".snapshot.duckdb")
-            ),
+            snapshot_path=_path(env, "SOULSPOT_SNAPSHOT_PATH", duckdb_path.with_suffix(".snapshot.duckdb")),
             music_dir=_path(env, "SOULSPOT_MUSIC_DIR", data_dir / "music"),
             downloads_dir=_path(env, "SOULSPOT_DOWNLOADS_DIR", data_dir / "downloads"),
             auto_queue_downloads=_bool(env, "SOULSPOT_AUTO_QUEUE_DOWNLOADS", False),
             scan_cron=_text(env, "SOULSPOT_SCAN_CRON") or "0 * * * *",
             scan_workers=int(_number(env, "SOULSPOT_SCAN_WORKERS", os.cpu_count() or 1, int)),
-            music_sensor_interval_s=int(
-                _number(env, "SOULSPOT_MUSIC_SENSOR_INTERVAL", 120, int)
-            ),
+            music_sensor_interval_s=int(_number(env, "SOULSPOT_MUSIC_SENSOR_INTERVAL", 120, int)),
             timezone=_text(env, "SOULSPOT_TIMEZONE") or "UTC",
             spotify_client_id=_text(env, "SPOTIFY_CLIENT_ID"),
             spotify_client_secret=_text(env, "SPOTIFY_CLIENT_SECRET"),

@@ -47,9 +47,12 @@ class PlaylistModeConfig(dg.Config):
 
 
 class MetadataConfig(EntityConfig):
-    field: str = Field(description="An enriched field: " + "; ".join(f"{t}: {', '.join(f)}" for t, f in ENRICHED_FIELDS.items()))
+    field: str = Field(
+        description="An enriched field: " + "; ".join(f"{t}: {', '.join(f)}" for t, f in ENRICHED_FIELDS.items())
+    )
     value: str | None = Field(
-        default=None, description="The value (lists comma-separated); empty to drop your value and fall back to the sources."
+        default=None,
+        description="The value (lists comma-separated); empty to drop your value and fall back to the sources.",
     )
 
 
@@ -131,36 +134,52 @@ def _set_field(conn, now, config: MetadataConfig) -> str:
     value = manual_value(entity_type, config.field, config.value)
     label = decisions.entity_name(conn, entity_type, config.entity_id)
     write_metadata(conn, [(entity_type, config.entity_id, config.field, value)], "manual", now)
-    return f"{config.field} of {entity_type} '{label}' set to {value!r}" if value is not None else f"your {config.field} of '{label}' dropped"
+    return (
+        f"{config.field} of {entity_type} '{label}' set to {value!r}"
+        if value is not None
+        else f"your {config.field} of '{label}' dropped"
+    )
 
 
 remove_from_library = _action_job(
-    "remove_from_library", "remove", EntityConfig,
+    "remove_from_library",
+    "remove",
+    EntityConfig,
     "Un-own an artist, album or track and what it contains; a later like, file or request owns it again.",
     _decide(REMOVED, "removed"),
 )
 ignore_in_library = _action_job(
-    "ignore_in_library", "ignore", EntityConfig,
+    "ignore_in_library",
+    "ignore",
+    EntityConfig,
     "Ignore an artist, album or track and what it contains: no sync owns it again, nothing downloads it.",
     _decide(IGNORED, "ignored"),
 )
 restore_to_library = _action_job(
-    "restore_to_library", "restore", EntityConfig,
+    "restore_to_library",
+    "restore",
+    EntityConfig,
     "Forget a remove or ignore decision: the entity is owned again wherever a source says so.",
     _decide(None, "restored"),
 )
 request_downloads = _action_job(
-    "request_downloads", "request", EntityConfig,
+    "request_downloads",
+    "request",
+    EntityConfig,
     "Request downloads: a track, an album's tracks, or an artist's owned albums become owned and pending.",
     _request,
 )
 set_playlist_sync_mode = _action_job(
-    "set_playlist_sync_mode", "set_mode", PlaylistModeConfig,
+    "set_playlist_sync_mode",
+    "set_mode",
+    PlaylistModeConfig,
     "Choose per playlist: reference only, auto-own its tracks, or disabled.",
     _set_mode,
 )
 set_metadata = _action_job(
-    "set_metadata", "set_field", MetadataConfig,
+    "set_metadata",
+    "set_field",
+    MetadataConfig,
     "Set a genre, date, type or other enriched field by hand: your value wins over every source.",
     _set_field,
 )
@@ -178,6 +197,11 @@ decide_discography_gaps = dg.define_asset_job(
 )
 
 user_action_jobs = [
-    remove_from_library, ignore_in_library, restore_to_library, request_downloads, set_playlist_sync_mode, set_metadata,
+    remove_from_library,
+    ignore_in_library,
+    restore_to_library,
+    request_downloads,
+    set_playlist_sync_mode,
+    set_metadata,
     decide_discography_gaps,
 ]

@@ -14,7 +14,9 @@ REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 @pytest.fixture
 def realdata() -> Path:
     if not REALDATA.is_dir():
-        pytest.skip(f"real recorded data not present at {REALDATA} (it is only beside the project in CI and development)")
+        pytest.skip(
+            f"real recorded data not present at {REALDATA} (it is only beside the project in CI and development)"
+        )
     return REALDATA
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import httpx
 
+from soulspot_pipeline.devkit.standins.spotify import SpotifyStandin, generate_library
 from soulspot_pipeline.resources.spotify import SCOPES, TokenFile
-from soulspot_pipeline.standins.spotify import SpotifyStandin, generate_library
 
 SOULSPOT = Path(sys.executable).with_name("soulspot")
 REDIRECT = "http://127.0.0.1:8888/callback"
@@ -39,8 +39,12 @@ def test_spotify_login_stores_a_private_token_that_a_refresh_then_uses(tmp_path)
     with SpotifyStandin(generate_library(120, seed=3)) as server:
         env = cli_env(tmp_path, server)
         login = subprocess.Popen(
-            [str(SOULSPOT), "spotify-login", "--no-browser"], env=env, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [str(SOULSPOT), "spotify-login", "--no-browser"],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         line = login.stdout.readline()
         assert line.startswith("Go to the following URL: "), line + login.stderr.read()
@@ -63,7 +67,9 @@ def test_spotify_login_stores_a_private_token_that_a_refresh_then_uses(tmp_path)
         for secret in (stored["refresh_token"], stored["access_token"]):
             assert secret not in done.stdout + done.stderr
         conn = duckdb.connect(str(tmp_path / "data" / "soulspot.snapshot.duckdb"), read_only=True)
-        assert conn.execute("SELECT count(*) FROM library.cloud_likes WHERE source = 'spotify' AND kind = 'track'").fetchall() == [(120,)]
+        assert conn.execute(
+            "SELECT count(*) FROM library.cloud_likes WHERE source = 'spotify' AND kind = 'track'"
+        ).fetchall() == [(120,)]
         # Covers and pictures came from the stand-in's image host, never from the internet.
         stored, local = conn.execute(
             "SELECT count(*), count(*) FILTER (WHERE source_url LIKE ? || '/image/%') FROM library.images WHERE status = 'stored'",
@@ -81,14 +87,22 @@ def test_a_sync_killed_half_way_and_run_again_ends_as_a_clean_sync_would(tmp_pat
                 {**server.issue_tokens(" ".join(SCOPES)), "expires_at": int(time.time()) + 3600}
             )
         # Once, to the end, in a fresh library: what a clean sync leaves.
-        clean = subprocess.run([str(SOULSPOT), "refresh"], env=cli_env(clean_dir, server), capture_output=True, text=True, timeout=300)
+        clean = subprocess.run(
+            [str(SOULSPOT), "refresh"], env=cli_env(clean_dir, server), capture_output=True, text=True, timeout=300
+        )
         assert clean.returncode == 0, clean.stdout[-3000:] + clean.stderr[-3000:]
 
         # Half-way through the saved tracks, the whole run is killed.
         server.delay_s = 0.05
         pages_before = server.count("/v1/me/tracks")
         env = cli_env(killed_dir, server)
-        run = subprocess.Popen([str(SOULSPOT), "refresh"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        run = subprocess.Popen(
+            [str(SOULSPOT), "refresh"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 120
         while server.count("/v1/me/tracks") - pages_before < 12 and time.monotonic() < deadline and run.poll() is None:
             time.sleep(0.02)
@@ -107,14 +121,19 @@ def test_a_sync_killed_half_way_and_run_again_ends_as_a_clean_sync_would(tmp_pat
                 table: conn.execute(f"SELECT * EXCLUDE ({drop}) FROM library.{table} ORDER BY ALL").fetchall()
                 for table, drop in (
                     # image_path names each library's own data folder
-                    ("tracks", "created_at, updated_at"), ("albums", "created_at, updated_at, image_path"),
-                    ("artists", "created_at, updated_at, image_path"), ("cloud_likes", "liked_since"),
-                    ("source_links", "created_at, updated_at"), ("playlist_tracks", "position"),
+                    ("tracks", "created_at, updated_at"),
+                    ("albums", "created_at, updated_at, image_path"),
+                    ("artists", "created_at, updated_at, image_path"),
+                    ("cloud_likes", "liked_since"),
+                    ("source_links", "created_at, updated_at"),
+                    ("playlist_tracks", "position"),
                 )
             }
         finally:
             conn.close()
 
     killed, clean = state(killed_dir), state(clean_dir)
-    assert len(killed["cloud_likes"]) >= 1500 and len({row[:3] for row in killed["cloud_likes"]}) == len(killed["cloud_likes"])
+    assert len(killed["cloud_likes"]) >= 1500 and len({row[:3] for row in killed["cloud_likes"]}) == len(
+        killed["cloud_likes"]
+    )
     assert killed == clean

@@ -6,32 +6,54 @@ import time
 import dagster as dg
 
 from soulspot_pipeline.definitions import build_definitions
+from soulspot_pipeline.devkit.synth import write_audio_file
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.settings import Settings
-from soulspot_pipeline.synth import write_audio_file
-
 
 JOBS = (
-    "library_refresh", "music_folder_scan", "cloud_sync", "remove_from_library", "ignore_in_library",
-    "restore_to_library", "request_downloads", "set_playlist_sync_mode", "set_metadata", "decide_discography_gaps",
-    "download_wanted", "follow_downloads", "cleanup",
+    "library_refresh",
+    "music_folder_scan",
+    "cloud_sync",
+    "remove_from_library",
+    "ignore_in_library",
+    "restore_to_library",
+    "request_downloads",
+    "set_playlist_sync_mode",
+    "set_metadata",
+    "decide_discography_gaps",
+    "download_wanted",
+    "follow_downloads",
+    "cleanup",
 )
 
 
 def test_every_job_schedule_and_sensor_loads(tmp_path):
     defs = build_definitions(
-        Settings.from_env({"SOULSPOT_DATA_DIR": str(tmp_path), "SOULSPOT_SCAN_CRON": "*/20 * * * *", "SOULSPOT_CLOUD_CRON": "*/45 * * * *"})
+        Settings.from_env(
+            {
+                "SOULSPOT_DATA_DIR": str(tmp_path),
+                "SOULSPOT_SCAN_CRON": "*/20 * * * *",
+                "SOULSPOT_CLOUD_CRON": "*/45 * * * *",
+            }
+        )
     )
     assert {job for job in JOBS if defs.resolve_job_def(job)} == set(JOBS)
     refresh = defs.resolve_job_def("library_refresh")
-    assert {n.name for n in refresh.graph.node_defs} >= {"local_scan", "library_entities", "spotify_likes", "deezer_favorites"}
+    assert {n.name for n in refresh.graph.node_defs} >= {
+        "local_scan",
+        "library_entities",
+        "spotify_likes",
+        "deezer_favorites",
+    }
     assert defs.resolve_schedule_def("music_folder_scan_schedule").cron_schedule == "*/20 * * * *"
     cloud = defs.resolve_schedule_def("cloud_sync_schedule")
     assert cloud.cron_schedule == "*/45 * * * *" and cloud.job_name == "cloud_sync"
     assert defs.resolve_sensor_def("music_folder_sensor") and defs.resolve_sensor_def("abandoned_runs_sensor")
     graph = defs.resolve_asset_graph()
     assert graph.get(dg.AssetKey("library_entities")).parent_keys == {
-        dg.AssetKey("local_scan"), dg.AssetKey("spotify_likes"), dg.AssetKey("deezer_favorites")
+        dg.AssetKey("local_scan"),
+        dg.AssetKey("spotify_likes"),
+        dg.AssetKey("deezer_favorites"),
     }
     specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
     assert specs["local_scan"].group_name == "discover" and specs["library_entities"].group_name == "library"
@@ -40,15 +62,24 @@ def test_every_job_schedule_and_sensor_loads(tmp_path):
     assert graph.get(dg.AssetKey("enriched_metadata")).parent_keys == {dg.AssetKey("identified_entities")}
     assert "on_cron(0 */2 * * *" in specs["identified_entities"].automation_condition.get_label()
     assert specs["discography_gaps"].group_name == "expand"
-    assert graph.get(dg.AssetKey("discography_gaps")).parent_keys == {dg.AssetKey("enriched_metadata"), dg.AssetKey("library_entities")}
+    assert graph.get(dg.AssetKey("discography_gaps")).parent_keys == {
+        dg.AssetKey("enriched_metadata"),
+        dg.AssetKey("library_entities"),
+    }
     assert "on_cron(0 */6 * * *" in specs["discography_gaps"].automation_condition.get_label()
     assert specs["images"].group_name == "imagery" and specs["cover_wall"].group_name == "imagery"
-    assert graph.get(dg.AssetKey("images")).parent_keys == {dg.AssetKey("enriched_metadata"), dg.AssetKey("library_entities")}
+    assert graph.get(dg.AssetKey("images")).parent_keys == {
+        dg.AssetKey("enriched_metadata"),
+        dg.AssetKey("library_entities"),
+    }
     assert graph.get(dg.AssetKey("cover_wall")).parent_keys == {dg.AssetKey("images")}
     assert "on_cron(0 */2 * * *" in specs["images"].automation_condition.get_label()
     assert {n.name for n in refresh.graph.node_defs} >= {"discography_gaps", "images", "cover_wall"}
     assert specs["downloads"].group_name == "downloads"
-    assert graph.get(dg.AssetKey("downloads")).parent_keys == {dg.AssetKey("library_entities"), dg.AssetKey("discography_gaps")}
+    assert graph.get(dg.AssetKey("downloads")).parent_keys == {
+        dg.AssetKey("library_entities"),
+        dg.AssetKey("discography_gaps"),
+    }
     assert defs.resolve_sensor_def("pending_downloads_sensor").job_name == "download_wanted"
     assert defs.resolve_sensor_def("transfer_monitor_sensor").job_name == "follow_downloads"
     assert specs["download_transfers"].group_name == "downloads" and specs["library_cleanup"].group_name == "cleanup"
@@ -56,18 +87,26 @@ def test_every_job_schedule_and_sensor_loads(tmp_path):
     assert defs.resolve_schedule_def("cleanup_schedule").job_name == "cleanup"
     assert defs.resolve_sensor_def("phase_automation").default_status == dg.DefaultSensorStatus.RUNNING
     assert all(s.description and s.kinds for s in specs.values())
-    assert {c.name for c in defs.resolve_asset_graph().asset_check_keys} == {"unique_local_paths", "no_orphaned_tracks", "downloaded_files_exist"}
+    assert {c.name for c in defs.resolve_asset_graph().asset_check_keys} == {
+        "unique_local_paths",
+        "no_orphaned_tracks",
+        "downloaded_files_exist",
+    }
 
 
 def evaluate(sensor, music_dir, cursor):
-    with dg.build_sensor_context(cursor=cursor, resources={"music_folder": MusicFolder(music_dir=str(music_dir))}) as context:
+    with dg.build_sensor_context(
+        cursor=cursor, resources={"music_folder": MusicFolder(music_dir=str(music_dir))}
+    ) as context:
         result = sensor(context)
         return result, context.cursor
 
 
 def test_the_sensor_requests_one_scan_per_change_and_says_why_it_skips(tmp_path):
     music_dir = tmp_path / "music"
-    defs = build_definitions(Settings.from_env({"SOULSPOT_DATA_DIR": str(tmp_path), "SOULSPOT_MUSIC_DIR": str(music_dir)}))
+    defs = build_definitions(
+        Settings.from_env({"SOULSPOT_DATA_DIR": str(tmp_path), "SOULSPOT_MUSIC_DIR": str(music_dir)})
+    )
     sensor = defs.resolve_sensor_def("music_folder_sensor")
 
     result, cursor = evaluate(sensor, music_dir, None)
@@ -110,8 +149,11 @@ def test_identify_and_enrich_run_after_their_ticks_only_once_their_upstream_succ
     defs = build_definitions(Settings.from_env({"SOULSPOT_DATA_DIR": str(tmp_path)}))
     identify, enrich = dg.AssetKey("identified_entities"), dg.AssetKey("enriched_metadata")
     with dg.instance_for_test() as instance:
+
         def evaluate(hour, minute, cursor):
-            return dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=datetime(2026, 1, 1, hour, minute), cursor=cursor)
+            return dg.evaluate_automation_conditions(
+                defs=defs, instance=instance, evaluation_time=datetime(2026, 1, 1, hour, minute), cursor=cursor
+            )
 
         result = evaluate(0, 30, None)
         instance.report_runless_asset_event(dg.AssetMaterialization("library_entities"))
@@ -130,8 +172,11 @@ def test_discography_and_images_run_after_their_ticks_only_once_their_upstream_s
     defs = build_definitions(Settings.from_env({"SOULSPOT_DATA_DIR": str(tmp_path)}))
     gaps, images, wall = dg.AssetKey("discography_gaps"), dg.AssetKey("images"), dg.AssetKey("cover_wall")
     with dg.instance_for_test() as instance:
+
         def evaluate(hour, minute, cursor):
-            return dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=datetime(2026, 1, 1, hour, minute), cursor=cursor)
+            return dg.evaluate_automation_conditions(
+                defs=defs, instance=instance, evaluation_time=datetime(2026, 1, 1, hour, minute), cursor=cursor
+            )
 
         result = evaluate(0, 30, None)
         instance.report_runless_asset_event(dg.AssetMaterialization("library_entities"))

@@ -27,7 +27,9 @@ def _easy(path):
 
 
 def test_every_real_audio_file_is_a_row_or_a_reasoned_error(realdata, library_db):
-    audio_files = sorted(p for p in realdata.rglob("*") if p.is_file() and p.suffix.lower().lstrip(".") in AUDIO_EXTENSIONS)
+    audio_files = sorted(
+        p for p in realdata.rglob("*") if p.is_file() and p.suffix.lower().lstrip(".") in AUDIO_EXTENSIONS
+    )
     assert len(audio_files) >= 20
 
     result = refresh(library_db, realdata)
@@ -69,7 +71,10 @@ def test_real_files_carry_their_musicbrainz_ids(realdata, library_db):
             "8b882575-08a5-4452-a7a7-cbb8a1531f9e",
             "9e873859-8aa4-4790-b985-5a953e8ef628",
             "7cf0ea9d-86b9-4dad-ba9e-2355a64899ea",
-            2, 3, 4, 5,
+            2,
+            3,
+            4,
+            5,
         ), row[0]
 
 
@@ -89,8 +94,8 @@ def test_recorded_spotify_and_deezer_responses_sync_into_the_library(realdata, l
     """The recorded Spotify Web API and Deezer responses, served as they are, through spotipy and httpx."""
     import json
 
-    from soulspot_pipeline.standins import deezer as deezer_standin
-    from soulspot_pipeline.standins import spotify as spotify_standin
+    from soulspot_pipeline.devkit.standins import deezer as deezer_standin
+    from soulspot_pipeline.devkit.standins import spotify as spotify_standin
     from soulspot_tests.assets.test_cloud_likes import login, materialize, resources
     from soulspot_tests.results import rows
 
@@ -98,26 +103,34 @@ def test_recorded_spotify_and_deezer_responses_sync_into_the_library(realdata, l
     deezer_data = realdata / "deezer" / "deezer-python" / "extracted-json"
     recorded_saved = json.loads((spotify_data / "library" / "GetUsersSavedTracksRequest.json").read_text())["items"]
     recorded_deezer = json.loads((deezer_data / "TestClient.test_get_user_tracks[args1]__0.json").read_text())["data"]
-    with spotify_standin.SpotifyStandin(spotify_standin.library_from_recordings(spotify_data)) as spotify, \
-            deezer_standin.DeezerStandin(deezer_standin.library_from_recordings(deezer_data)) as deezer:
+    with (
+        spotify_standin.SpotifyStandin(spotify_standin.library_from_recordings(spotify_data)) as spotify,
+        deezer_standin.DeezerStandin(deezer_standin.library_from_recordings(deezer_data)) as deezer,
+    ):
         login(spotify, tmp_path / "data" / "secrets" / "spotify-token.json")
         result = materialize(resources(library_db, music_dir, tmp_path, spotify, deezer))
-    meta = {e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
-            for e in result.get_asset_materialization_events()}
+    meta = {
+        e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
+        for e in result.get_asset_materialization_events()
+    }
     assert meta["spotify_likes"]["liked_tracks"] == len([i for i in recorded_saved if i.get("track")])
     # The recorded playlist holds a podcast episode and an entry whose track is gone.
     assert meta["spotify_likes"]["skipped_items"].get("episode", 0) >= 1
     assert meta["deezer_favorites"]["liked_tracks"] == len(recorded_deezer)
     isrc = recorded_saved[0]["track"]["external_ids"]["isrc"]
     assert rows(library_db, "SELECT spotify_id, ownership_state FROM library.tracks WHERE isrc = ?", [isrc]) == [
-        (recorded_saved[0]["track"]["id"], "owned")]
+        (recorded_saved[0]["track"]["id"], "owned")
+    ]
     durations = {str(t["id"]): t["duration"] * 1000 for t in recorded_deezer}
-    assert dict(rows(library_db, "SELECT deezer_id, duration_ms FROM library.tracks WHERE deezer_id IS NOT NULL")) == durations
+    assert (
+        dict(rows(library_db, "SELECT deezer_id, duration_ms FROM library.tracks WHERE deezer_id IS NOT NULL"))
+        == durations
+    )
 
 
 def test_recorded_musicbrainz_answers_identify_and_enrich_a_real_song(realdata, library_db, music_dir, tmp_path):
     """The recorded ws/2 XML served as MusicBrainz answers it: search, pick, explain, enrich."""
-    from soulspot_pipeline.standins.musicbrainz import MusicBrainzStandin, catalog_from_recordings
+    from soulspot_pipeline.devkit.standins.musicbrainz import MusicBrainzStandin, catalog_from_recordings
     from soulspot_tests.assets.test_identify_enrich import ASSETS, materialize, musicbrainz, write_track
     from soulspot_tests.results import rows
 
@@ -127,8 +140,12 @@ def test_recorded_musicbrainz_answers_identify_and_enrich_a_real_song(realdata, 
         materialize(library_db, music_dir, musicbrainz(server, tmp_path), assets=ASSETS)
     # The recorded search answers cb4d4d70-… at score 100 for this song.
     assert rows(library_db, "SELECT recording_mbid FROM library.tracks") == [("cb4d4d70-930c-4d1a-a157-776de18be66a",)]
-    assert rows(library_db, "SELECT artist_mbid FROM library.artists WHERE name = 'Dynamo Go'") == [("952a4205-023d-4235-897c-6fdb6f58dfaa",)]
-    candidates = rows(library_db, "SELECT decision, count(*) FROM library.match_candidates WHERE entity_type = 'track' GROUP BY 1")
+    assert rows(library_db, "SELECT artist_mbid FROM library.artists WHERE name = 'Dynamo Go'") == [
+        ("952a4205-023d-4235-897c-6fdb6f58dfaa",)
+    ]
+    candidates = rows(
+        library_db, "SELECT decision, count(*) FROM library.match_candidates WHERE entity_type = 'track' GROUP BY 1"
+    )
     assert dict(candidates)["accepted"] == 1 and dict(candidates).get("rejected", 0) >= 1  # the other Dynamo Go songs
 
 
@@ -141,7 +158,11 @@ def test_recorded_musicbrainz_release_groups_and_tracklists_read_as_discography_
     data = realdata / "musicbrainzngs" / "test" / "data"
     with open(data / "release-group" / "f52bc6a1-c848-49e6-85de-f8f53459a624.xml", "rb") as f:
         group = musicbrainz_group(musicbrainzngs.mbxml.parse_message(f)["release-group"])
-    assert (group.title, group.release_type, group.first_release_date) == ("Super Meat Boy!", "album + soundtrack", "2010-10-27")
+    assert (group.title, group.release_type, group.first_release_date) == (
+        "Super Meat Boy!",
+        "album + soundtrack",
+        "2010-10-27",
+    )
     assert not TypePolicy().collects(group)  # soundtracks are left out by default
     with open(data / "release" / "fe29e7f0-eb46-44ba-9348-694166f47885-recordings.xml", "rb") as f:
         release = release_with_tracks(musicbrainzngs.mbxml.parse_message(f)["release"])

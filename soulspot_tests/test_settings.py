@@ -23,7 +23,9 @@ def test_defaults_put_everything_under_the_data_folder(tmp_path, monkeypatch):
 
 
 def test_spotify_needs_a_client_id_and_a_redirect_uri_but_no_secret():
-    assert Settings.from_env({"SPOTIFY_CLIENT_ID": "id", "SPOTIFY_REDIRECT_URI": "http://127.0.0.1:8888/callback"}).spotify_configured
+    assert Settings.from_env(
+        {"SPOTIFY_CLIENT_ID": "id", "SPOTIFY_REDIRECT_URI": "http://127.0.0.1:8888/callback"}
+    ).spotify_configured
     assert not Settings.from_env({"SPOTIFY_CLIENT_ID": "id", "SPOTIFY_CLIENT_SECRET": "secret"}).spotify_configured
 
 
@@ -54,12 +56,18 @@ def test_every_documented_variable_is_read(tmp_path):
     assert s.musicbrainz_rate == 5.0 and s.contact == "me@example.org"
     assert s.spotify_api_url.startswith("http://127.0.0.1:1") and s.coverart_url == "http://127.0.0.1:4"
     assert s.scan_cron == "*/15 * * * *"
-    assert Settings.from_env({**env, "SOULSPOT_DUCKDB_PATH": str(tmp_path / "x.duckdb")}).duckdb_path == Path(tmp_path / "x.duckdb")
+    assert Settings.from_env({**env, "SOULSPOT_DUCKDB_PATH": str(tmp_path / "x.duckdb")}).duckdb_path == Path(
+        tmp_path / "x.duckdb"
+    )
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("SOULSPOT_AUTO_QUEUE_DOWNLOADS", "maybe"), ("SOULSPOT_MUSICBRAINZ_RATE", "fast"), ("SOULSPOT_MUSICBRAINZ_RATE", "0")],
+    [
+        ("SOULSPOT_AUTO_QUEUE_DOWNLOADS", "maybe"),
+        ("SOULSPOT_MUSICBRAINZ_RATE", "fast"),
+        ("SOULSPOT_MUSICBRAINZ_RATE", "0"),
+    ],
 )
 def test_bad_values_are_refused_with_the_variable_named(name, value):
     with pytest.raises(SettingsError, match=name):
@@ -68,7 +76,10 @@ def test_bad_values_are_refused_with_the_variable_named(name, value):
 
 def test_musicbrainz_can_be_turned_off():
     assert Settings.from_env({"SOULSPOT_MUSICBRAINZ_URL": "off"}).musicbrainz_url is None
-    assert Settings.from_env({"SOULSPOT_MUSICBRAINZ_URL": "http://mirror.lan:5000"}).musicbrainz_url == "http://mirror.lan:5000"
+    assert (
+        Settings.from_env({"SOULSPOT_MUSICBRAINZ_URL": "http://mirror.lan:5000"}).musicbrainz_url
+        == "http://mirror.lan:5000"
+    )
 
 
 def test_discography_and_image_settings_have_sane_defaults_and_take_lists():
@@ -78,8 +89,12 @@ def test_discography_and_image_settings_have_sane_defaults_and_take_lists():
     assert not (s.request_gaps or s.request_new_releases or s.write_cover_jpg)
     assert (s.image_concurrency, s.image_retry_hours) == (5, 24.0)
     custom = Settings.from_env(
-        {"SOULSPOT_GAP_TYPES": " Album, Single ", "SOULSPOT_GAP_EXCLUDED_TYPES": "none", "SOULSPOT_REQUEST_GAPS": "true",
-         "SOULSPOT_IMAGE_CONCURRENCY": "2"}
+        {
+            "SOULSPOT_GAP_TYPES": " Album, Single ",
+            "SOULSPOT_GAP_EXCLUDED_TYPES": "none",
+            "SOULSPOT_REQUEST_GAPS": "true",
+            "SOULSPOT_IMAGE_CONCURRENCY": "2",
+        }
     )
     assert custom.gap_types == ("album", "single") and custom.gap_excluded_types == () and custom.request_gaps
     assert custom.image_concurrency == 2
@@ -92,12 +107,20 @@ def test_download_settings_have_sane_defaults_and_refuse_bad_patterns_and_budget
     assert s.search_budget == (34, 220.0) and s.download_min_bitrate == 192 and s.downloads_per_run == 25
     assert (s.upgrade_below_bitrate, s.request_upgrades) == (256, False)
     assert {"flac", "mp3"} <= set(s.download_formats) and s.download_blocked_patterns == ()
-    custom = Settings.from_env({
-        "SOULSPOT_SEARCH_BUDGET": "20/300", "SOULSPOT_BLOCKED_USERS": "Spammer, Other", "SOULSPOT_BLOCKED_WORDS": "Karaoke",
-        "SOULSPOT_BLOCKED_PATTERNS": r"(?i)\bcover\b;;\.wma$", "SOULSPOT_DOWNLOAD_FORMATS": "flac",
-    })
+    custom = Settings.from_env(
+        {
+            "SOULSPOT_SEARCH_BUDGET": "20/300",
+            "SOULSPOT_BLOCKED_USERS": "Spammer, Other",
+            "SOULSPOT_BLOCKED_WORDS": "Karaoke",
+            "SOULSPOT_BLOCKED_PATTERNS": r"(?i)\bcover\b;;\.wma$",
+            "SOULSPOT_DOWNLOAD_FORMATS": "flac",
+        }
+    )
     assert custom.search_budget == (20, 300.0) and custom.download_blocked_users == ("Spammer", "Other")
-    assert custom.download_blocked_words == ("karaoke",) and custom.download_blocked_patterns == (r"(?i)\bcover\b", r"\.wma$")
+    assert custom.download_blocked_words == ("karaoke",) and custom.download_blocked_patterns == (
+        r"(?i)\bcover\b",
+        r"\.wma$",
+    )
     assert custom.download_formats == ("flac",)
     with pytest.raises(SettingsError, match="SOULSPOT_BLOCKED_PATTERNS"):
         Settings.from_env({"SOULSPOT_BLOCKED_PATTERNS": "(unclosed"})

@@ -24,7 +24,10 @@ GIVE_UP_AFTER = timedelta(days=7)  # a download failed this long ago goes back t
     pool="duckdb",
 )
 def library_cleanup(
-    context: dg.AssetExecutionContext, library_db: LibraryDatabase, library_policy: LibraryPolicy, music_folder: MusicFolder
+    context: dg.AssetExecutionContext,
+    library_db: LibraryDatabase,
+    library_policy: LibraryPolicy,
+    music_folder: MusicFolder,
 ) -> dg.MaterializeResult:
     """Housekeeping: downloads failed for a week given up (their tracks back to not needed), import leftovers removed."""
     now = utc_now()

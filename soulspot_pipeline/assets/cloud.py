@@ -67,7 +67,6 @@ SOURCE_ORDER: tuple[str, ...] = ("local", *(spec.name for spec in CLOUD_SOURCES)
 METADATA_ORDER: tuple[str, ...] = ("manual", "musicbrainz", WANTED, *(spec.name for spec in CLOUD_SOURCES), "local")
 
 
-
 def sync_cloud_source(context: dg.AssetExecutionContext, source, library_db: LibraryDatabase) -> dg.MaterializeResult:
     """Read one provider completely and store it; the circuit breaker rests a failing one."""
     if not source.configured:

@@ -30,7 +30,17 @@ from soulspot_pipeline.domain.download_ranking import (
 from soulspot_pipeline.domain.naming import DEFAULT_TEMPLATE, safe_component
 from soulspot_pipeline.domain.quality import Quality
 from soulspot_pipeline.domain.slskd_states import transfer_outcome
-from soulspot_pipeline.domain.transfers import FAIL, IMPORT, MAX_ATTEMPTS, PROGRESS, RETRY, WAIT, Tracked, Verdict, judge_transfer
+from soulspot_pipeline.domain.transfers import (
+    FAIL,
+    IMPORT,
+    MAX_ATTEMPTS,
+    PROGRESS,
+    RETRY,
+    WAIT,
+    Tracked,
+    Verdict,
+    judge_transfer,
+)
 from soulspot_pipeline.importing.place import ImportOutcome, import_download, set_aside
 from soulspot_pipeline.importing.tags import TaggingError, TrackTags
 from soulspot_pipeline.importing.verify import ImportRejected
@@ -74,7 +84,9 @@ def search_track(
                 outcome.enqueued = True
                 outcome.transfer_id = next((t.id for t in taken.transfers if t.filename == c.filename), None)
                 return outcome
-            outcome.error = "; ".join(f"{c.username}: {reason}" for _, reason in taken.failed) or f"{c.username} refused"
+            outcome.error = (
+                "; ".join(f"{c.username}: {reason}" for _, reason in taken.failed) or f"{c.username} refused"
+            )
         return outcome
     return outcome
 
@@ -104,9 +116,17 @@ def search_album(
     for queued in group:
         # Each track is explained by every folder that offered it, with the folder's verdict.
         ranked = [
-            replace(f.chosen[queued.wanted.track_id], accepted=f.accepted, rank=f.rank, score=f.score,
-                    breakdown=f.breakdown, decided_by=f.decided_by, reason=f"folder {f.folder}: {f.reason}")
-            for f in folders if queued.wanted.track_id in f.chosen
+            replace(
+                f.chosen[queued.wanted.track_id],
+                accepted=f.accepted,
+                rank=f.rank,
+                score=f.score,
+                breakdown=f.breakdown,
+                decided_by=f.decided_by,
+                reason=f"folder {f.folder}: {f.reason}",
+            )
+            for f in folders
+            if queued.wanted.track_id in f.chosen
         ]
         chosen = next(r for r in ranked if r.rank == best.rank)
         outcome = store.SearchOutcome(queued, [(query.tier, query.text, ranked)], (query.tier, query.text, chosen))
@@ -178,14 +198,18 @@ def downloads(
         search_again_before = now - timedelta(hours=download_policy.search_again_hours)
         queue = store.load_queue(conn, search_again_before=search_again_before, limit=download_policy.tracks_per_run)
         upgrades = store.load_upgrades(
-            conn, below_bitrate=download_policy.upgrade_below_bitrate, search_again_before=search_again_before,
+            conn,
+            below_bitrate=download_policy.upgrade_below_bitrate,
+            search_again_before=search_again_before,
             limit=download_policy.tracks_per_run,
         )
         if download_policy.request_upgrades:  # after every wanted track: upgrades only fill what is left of the run
             queue += upgrades[: download_policy.tracks_per_run - len(queue)]
         peers = store.load_peers(conn)
     context.log.info(f"{len(queue)} pending tracks to search for")
-    outcomes, failure = search_queue(queue, slskd, search_budget, download_policy.ranking(), peers, now, context.log.info)
+    outcomes, failure = search_queue(
+        queue, slskd, search_budget, download_policy.ranking(), peers, now, context.log.info
+    )
     with library_db.writer(patient=True) as conn:
         written = store.write_outcomes(conn, outcomes, now)
         _, _, changes = rebuild(conn, library_policy)
@@ -209,7 +233,10 @@ def downloads(
         "preview": dg.MetadataValue.md(markdown_table(["track", "state", "found by", "peer", "file", "why"], preview)),
     }
     if failure is not None:
-        raise dg.Failure(description=f"downloads stopped after {len(outcomes)} tracks (their results are kept): {failure}", metadata=metadata)
+        raise dg.Failure(
+            description=f"downloads stopped after {len(outcomes)} tracks (their results are kept): {failure}",
+            metadata=metadata,
+        )
     return dg.MaterializeResult(metadata={"status": "searched", **metadata})
 
 
@@ -249,13 +276,23 @@ def import_finished(active: store.ActiveDownload, downloads_dir: Path, music_dir
         raise ImportRejected(f"the finished file is not in {downloads_dir}")
     t = active.tags
     fields = {
-        "albumartist": t["albumartist"], "artist": t["artist"], "album": t["album"], "year": t["date"],
-        "disc": t["disc_number"], "disc_total": t["disc_total"], "track": t["track_number"], "title": t["title"],
+        "albumartist": t["albumartist"],
+        "artist": t["artist"],
+        "album": t["album"],
+        "year": t["date"],
+        "disc": t["disc_number"],
+        "disc_total": t["disc_total"],
+        "track": t["track_number"],
+        "title": t["title"],
     }
     cover = Path(active.cover_path).read_bytes() if active.cover_path and os.path.exists(active.cover_path) else None
     common = dict(
-        template=DEFAULT_TEMPLATE, fields=fields, cover_jpeg=cover, expected_duration_ms=active.duration_ms,
-        expected_size=active.size_bytes, existing=_quality(active.existing),
+        template=DEFAULT_TEMPLATE,
+        fields=fields,
+        cover_jpeg=cover,
+        expected_duration_ms=active.duration_ms,
+        expected_size=active.size_bytes,
+        existing=_quality(active.existing),
     )
     try:
         outcome = import_download(source, music_dir, tags=TrackTags(**t), **common)
@@ -279,15 +316,24 @@ def follow_transfers(
 ) -> TransferReport:
     """Apply the verdict on every active download: note progress, import, or retry with the next candidate."""
     report = TransferReport()
-    listed = {(t.username, t.filename): t for t in sorted(slskd.downloads(), key=lambda t: t.requested_at or datetime.min.replace(tzinfo=UTC))}
+    listed = {
+        (t.username, t.filename): t
+        for t in sorted(slskd.downloads(), key=lambda t: t.requested_at or datetime.min.replace(tzinfo=UTC))
+    }
     peers = store.load_peers(conn)
     for download in active:
         transfer = listed.get((download.username, download.remote_filename))
-        tracked = Tracked(download.track_id, download.attempts, download.percent_complete, download.enqueued_at, download.progress_at)
+        tracked = Tracked(
+            download.track_id, download.attempts, download.percent_complete, download.enqueued_at, download.progress_at
+        )
         verdict = judge_transfer(
-            tracked, transfer.state if transfer else None, transfer.percent_complete if transfer else None,
-            transfer.exception if transfer else None, now,
-            stall_after=timedelta(minutes=policy.stall_minutes), queued_after=timedelta(minutes=policy.queued_minutes),
+            tracked,
+            transfer.state if transfer else None,
+            transfer.percent_complete if transfer else None,
+            transfer.exception if transfer else None,
+            now,
+            stall_after=timedelta(minutes=policy.stall_minutes),
+            queued_after=timedelta(minutes=policy.queued_minutes),
         )
         report.counts[verdict.action] += 1
         title = download.tags["title"]
@@ -301,8 +347,14 @@ def follow_transfers(
                 verdict = Verdict(RETRY if download.attempts < MAX_ATTEMPTS else FAIL, f"import rejected: {exc.reason}")
             else:
                 store.update_download(
-                    conn, download.track_id, now, state="downloaded", percent_complete=100.0,
-                    local_path=str(outcome.path), finished_at=now, error=None,
+                    conn,
+                    download.track_id,
+                    now,
+                    state="downloaded",
+                    percent_complete=100.0,
+                    local_path=str(outcome.path),
+                    finished_at=now,
+                    error=None,
                 )
                 record = after_success(peers.get(download.username, PeerRecord()))
                 store.record_peer(conn, download.username, record, None, now)
@@ -330,7 +382,9 @@ def follow_transfers(
     return report
 
 
-def _enqueue_next(conn, slskd: SlskdResource, download: store.ActiveDownload, avoid: set[str], now: datetime) -> str | None:
+def _enqueue_next(
+    conn, slskd: SlskdResource, download: store.ActiveDownload, avoid: set[str], now: datetime
+) -> str | None:
     """Hand slskd the next candidate of the track; returns its peer, or None when none is left."""
     while (candidate := store.next_candidate(conn, download.track_id, avoid)) is not None:
         attempt, tier, username, filename, size = candidate
@@ -338,10 +392,19 @@ def _enqueue_next(conn, slskd: SlskdResource, download: store.ActiveDownload, av
         taken = slskd.enqueue(username, [(filename, size)])
         if filename in taken.enqueued:
             store.update_download(
-                conn, download.track_id, now, attempts=download.attempts + 1, username=username,
-                remote_filename=filename, size_bytes=size, query_tier=tier, percent_complete=0.0,
+                conn,
+                download.track_id,
+                now,
+                attempts=download.attempts + 1,
+                username=username,
+                remote_filename=filename,
+                size_bytes=size,
+                query_tier=tier,
+                percent_complete=0.0,
                 transfer_id=next((t.id for t in taken.transfers if t.filename == filename), None),
-                enqueued_at=now, progress_at=now, error=None,
+                enqueued_at=now,
+                progress_at=now,
+                error=None,
             )
             return username
         avoid.add(username)
@@ -390,4 +453,3 @@ def download_transfers(
             "events": dg.MetadataValue.md(markdown_table(["track", "what", "detail"], report.events[:20])),
         }
     )
-

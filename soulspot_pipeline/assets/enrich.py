@@ -1,6 +1,5 @@
 """Enrich: genres, tags, dates, types, countries, sort names, durations, ISRCs and counts from MusicBrainz."""
 
-
 import dagster as dg
 
 from soulspot_pipeline.assets.identify import MUSICBRAINZ_POOL, identified_entities
@@ -8,8 +7,8 @@ from soulspot_pipeline.assets.library import rebuild
 from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.enrich import artist_fields, recording_fields, release_fields, release_group_fields
-from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource, lookup_key
+from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.store import enrich as enrich_store
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.store.sql import utc_now
@@ -75,7 +74,9 @@ def enriched_metadata(
     try:
         values = collect_metadata(musicbrainz, artists, albums, tracks, context.log.info)
     except ProviderError as exc:
-        raise dg.Failure(description=f"enrich stopped, nothing was written: {exc}", metadata=musicbrainz.stats.as_metadata()) from None
+        raise dg.Failure(
+            description=f"enrich stopped, nothing was written: {exc}", metadata=musicbrainz.stats.as_metadata()
+        ) from None
     now = utc_now()
     with library_db.writer(patient=True) as conn:
         written = enrich_store.write_metadata(conn, values, SOURCE, now)

@@ -40,7 +40,8 @@ from soulspot_pipeline.store.sql import utc_now
 
 class GapDecisionsConfig(dg.Config):
     request: list[str] = Field(
-        default=[], description="Gaps to request for download: release group MBIDs or release keys (library.discography_gaps)."
+        default=[],
+        description="Gaps to request for download: release group MBIDs or release keys (library.discography_gaps).",
     )
     ignore: list[str] = Field(default=[], description="Gaps to ignore: never reported as missing, never requested.")
     reset: list[str] = Field(default=[], description="Gaps to set back to missing (undo a request or an ignore).")
@@ -138,7 +139,9 @@ def expand_library(
         for album in inputs.partly_owned:
             obj = musicbrainz.release(album.release_mbid)
             if obj:
-                out.missing[(album.album_id, album.release_mbid)] = missing_tracks(release_with_tracks(obj), album.present)
+                out.missing[(album.album_id, album.release_mbid)] = missing_tracks(
+                    release_with_tracks(obj), album.present
+                )
     return out
 
 

@@ -9,8 +9,8 @@ from soulspot_pipeline.assets.library import library_entities, rebuild
 from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.identify_run import identify_library
-from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
+from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.store import identify as identify_store
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.store.sql import utc_now
@@ -22,7 +22,6 @@ class IdentifyConfig(dg.Config):
     retry_undecided: bool = Field(
         default=False, description="Ask again for entities that were ambiguous or found nothing last time."
     )
-
 
 
 @dg.asset(
@@ -87,6 +86,8 @@ def identified_entities(
             "written": dg.MetadataValue.json(written),
             "library_changes": dg.MetadataValue.json(changes),
             "dagster/row_count": sum(totals.values()),
-            "preview": dg.MetadataValue.md(markdown_table(["type", "name", "status", "rule", "score", "reason"], preview)),
+            "preview": dg.MetadataValue.md(
+                markdown_table(["type", "name", "status", "rule", "score", "reason"], preview)
+            ),
         }
     )

@@ -11,7 +11,15 @@ import dagster as dg
 from soulspot_pipeline.assets.enrich import enriched_metadata
 from soulspot_pipeline.assets.library import library_entities
 from soulspot_pipeline.assets.reporting import markdown_table
-from soulspot_pipeline.domain.image_sources import COVER_ART_ARCHIVE, FAILED, NONE, STORED, ImageTarget, candidates, needs_fetch
+from soulspot_pipeline.domain.image_sources import (
+    COVER_ART_ARCHIVE,
+    FAILED,
+    NONE,
+    STORED,
+    ImageTarget,
+    candidates,
+    needs_fetch,
+)
 from soulspot_pipeline.domain.images import ImageRejected, prepare_image, render_cover_wall
 from soulspot_pipeline.resources.images import CoverArtResource
 from soulspot_pipeline.resources.policies import ImagePolicy
@@ -41,7 +49,9 @@ def write_atomically(path: Path, data: bytes) -> None:
             os.unlink(tmp)
 
 
-def front_covers(cover_art: CoverArtResource, targets: list[ImageTarget]) -> tuple[dict[str, str], dict[str, list[str]]]:
+def front_covers(
+    cover_art: CoverArtResource, targets: list[ImageTarget]
+) -> tuple[dict[str, str], dict[str, list[str]]]:
     """The Cover Art Archive's front cover URL per target (by release group, else release),
     and per target why the archive gave none."""
     found: dict[str, str] = {}
@@ -59,7 +69,9 @@ def front_covers(cover_art: CoverArtResource, targets: list[ImageTarget]) -> tup
     return found, problems
 
 
-def fetch_images(cover_art: CoverArtResource, targets: list[ImageTarget], images_dir: Path, now, retry: timedelta, progress):
+def fetch_images(
+    cover_art: CoverArtResource, targets: list[ImageTarget], images_dir: Path, now, retry: timedelta, progress
+):
     """Try each target's sources in order until one gives a valid image; store it as JPEGs."""
     caa, problems = front_covers(cover_art, targets)
     pending = {t.key: candidates(t, caa.get(t.key)) for t in targets}
@@ -67,8 +79,13 @@ def fetch_images(cover_art: CoverArtResource, targets: list[ImageTarget], images
     outcomes: list[store.ImageOutcome] = []
     for key in [k for k, c in pending.items() if not c]:
         target = by_key[key]
-        reason = "; ".join(problems.get(key, [])) or f"no source has a{'' if target.entity_type == 'album' else 'n'} {target.entity_type} image"
-        outcomes.append(store.ImageOutcome(target, FAILED if key in problems else NONE, error=reason, retry_after=now + retry))
+        reason = (
+            "; ".join(problems.get(key, []))
+            or f"no source has a{'' if target.entity_type == 'album' else 'n'} {target.entity_type} image"
+        )
+        outcomes.append(
+            store.ImageOutcome(target, FAILED if key in problems else NONE, error=reason, retry_after=now + retry)
+        )
         pending.pop(key)
     while pending:
         tries = {key: found.pop(0) for key, found in pending.items()}
@@ -83,7 +100,11 @@ def fetch_images(cover_art: CoverArtResource, targets: list[ImageTarget], images
                 problems.setdefault(key, []).append(f"{source}: {exc.reason}")
                 if not pending[key]:
                     pending.pop(key)
-                    outcomes.append(store.ImageOutcome(target, FAILED, source, url, error="; ".join(problems[key]), retry_after=now + retry))
+                    outcomes.append(
+                        store.ImageOutcome(
+                            target, FAILED, source, url, error="; ".join(problems[key]), retry_after=now + retry
+                        )
+                    )
                 continue
             folder = images_dir / f"{target.entity_type}s"
             path, thumbnail = folder / f"{target.entity_id}.jpg", folder / f"{target.entity_id}-250.jpg"
@@ -92,8 +113,16 @@ def fetch_images(cover_art: CoverArtResource, targets: list[ImageTarget], images
             pending.pop(key)
             outcomes.append(
                 store.ImageOutcome(
-                    target, STORED, source, url, str(path), str(thumbnail), image.checksum, len(image.full),
-                    image.width, image.height,
+                    target,
+                    STORED,
+                    source,
+                    url,
+                    str(path),
+                    str(thumbnail),
+                    image.checksum,
+                    len(image.full),
+                    image.width,
+                    image.height,
                 )
             )
         progress(f"{len(outcomes)} of {len(targets)} images decided")
@@ -119,7 +148,10 @@ def write_cover_files(conn, outcomes: list[store.ImageOutcome]) -> int:
     pool=IMAGES_POOL,
 )
 def images(
-    context: dg.AssetExecutionContext, library_db: LibraryDatabase, cover_art: CoverArtResource, image_policy: ImagePolicy
+    context: dg.AssetExecutionContext,
+    library_db: LibraryDatabase,
+    cover_art: CoverArtResource,
+    image_policy: ImagePolicy,
 ) -> dg.MaterializeResult:
     """Album covers and artist pictures, validated and stored as JPEGs with thumbnails."""
     now = utc_now()
@@ -156,7 +188,9 @@ def images(
 
 
 @dg.asset(deps=[images], group_name="imagery", kinds={"pillow"})
-def cover_wall(context: dg.AssetExecutionContext, library_db: LibraryDatabase, image_policy: ImagePolicy) -> dg.MaterializeResult:
+def cover_wall(
+    context: dg.AssetExecutionContext, library_db: LibraryDatabase, image_policy: ImagePolicy
+) -> dg.MaterializeResult:
     """A mosaic of the library's album covers: the whole library at a glance."""
     with library_db.reader() as conn:
         covers = store.cover_thumbnails(conn, WALL_TILES)
@@ -171,6 +205,8 @@ def cover_wall(context: dg.AssetExecutionContext, library_db: LibraryDatabase, i
             "covers": len(thumbnails),
             "path": dg.MetadataValue.path(str(path)),
             "size_bytes": len(wall),
-            "cover_wall": dg.MetadataValue.md(f"![cover wall](data:image/png;base64,{base64.b64encode(preview).decode()})"),
+            "cover_wall": dg.MetadataValue.md(
+                f"![cover wall](data:image/png;base64,{base64.b64encode(preview).decode()})"
+            ),
         }
     )

@@ -116,9 +116,7 @@ def no_orphaned_tracks(library_db: LibraryDatabase) -> dg.AssetCheckResult:
 @dg.asset_check(asset=library_entities, description="Every downloaded track's file exists on disk.")
 def downloaded_files_exist(library_db: LibraryDatabase) -> dg.AssetCheckResult:
     with library_db.reader() as conn:
-        paths = conn.execute(
-            "SELECT local_path FROM library.tracks WHERE download_state = 'downloaded'"
-        ).fetchall()
+        paths = conn.execute("SELECT local_path FROM library.tracks WHERE download_state = 'downloaded'").fetchall()
     absent = [p for (p,) in paths if not p or not os.path.isfile(p)]
     return dg.AssetCheckResult(
         passed=not absent,

@@ -73,7 +73,9 @@ class SourceSync:
 
 
 def _richness(album: CloudAlbum) -> int:
-    return sum(v is not None for v in (album.album_type, album.release_date, album.total_tracks, album.upc, album.image_url))
+    return sum(
+        v is not None for v in (album.album_type, album.release_date, album.total_tracks, album.upc, album.image_url)
+    )
 
 
 def _read(sync: SourceSync, endpoint: str, read: Callable[[], int]) -> None:
@@ -167,4 +169,3 @@ def collect(
 def _iterate(items: Iterable) -> Iterable:
     """Items of a listing; a listing that fails half-way fails as a whole (no partial likes)."""
     return list(items)
-

@@ -38,7 +38,7 @@ class ReleaseGroup:
 
     @property
     def release_type(self) -> str:
-        """"album", "ep + live", ...: the primary type with its secondary types."""
+        """ "album", "ep + live", ...: the primary type with its secondary types."""
         return " + ".join([(self.primary_type or "other").lower(), *(t.lower() for t in self.secondary_types)])
 
 
@@ -60,8 +60,10 @@ class TypePolicy:
 
     @classmethod
     def of(cls, primary: Iterable[str], excluded_secondary: Iterable[str]) -> TypePolicy:
-        return cls(frozenset(t.strip().lower() for t in primary if t.strip()),
-                   frozenset(t.strip().lower() for t in excluded_secondary if t.strip()))
+        return cls(
+            frozenset(t.strip().lower() for t in primary if t.strip()),
+            frozenset(t.strip().lower() for t in excluded_secondary if t.strip()),
+        )
 
     def collects(self, group: ReleaseGroup) -> bool:
         if (group.primary_type or "other").lower() not in self.primary:
@@ -101,7 +103,10 @@ def match_discography(
             album, rule = by_title[base_title(group.title)], "title"
         entries.append(
             DiscographyEntry(
-                group, policy.collects(group), album.album_id if album else None, rule,
+                group,
+                policy.collects(group),
+                album.album_id if album else None,
+                rule,
                 album is not None and album.ownership_state == OWNED,
             )
         )

@@ -362,12 +362,12 @@ class _Path:
             parts = parts[1:]
         basename = parts[-1] if parts else ""
         stem = basename.rsplit(".", 1)[0] if "." in basename else basename
-        sequence = tuple(w for p in parts[:-1] + [stem] for w in _words(p))
+        sequence = tuple(w for p in [*parts[:-1], stem] for w in _words(p))
         folders = parts[-2:-1]
         # A disc folder ("CD1") says nothing: the album folder above it does.
         if folders and _DISC_FOLDER.match(" ".join(_words(folders[0]))):
             folders = parts[-3:-1]
-        return cls(stem, tuple(folders), _word_set(" ".join(parts[:-1] + [stem])), sequence)
+        return cls(stem, tuple(folders), _word_set(" ".join([*parts[:-1], stem])), sequence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -780,7 +780,12 @@ def only_upgrades(ranked: Sequence[RankedCandidate], existing: Quality) -> list[
     for r in ranked:
         if r.accepted and not is_strictly_better(candidate_quality(r.candidate), existing):
             have = f"{existing.format} {existing.bitrate} kbps" if existing.bitrate else existing.format
-            r = replace(r, accepted=False, decided_by="not_an_upgrade", reason=f"rejected: not better than the file you have ({have})")
+            r = replace(
+                r,
+                accepted=False,
+                decided_by="not_an_upgrade",
+                reason=f"rejected: not better than the file you have ({have})",
+            )
             refused.append(r)
         else:
             kept.append(r)

@@ -112,7 +112,11 @@ def score_recording(wanted: WantedTrack, candidate: RecordingCandidate) -> Score
     if wanted.album and candidate.releases:
         best_release = max(
             candidate.releases,
-            key=lambda r: (fuzz.ratio(base_title(wanted.album), base_title(r.title)), r.release_group_type == "Album", r.mbid),
+            key=lambda r: (
+                fuzz.ratio(base_title(wanted.album), base_title(r.title)),
+                r.release_group_type == "Album",
+                r.mbid,
+            ),
         )
         album = fuzz.ratio(base_title(wanted.album), base_title(best_release.title)) / 100
     elif candidate.releases:
@@ -140,13 +144,28 @@ def score_recording(wanted: WantedTrack, candidate: RecordingCandidate) -> Score
     else:
         decision, reason = REJECTED, f"score {total:.2f} < {AMBIGUOUS_AT}"
     return Scored(
-        candidate.mbid, round(title, 4), round(artist, 4), round(album_value, 4), round(duration_value, 4), total,
-        isrc_match, decision, reason, candidate.mb_score, best_release,
+        candidate.mbid,
+        round(title, 4),
+        round(artist, 4),
+        round(album_value, 4),
+        round(duration_value, 4),
+        total,
+        isrc_match,
+        decision,
+        reason,
+        candidate.mb_score,
+        best_release,
     )
 
 
 def _rank(scored: Scored) -> tuple:
-    return ({ACCEPTED: 0, AMBIGUOUS: 1, REJECTED: 2}[scored.decision], not scored.isrc_match, -scored.total, -(scored.mb_score or 0), scored.mbid)
+    return (
+        {ACCEPTED: 0, AMBIGUOUS: 1, REJECTED: 2}[scored.decision],
+        not scored.isrc_match,
+        -scored.total,
+        -(scored.mb_score or 0),
+        scored.mbid,
+    )
 
 
 def decide(scored: Iterable[Scored], *, nothing_found: str = "no candidate") -> Decision:
@@ -163,7 +182,7 @@ def decide(scored: Iterable[Scored], *, nothing_found: str = "no candidate") -> 
 
 
 def identify_track(wanted: WantedTrack, candidates: Sequence[RecordingCandidate]) -> Decision:
-    return decide((score_recording(wanted, c) for c in {c.mbid: c for c in candidates}.values()))
+    return decide(score_recording(wanted, c) for c in {c.mbid: c for c in candidates}.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +197,9 @@ class NamedCandidate:
     release_group_type: str | None = None
 
 
-def score_named(wanted_name: str, candidate: NamedCandidate, *, wanted_artist: str | None = None, edition_blind: bool = False) -> Scored:
+def score_named(
+    wanted_name: str, candidate: NamedCandidate, *, wanted_artist: str | None = None, edition_blind: bool = False
+) -> Scored:
     """An artist (by name) or a release group (by title and artist)."""
     if edition_blind:
         title = fuzz.ratio(base_title(wanted_name), base_title(candidate.name)) / 100
@@ -194,7 +215,9 @@ def score_named(wanted_name: str, candidate: NamedCandidate, *, wanted_artist: s
         decision, reason = AMBIGUOUS, f"similar name ({total:.2f})"
     else:
         decision, reason = REJECTED, f"score {total:.2f} < {AMBIGUOUS_AT}"
-    return Scored(candidate.mbid, round(title, 4), round(artist, 4), 0.5, 0.5, total, False, decision, reason, candidate.mb_score)
+    return Scored(
+        candidate.mbid, round(title, 4), round(artist, 4), 0.5, 0.5, total, False, decision, reason, candidate.mb_score
+    )
 
 
 def identify_named(wanted_name: str, candidates: Sequence[NamedCandidate], **kwargs) -> Decision:
@@ -206,9 +229,20 @@ def identify_named(wanted_name: str, candidates: Sequence[NamedCandidate], **kwa
         names = {c.mbid: c for c in candidates}
         listed = "; ".join(f"{names[s.mbid].name} ({names[s.mbid].disambiguation or s.mbid})" for s in accepted[:5])
         scored = [
-            Scored(s.mbid, s.title, s.artist, s.album, s.duration, s.total, s.isrc_match, AMBIGUOUS,
-                   f"{len(accepted)} candidates share the name: {listed}", s.mb_score)
-            if s.decision == ACCEPTED else s
+            Scored(
+                s.mbid,
+                s.title,
+                s.artist,
+                s.album,
+                s.duration,
+                s.total,
+                s.isrc_match,
+                AMBIGUOUS,
+                f"{len(accepted)} candidates share the name: {listed}",
+                s.mb_score,
+            )
+            if s.decision == ACCEPTED
+            else s
             for s in scored
         ]
     return decide(scored)

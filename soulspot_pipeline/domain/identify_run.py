@@ -82,7 +82,12 @@ class Outcome:
 def _show_recordings(candidates: Sequence[RecordingCandidate], scored: Sequence[Scored]) -> dict:
     by_mbid = {c.mbid: c for c in candidates}
     return {
-        s.mbid: (by_mbid[s.mbid].title, by_mbid[s.mbid].artist_phrase, s.best_release.title if s.best_release else None, by_mbid[s.mbid].length_ms)
+        s.mbid: (
+            by_mbid[s.mbid].title,
+            by_mbid[s.mbid].artist_phrase,
+            s.best_release.title if s.best_release else None,
+            by_mbid[s.mbid].length_ms,
+        )
         for s in scored
     }
 
@@ -101,7 +106,15 @@ def identify_library(
     def settle(todo: TrackTodo, rule: str, query: str | None, candidates: list[RecordingCandidate]) -> Outcome:
         wanted = WantedTrack(todo.title, todo.artist, todo.album, todo.duration_ms, todo.isrc)
         decision = identify_track(wanted, candidates)
-        outcome = Outcome("track", todo.track_id, rule, query, decision, todo.facts_hash, shown=_show_recordings(candidates, decision.candidates))
+        outcome = Outcome(
+            "track",
+            todo.track_id,
+            rule,
+            query,
+            decision,
+            todo.facts_hash,
+            shown=_show_recordings(candidates, decision.candidates),
+        )
         if decision.status == ACCEPTED:
             best = decision.candidates[0]
             matched[todo.track_id] = ({c.mbid: c for c in candidates}[best.mbid], best)
@@ -144,7 +157,9 @@ def identify_library(
         query, candidates = mb.search_artists(todo.name)
         decision = identify_named(todo.name, candidates)
         shown = {c.mbid: (c.name, c.disambiguation, None, None) for c in candidates}
-        outcomes.append(Outcome("artist", todo.entity_id, "artist_search", query, decision, todo.facts_hash, shown=shown))
+        outcomes.append(
+            Outcome("artist", todo.entity_id, "artist_search", query, decision, todo.facts_hash, shown=shown)
+        )
 
     for todo in albums:
         releases = [
@@ -152,11 +167,22 @@ def identify_library(
             for track_id in tracks_of_album.get(todo.entity_id, ())
             if matched[track_id][1].best_release is not None
         ]
-        releases = [r for r in releases if r.release_group_mbid and name_similarity(base_title(todo.name), base_title(r.title)) >= RELEASE_MATCH]
+        releases = [
+            r
+            for r in releases
+            if r.release_group_mbid and name_similarity(base_title(todo.name), base_title(r.title)) >= RELEASE_MATCH
+        ]
         if releases:
-            outcome = _from_votes("album", todo, [r.release_group_mbid for r in releases], {r.release_group_mbid: r.title for r in releases})
+            outcome = _from_votes(
+                "album",
+                todo,
+                [r.release_group_mbid for r in releases],
+                {r.release_group_mbid: r.title for r in releases},
+            )
             if outcome.decision.mbid:
-                outcome.release_mbid = vote(r.mbid for r in releases if r.release_group_mbid == outcome.decision.mbid)[0]
+                outcome.release_mbid = vote(r.mbid for r in releases if r.release_group_mbid == outcome.decision.mbid)[
+                    0
+                ]
             outcomes.append(outcome)
             continue
         if not todo.artist:
@@ -164,7 +190,9 @@ def identify_library(
         query, candidates = mb.search_release_groups(todo.name, todo.artist)
         decision = identify_named(todo.name, candidates, wanted_artist=todo.artist, edition_blind=True)
         shown = {c.mbid: (c.name, c.artist, c.release_group_type, None) for c in candidates}
-        outcomes.append(Outcome("album", todo.entity_id, "release_group_search", query, decision, todo.facts_hash, shown=shown))
+        outcomes.append(
+            Outcome("album", todo.entity_id, "release_group_search", query, decision, todo.facts_hash, shown=shown)
+        )
     return outcomes
 
 
@@ -174,9 +202,16 @@ def _from_votes(entity_type: str, todo: NamedTodo, mbids: list[str], names: dict
     counts = {m: mbids.count(m) for m in set(mbids)}
     scored = [
         Scored(
-            mbid, 1.0, 1.0, 0.5, 0.5, round(n / total, 4), False,
+            mbid,
+            1.0,
+            1.0,
+            0.5,
+            0.5,
+            round(n / total, 4),
+            False,
             ACCEPTED if mbid == winner and votes * 2 > total else REJECTED,
-            f"credited on {n} of {total} matched recordings", None,
+            f"credited on {n} of {total} matched recordings",
+            None,
         )
         for mbid, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     ]
@@ -184,5 +219,12 @@ def _from_votes(entity_type: str, todo: NamedTodo, mbids: list[str], names: dict
         decision = Decision(ACCEPTED, winner, scored[0].total, scored[0].reason, scored)
     else:
         decision = Decision(NONE, None, scored[0].total, f"matched recordings disagree: {scored[0].reason}", scored)
-    return Outcome(entity_type, todo.entity_id, "from_recordings", None, decision, todo.facts_hash,
-                   shown={m: (names.get(m), None, None, None) for m in counts})
+    return Outcome(
+        entity_type,
+        todo.entity_id,
+        "from_recordings",
+        None,
+        decision,
+        todo.facts_hash,
+        shown={m: (names.get(m), None, None, None) for m in counts},
+    )

@@ -41,10 +41,23 @@ WANTED = "discography"  # tracks of release groups the user requested from the d
 
 # The enriched columns and, per entity type, the observation key a source provides them in.
 ENRICHED_FIELDS: dict[str, dict[str, str | None]] = {
-    "artist": {"sort_name": None, "genres": "genres", "tags": None, "country": None, "artist_type": None, "disambiguation": None},
+    "artist": {
+        "sort_name": None,
+        "genres": "genres",
+        "tags": None,
+        "country": None,
+        "artist_type": None,
+        "disambiguation": None,
+    },
     "album": {
-        "album_type": "album_type", "secondary_types": None, "release_date": "release_date", "total_tracks": "total_tracks",
-        "medium_count": None, "genres": None, "tags": None, "country": None,
+        "album_type": "album_type",
+        "secondary_types": None,
+        "release_date": "release_date",
+        "total_tracks": "total_tracks",
+        "medium_count": None,
+        "genres": None,
+        "tags": None,
+        "country": None,
     },
     "track": {"duration_ms": "duration_ms", "isrc": "isrc"},
 }
@@ -140,7 +153,9 @@ class _Resolver:
             return candidate, rule
         return None
 
-    def bind(self, entity_type: str, keys: Sequence[tuple[str, str]], entity_id: str, identity: str | None, rule: str) -> None:
+    def bind(
+        self, entity_type: str, keys: Sequence[tuple[str, str]], entity_id: str, identity: str | None, rule: str
+    ) -> None:
         if identity and not self.identity.get(entity_id):
             self.identity[entity_id] = identity
         for key_rule, key in keys:
@@ -163,7 +178,9 @@ def new_entity_id(entity_type: str, key: str) -> str:
     return str(uuid.uuid5(_ID_NAMESPACE, f"{entity_type}:{key}"))
 
 
-def _artist_keys(name: str | None, mbid: str | None = None, source: str | None = None, source_id: str | None = None) -> list[tuple[str, str]]:
+def _artist_keys(
+    name: str | None, mbid: str | None = None, source: str | None = None, source_id: str | None = None
+) -> list[tuple[str, str]]:
     keys = [("mbid", f"mbid:{mbid}")] if mbid else []
     if source and source_id:
         keys.append((source, f"{source}:{source_id}"))
@@ -171,8 +188,16 @@ def _artist_keys(name: str | None, mbid: str | None = None, source: str | None =
     return keys
 
 
-def _album_keys(artist_id: str, title: str, *, rg: str | None = None, release: str | None = None,
-                source: str | None = None, source_id: str | None = None, upc: str | None = None) -> list[tuple[str, str]]:
+def _album_keys(
+    artist_id: str,
+    title: str,
+    *,
+    rg: str | None = None,
+    release: str | None = None,
+    source: str | None = None,
+    source_id: str | None = None,
+    upc: str | None = None,
+) -> list[tuple[str, str]]:
     keys = []
     if rg:
         keys.append(("mbid", f"rg:{rg}"))
@@ -243,7 +268,9 @@ class _Merge:
 
     # -- resolution -----------------------------------------------------------------
 
-    def link(self, entity_type: str, source: str, source_id: str, entity_id: str, rule: str, score: float | None = None) -> None:
+    def link(
+        self, entity_type: str, source: str, source_id: str, entity_id: str, rule: str, score: float | None = None
+    ) -> None:
         before = self.inputs.previous_links.get((entity_type, source, source_id))
         if before and before[0] == entity_id:
             _, rule, score = before  # how it was first linked, not today's registry hit
@@ -258,27 +285,40 @@ class _Merge:
         track_rule = self.track_rule
         for row in files:
             artist_name = row.get("artist") or row.get("albumartist") or UNKNOWN_ARTIST
-            artist_id, _ = self.resolver.resolve("artist", _artist_keys(artist_name, row.get("artist_mbid")), row.get("artist_mbid"))
+            artist_id, _ = self.resolver.resolve(
+                "artist", _artist_keys(artist_name, row.get("artist_mbid")), row.get("artist_mbid")
+            )
             self.artist_obs[artist_id].append({"rank": rank, "source": LOCAL, "name": artist_name})
 
             album_id = None
             if row.get("album"):
                 albumartist_name = row.get("albumartist") or artist_name
                 albumartist_mbid = row.get("albumartist_mbid") or (
-                    row.get("artist_mbid") if not row.get("albumartist") or row.get("albumartist") == artist_name else None
+                    row.get("artist_mbid")
+                    if not row.get("albumartist") or row.get("albumartist") == artist_name
+                    else None
                 )
-                albumartist_id, _ = self.resolver.resolve("artist", _artist_keys(albumartist_name, albumartist_mbid), albumartist_mbid)
+                albumartist_id, _ = self.resolver.resolve(
+                    "artist", _artist_keys(albumartist_name, albumartist_mbid), albumartist_mbid
+                )
                 self.artist_obs[albumartist_id].append({"rank": rank, "source": LOCAL, "name": albumartist_name})
                 album_id, _ = self.resolver.resolve(
                     "album",
-                    _album_keys(albumartist_id, row["album"], rg=row.get("release_group_mbid"), release=row.get("release_mbid")),
+                    _album_keys(
+                        albumartist_id, row["album"], rg=row.get("release_group_mbid"), release=row.get("release_mbid")
+                    ),
                     row.get("release_group_mbid"),
                 )
                 self.album_obs[album_id].append(
                     {
-                        "rank": rank, "source": LOCAL, "artist_id": albumartist_id, "title": row["album"],
-                        "release_group_mbid": row.get("release_group_mbid"), "release_mbid": row.get("release_mbid"),
-                        "release_date": row.get("date"), "total_tracks": row.get("track_total"),
+                        "rank": rank,
+                        "source": LOCAL,
+                        "artist_id": albumartist_id,
+                        "title": row["album"],
+                        "release_group_mbid": row.get("release_group_mbid"),
+                        "release_mbid": row.get("release_mbid"),
+                        "release_date": row.get("date"),
+                        "total_tracks": row.get("track_total"),
                     }
                 )
 
@@ -298,11 +338,20 @@ class _Merge:
             self.add_track_obs(
                 track_id,
                 {
-                    "rank": rank, "source": LOCAL, "source_id": row["path"], "artist_id": artist_id, "album_id": album_id,
-                    "album_title": row.get("album"), "title": row.get("title") or PurePath(row["path"]).stem,
-                    "isrc": row.get("isrc"), "recording_mbid": row.get("recording_mbid"),
-                    "duration_ms": row.get("duration_ms"), "track_number": row.get("track_number"),
-                    "disc_number": row.get("disc_number"), "owned_since": row.get("first_seen_at"), "file": row,
+                    "rank": rank,
+                    "source": LOCAL,
+                    "source_id": row["path"],
+                    "artist_id": artist_id,
+                    "album_id": album_id,
+                    "album_title": row.get("album"),
+                    "title": row.get("title") or PurePath(row["path"]).stem,
+                    "isrc": row.get("isrc"),
+                    "recording_mbid": row.get("recording_mbid"),
+                    "duration_ms": row.get("duration_ms"),
+                    "track_number": row.get("track_number"),
+                    "disc_number": row.get("disc_number"),
+                    "owned_since": row.get("first_seen_at"),
+                    "file": row,
                 },
             )
 
@@ -320,24 +369,36 @@ class _Merge:
         entity_id, _ = self.resolver.resolve("artist", _artist_keys(name, source=source, source_id=artist_id), None)
         if artist_id:
             self.cloud_artist[(source, artist_id)] = entity_id
-        self.artist_obs[entity_id].append({"rank": self.source_rank(source), "source": source, "name": name or UNKNOWN_ARTIST})
+        self.artist_obs[entity_id].append(
+            {"rank": self.source_rank(source), "source": source, "name": name or UNKNOWN_ARTIST}
+        )
         return entity_id
 
     def add_cloud_artists(self) -> None:
-        for row in sorted(self.inputs.cloud_artists, key=lambda r: (self.source_rank(r["source"]), r["source"], r["artist_id"])):
+        for row in sorted(
+            self.inputs.cloud_artists, key=lambda r: (self.source_rank(r["source"]), r["source"], r["artist_id"])
+        ):
             source, source_id = row["source"], row["artist_id"]
-            entity_id, rule = self.resolver.resolve("artist", _artist_keys(row["name"], source=source, source_id=source_id), None)
+            entity_id, rule = self.resolver.resolve(
+                "artist", _artist_keys(row["name"], source=source, source_id=source_id), None
+            )
             self.cloud_artist[(source, source_id)] = entity_id
             self.artist_obs[entity_id].append(
                 {
-                    "rank": self.source_rank(source), "source": source, "name": row["name"], "genres": tuple(row.get("genres") or ()) or None,
-                    f"{source}_id": source_id, "owned_since": row.get("owned_since"),
+                    "rank": self.source_rank(source),
+                    "source": source,
+                    "name": row["name"],
+                    "genres": tuple(row.get("genres") or ()) or None,
+                    f"{source}_id": source_id,
+                    "owned_since": row.get("owned_since"),
                 }
             )
             self.link("artist", source, source_id, entity_id, rule)
 
     def add_cloud_albums(self) -> None:
-        for row in sorted(self.inputs.cloud_albums, key=lambda r: (self.source_rank(r["source"]), r["source"], r["album_id"])):
+        for row in sorted(
+            self.inputs.cloud_albums, key=lambda r: (self.source_rank(r["source"]), r["source"], r["album_id"])
+        ):
             source, source_id = row["source"], row["album_id"]
             artist_id = self.cloud_artist_id(source, row.get("artist_id"), row.get("artist_name"))
             keys = _album_keys(artist_id, row["title"], source=source, source_id=source_id, upc=row.get("upc"))
@@ -345,15 +406,23 @@ class _Merge:
             self.cloud_album[(source, source_id)] = entity_id
             self.album_obs[entity_id].append(
                 {
-                    "rank": self.source_rank(source), "source": source, "artist_id": artist_id, "title": row["title"],
-                    "album_type": row.get("album_type"), "release_date": row.get("release_date"),
-                    "total_tracks": row.get("total_tracks"), f"{source}_id": source_id, "owned_since": row.get("owned_since"),
+                    "rank": self.source_rank(source),
+                    "source": source,
+                    "artist_id": artist_id,
+                    "title": row["title"],
+                    "album_type": row.get("album_type"),
+                    "release_date": row.get("release_date"),
+                    "total_tracks": row.get("total_tracks"),
+                    f"{source}_id": source_id,
+                    "owned_since": row.get("owned_since"),
                 }
             )
             self.link("album", source, source_id, entity_id, rule)
 
     def add_cloud_tracks(self) -> None:
-        for row in sorted(self.inputs.cloud_tracks, key=lambda r: (self.source_rank(r["source"]), r["source"], r["track_id"])):
+        for row in sorted(
+            self.inputs.cloud_tracks, key=lambda r: (self.source_rank(r["source"]), r["source"], r["track_id"])
+        ):
             source, source_id = row["source"], row["track_id"]
             artist_id = self.cloud_artist_id(source, row.get("artist_id"), row.get("artist_name"))
             album_id = self.cloud_album.get((source, row.get("album_id") or ""))
@@ -376,10 +445,19 @@ class _Merge:
             self.add_track_obs(
                 entity_id,
                 {
-                    "rank": self.source_rank(source), "source": source, "source_id": source_id, "artist_id": artist_id,
-                    "album_id": album_id, "album_title": album_title, "title": row["title"], "isrc": row.get("isrc"),
-                    "duration_ms": row.get("duration_ms"), "track_number": row.get("track_number"),
-                    "disc_number": row.get("disc_number"), f"{source}_id": source_id, "owned_since": row.get("owned_since"),
+                    "rank": self.source_rank(source),
+                    "source": source,
+                    "source_id": source_id,
+                    "artist_id": artist_id,
+                    "album_id": album_id,
+                    "album_title": album_title,
+                    "title": row["title"],
+                    "isrc": row.get("isrc"),
+                    "duration_ms": row.get("duration_ms"),
+                    "track_number": row.get("track_number"),
+                    "disc_number": row.get("disc_number"),
+                    f"{source}_id": source_id,
+                    "owned_since": row.get("owned_since"),
                 },
             )
             self.link("track", source, source_id, entity_id, rule, score)
@@ -388,22 +466,32 @@ class _Merge:
         """Requested release groups' tracks, keyed by their MusicBrainz ids so the files that
         arrive for them later (tagged with those ids) join the same entities."""
         rank = self.source_rank(WANTED)
-        for row in sorted(self.inputs.wanted_tracks, key=lambda r: (r["release_key"], r["disc_number"], r["track_number"])):
+        for row in sorted(
+            self.inputs.wanted_tracks, key=lambda r: (r["release_key"], r["disc_number"], r["track_number"])
+        ):
             artist_id, _ = self.resolver.resolve(
                 "artist", _artist_keys(row["artist_name"], row.get("artist_mbid")), row.get("artist_mbid")
             )
             self.artist_obs[artist_id].append({"rank": rank, "source": WANTED, "name": row["artist_name"]})
             album_id, _ = self.resolver.resolve(
                 "album",
-                _album_keys(artist_id, row["album_title"], rg=row.get("release_group_mbid"), release=row.get("release_mbid")),
+                _album_keys(
+                    artist_id, row["album_title"], rg=row.get("release_group_mbid"), release=row.get("release_mbid")
+                ),
                 row.get("release_group_mbid"),
             )
             self.album_obs[album_id].append(
                 {
-                    "rank": rank, "source": WANTED, "artist_id": artist_id, "title": row["album_title"],
-                    "release_group_mbid": row.get("release_group_mbid"), "release_mbid": row.get("release_mbid"),
-                    "album_type": row.get("album_type"), "release_date": row.get("release_date"),
-                    "total_tracks": row.get("total_tracks"), "owned_since": row["requested_at"],
+                    "rank": rank,
+                    "source": WANTED,
+                    "artist_id": artist_id,
+                    "title": row["album_title"],
+                    "release_group_mbid": row.get("release_group_mbid"),
+                    "release_mbid": row.get("release_mbid"),
+                    "album_type": row.get("album_type"),
+                    "release_date": row.get("release_date"),
+                    "total_tracks": row.get("total_tracks"),
+                    "owned_since": row["requested_at"],
                 }
             )
             keys = [("mbid", f"mbid:{row['recording_mbid']}")]
@@ -414,11 +502,19 @@ class _Merge:
             self.add_track_obs(
                 track_id,
                 {
-                    "rank": rank, "source": WANTED, "artist_id": artist_id, "album_id": album_id,
-                    "album_title": row["album_title"], "title": row["title"], "isrc": row.get("isrc"),
-                    "recording_mbid": row["recording_mbid"], "duration_ms": row.get("duration_ms"),
-                    "track_number": row["track_number"], "disc_number": row["disc_number"],
-                    "owned_since": row["requested_at"], "requested_at": row["requested_at"],
+                    "rank": rank,
+                    "source": WANTED,
+                    "artist_id": artist_id,
+                    "album_id": album_id,
+                    "album_title": row["album_title"],
+                    "title": row["title"],
+                    "isrc": row.get("isrc"),
+                    "recording_mbid": row["recording_mbid"],
+                    "duration_ms": row.get("duration_ms"),
+                    "track_number": row["track_number"],
+                    "disc_number": row["disc_number"],
+                    "owned_since": row["requested_at"],
+                    "requested_at": row["requested_at"],
                 },
             )
 
@@ -458,7 +554,11 @@ class _Merge:
         """Entities of one type sharing an MBID (or, tracks, an ISRC) become one: the
         smallest id stays, the others become its aliases, with every observation, link and
         decision moved over."""
-        for entity_type, observations_of in (("artist", self.artist_obs), ("album", self.album_obs), ("track", self.track_obs)):
+        for entity_type, observations_of in (
+            ("artist", self.artist_obs),
+            ("album", self.album_obs),
+            ("track", self.track_obs),
+        ):
             parent: dict[str, str] = {}
 
             def find(x: str) -> str:
@@ -493,7 +593,14 @@ class _Merge:
                         if o.get(column) and (entity_type, o[column]) in self.alias:
                             o[column] = self.alias[(entity_type, o[column])]
         self.result.links = [
-            SourceLink(l.entity_type, l.source, l.source_id, self.alias.get((l.entity_type, l.entity_id), l.entity_id), l.matched_by, l.score)
+            SourceLink(
+                l.entity_type,
+                l.source,
+                l.source_id,
+                self.alias.get((l.entity_type, l.entity_id), l.entity_id),
+                l.matched_by,
+                l.score,
+            )
             for l in self.result.links
         ]
 
@@ -501,7 +608,10 @@ class _Merge:
         """Identified MBIDs become keys, so files tagged with them later join the same entity."""
         for (entity_type, entity_id), (mbid, release_mbid) in sorted(self.inputs.identified.items()):
             entity_id = self.alias.get((entity_type, entity_id), entity_id)
-            if entity_id not in {"artist": self.artist_obs, "album": self.album_obs, "track": self.track_obs}[entity_type]:
+            if (
+                entity_id
+                not in {"artist": self.artist_obs, "album": self.album_obs, "track": self.track_obs}[entity_type]
+            ):
                 continue
             keys = [("identified", f"{'rg' if entity_type == 'album' else 'mbid'}:{mbid}")]
             if release_mbid:
@@ -543,7 +653,9 @@ class _Merge:
             present = best is not None and not best.get("missing")
             artist_id = _first(observations, "artist_id")
             album_id = _first(observations, "album_id")
-            reasons = [Reason(o["source"], o["owned_since"]) for o in observations if o.get("owned_since") or "file" in o]
+            reasons = [
+                Reason(o["source"], o["owned_since"]) for o in observations if o.get("owned_since") or "file" in o
+            ]
             requested = [t for t in (self.requests.get(track_id), *(o.get("requested_at") for o in observations)) if t]
             transfer, transfer_at = inputs.transfers.get(track_id, (None, None))
             ownership, download, active = track_state(

@@ -83,4 +83,6 @@ def score_tracks(wanted: TrackFacts, candidate: TrackFacts) -> MatchScore:
     duration = duration_score(wanted.duration_ms, candidate.duration_ms)
     total = TITLE_WEIGHT * title + ALBUM_WEIGHT * album + DURATION_WEIGHT * (0.5 if duration is None else duration)
     accepted = title >= MIN_TITLE and duration != 0.0 and total >= ACCEPT
-    return MatchScore(round(title, 3), round(album, 3), round(duration if duration is not None else 0.5, 3), round(total, 3), accepted)
+    return MatchScore(
+        round(title, 3), round(album, 3), round(duration if duration is not None else 0.5, 3), round(total, 3), accepted
+    )

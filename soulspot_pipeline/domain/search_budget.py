@@ -9,7 +9,9 @@ from collections.abc import Iterable
 MAX_SEARCHES, WINDOW_S = 34, 220.0
 
 
-def wait_before_search(starts: Iterable[float], now: float, max_searches: int = MAX_SEARCHES, window_s: float = WINDOW_S) -> float:
+def wait_before_search(
+    starts: Iterable[float], now: float, max_searches: int = MAX_SEARCHES, window_s: float = WINDOW_S
+) -> float:
     """Seconds until a new search keeps every ``window_s`` window at ``max_searches`` or fewer
     (``starts``: when earlier searches started, in seconds)."""
     recent = sorted(s for s in starts if s > now - window_s)

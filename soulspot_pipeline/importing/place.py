@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -100,7 +100,7 @@ def place(
     if not _beats(incoming, existing, destination):
         staged.unlink()
         return PlaceResult("kept_existing", destination)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     backup = safe_destination(music_dir, PurePosixPath(REPLACED, stamp, *relative.parts))
     _make_folders(backup.parent)
     _check_inside(backup, music_dir)
@@ -120,7 +120,7 @@ def set_aside(path: Path, music_dir: Path) -> Path:
     the library, never deleted."""
     music_dir = Path(music_dir)
     relative = PurePosixPath(Path(path).resolve().relative_to(music_dir.resolve()).as_posix())
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     backup = safe_destination(music_dir, PurePosixPath(REPLACED, stamp, *relative.parts))
     _make_folders(backup.parent)
     _check_inside(backup, music_dir)

@@ -198,7 +198,8 @@ def _write_vorbis(audio: mutagen.FileType, tags: TrackTags, cover: bytes | None)
     picture.type, picture.mime, picture.desc, picture.data = PictureType.COVER_FRONT, "image/jpeg", "", cover
     if isinstance(audio, FLAC):
         audio.metadata_blocks = [
-            block for block in audio.metadata_blocks
+            block
+            for block in audio.metadata_blocks
             if not (isinstance(block, Picture) and block.type == PictureType.COVER_FRONT)
         ]
         audio.add_picture(picture)

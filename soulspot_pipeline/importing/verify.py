@@ -12,7 +12,7 @@ from pathlib import Path
 import mutagen
 
 from soulspot_pipeline.domain.quality import Quality
-from soulspot_pipeline.scan.read import EXTENSIONS_OF, audio_properties, sniff_by_content, format_name
+from soulspot_pipeline.scan.read import EXTENSIONS_OF, audio_properties, format_name, sniff_by_content
 
 
 class ImportRejected(Exception):
@@ -63,9 +63,7 @@ def verify_download(
     facts = audio_facts(path)
     if expected_duration_ms and facts.duration_ms:
         if abs(facts.duration_ms - expected_duration_ms) > tolerance_s * 1000:
-            raise ImportRejected(
-                f"duration {_clock(facts.duration_ms)} but {_clock(expected_duration_ms)} expected"
-            )
+            raise ImportRejected(f"duration {_clock(facts.duration_ms)} but {_clock(expected_duration_ms)} expected")
     return facts
 
 

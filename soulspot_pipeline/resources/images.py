@@ -121,7 +121,7 @@ class CoverArtResource(dg.ConfigurableResource):
         def guarded(argument: T) -> R | Exception:
             try:
                 return work(argument)
-            except Exception as exc:  # noqa: BLE001 - the failure is the answer for this key alone
+            except Exception as exc:
                 return exc
 
         workers = max(1, min(self.max_in_flight, len(keyed)))

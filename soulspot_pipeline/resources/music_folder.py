@@ -33,4 +33,3 @@ class MusicFolder(dg.ConfigurableResource):
 
     def fingerprint(self) -> FolderFingerprint:
         return folder_fingerprint(self.music_dir)
-

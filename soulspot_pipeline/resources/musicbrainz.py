@@ -27,8 +27,8 @@ from soulspot_pipeline.domain.identify import ArtistCredit, NamedCandidate, Reco
 from soulspot_pipeline.domain.resilience import RetryPolicy
 from soulspot_pipeline.resources.retrying import CallStats, HttpFailure, call_with_retries
 from soulspot_pipeline.resources.throttle import FileThrottle
-from soulspot_pipeline.store.database import connect_when_free
 from soulspot_pipeline.settings import MUSICBRAINZ_URL
+from soulspot_pipeline.store.database import connect_when_free
 from soulspot_pipeline.store.sql import utc_now
 
 APP = "soulspot-pipeline"
@@ -70,7 +70,12 @@ def _int(value: Any) -> int | None:
 
 def _credits(obj: dict) -> tuple[ArtistCredit, ...]:
     return tuple(
-        ArtistCredit(c["artist"]["id"], c["artist"].get("name", ""), c["artist"].get("sort-name"), c["artist"].get("disambiguation"))
+        ArtistCredit(
+            c["artist"]["id"],
+            c["artist"].get("name", ""),
+            c["artist"].get("sort-name"),
+            c["artist"].get("disambiguation"),
+        )
         for c in obj.get("artist-credit") or ()
         if isinstance(c, dict) and "artist" in c
     )
@@ -81,7 +86,13 @@ def parse_recording(obj: dict) -> RecordingCandidate:
     for release in obj.get("release-list") or ():
         group = release.get("release-group") or {}
         releases.append(
-            ReleaseRef(release["id"], release.get("title", ""), group.get("id"), group.get("primary-type") or group.get("type"), release.get("date"))
+            ReleaseRef(
+                release["id"],
+                release.get("title", ""),
+                group.get("id"),
+                group.get("primary-type") or group.get("type"),
+                release.get("date"),
+            )
         )
     return RecordingCandidate(
         mbid=obj["id"],
@@ -101,8 +112,12 @@ def parse_artist_hit(obj: dict) -> NamedCandidate:
 def parse_release_group_hit(obj: dict) -> NamedCandidate:
     credits = _credits(obj)
     return NamedCandidate(
-        obj["id"], obj.get("title", ""), _int(obj.get("ext:score")), obj.get("disambiguation"),
-        ", ".join(c.name for c in credits) or None, obj.get("primary-type") or obj.get("type"),
+        obj["id"],
+        obj.get("title", ""),
+        _int(obj.get("ext:score")),
+        obj.get("disambiguation"),
+        ", ".join(c.name for c in credits) or None,
+        obj.get("primary-type") or obj.get("type"),
     )
 
 
@@ -112,7 +127,9 @@ class MusicBrainzResource(dg.ConfigurableResource):
     server_url: str | None = Field(
         default=MUSICBRAINZ_URL, description="The MusicBrainz server (SOULSPOT_MUSICBRAINZ_URL); None: turned off."
     )
-    rate: float = Field(default=1.0, description="Requests per second (SOULSPOT_MUSICBRAINZ_RATE); the public server allows 1.")
+    rate: float = Field(
+        default=1.0, description="Requests per second (SOULSPOT_MUSICBRAINZ_RATE); the public server allows 1."
+    )
     contact: str | None = Field(default=None, description="Contact put in the user agent (SOULSPOT_CONTACT).")
     cache_path: str = Field(description="The response cache (a DuckDB file).")
     throttle_path: str = Field(description="The lock file that shares the rate between processes.")
@@ -173,7 +190,9 @@ class MusicBrainzResource(dg.ConfigurableResource):
             return self._memo[key]
         now = utc_now()
         with self._cache() as conn:
-            rows = conn.execute("SELECT response FROM responses WHERE key = ? AND expires_at > ?", [key, now]).fetchall()
+            rows = conn.execute(
+                "SELECT response FROM responses WHERE key = ? AND expires_at > ?", [key, now]
+            ).fetchall()
         return json.loads(rows[0][0]) if rows else None
 
     def _store(self, key: str, response: dict, ttl_days: float) -> None:
@@ -242,10 +261,15 @@ class MusicBrainzResource(dg.ConfigurableResource):
             query = f"isrc:({' OR '.join(batch)})"
             offset = 0
             while True:
-                page = self.request(
-                    f"search/recording?{query}&limit={SEARCH_LIMIT}&offset={offset}",
-                    lambda q=query, o=offset: musicbrainzngs.search_recordings(query=q, limit=SEARCH_LIMIT, offset=o),
-                ) or {}
+                page = (
+                    self.request(
+                        f"search/recording?{query}&limit={SEARCH_LIMIT}&offset={offset}",
+                        lambda q=query, o=offset: musicbrainzngs.search_recordings(
+                            query=q, limit=SEARCH_LIMIT, offset=o
+                        ),
+                    )
+                    or {}
+                )
                 recordings = page.get("recording-list") or []
                 for obj in recordings:
                     candidate = parse_recording(obj)
@@ -259,21 +283,33 @@ class MusicBrainzResource(dg.ConfigurableResource):
 
     def search_recordings(self, title: str, artist: str) -> tuple[str, list[RecordingCandidate]]:
         query = f"recording:{lucene_phrase(title)} AND artist:{lucene_phrase(artist)}"
-        page = self.request(
-            f"search/recording?{query}&limit=25", lambda: musicbrainzngs.search_recordings(query=query, limit=25)
-        ) or {}
+        page = (
+            self.request(
+                f"search/recording?{query}&limit=25", lambda: musicbrainzngs.search_recordings(query=query, limit=25)
+            )
+            or {}
+        )
         return query, [parse_recording(obj) for obj in page.get("recording-list") or ()]
 
     def search_artists(self, name: str) -> tuple[str, list[NamedCandidate]]:
         query = f"artist:{lucene_phrase(name)}"
-        page = self.request(f"search/artist?{query}&limit=25", lambda: musicbrainzngs.search_artists(query=query, limit=25)) or {}
+        page = (
+            self.request(
+                f"search/artist?{query}&limit=25", lambda: musicbrainzngs.search_artists(query=query, limit=25)
+            )
+            or {}
+        )
         return query, [parse_artist_hit(obj) for obj in page.get("artist-list") or ()]
 
     def search_release_groups(self, title: str, artist: str) -> tuple[str, list[NamedCandidate]]:
         query = f"releasegroup:{lucene_phrase(title)} AND artist:{lucene_phrase(artist)}"
-        page = self.request(
-            f"search/release-group?{query}&limit=25", lambda: musicbrainzngs.search_release_groups(query=query, limit=25)
-        ) or {}
+        page = (
+            self.request(
+                f"search/release-group?{query}&limit=25",
+                lambda: musicbrainzngs.search_release_groups(query=query, limit=25),
+            )
+            or {}
+        )
         return query, [parse_release_group_hit(obj) for obj in page.get("release-group-list") or ()]
 
     def _lookup(self, entity: str, mbid: str, fetch: Callable[..., dict]) -> dict | None:
@@ -299,11 +335,16 @@ class MusicBrainzResource(dg.ConfigurableResource):
         groups: list[dict] = []
         offset = 0
         while True:
-            page = self.request(
-                browse_key(artist_mbid, offset),
-                lambda o=offset: musicbrainzngs.browse_release_groups(artist=artist_mbid, limit=BROWSE_LIMIT, offset=o),
-                ttl_days,
-            ) or {}
+            page = (
+                self.request(
+                    browse_key(artist_mbid, offset),
+                    lambda o=offset: musicbrainzngs.browse_release_groups(
+                        artist=artist_mbid, limit=BROWSE_LIMIT, offset=o
+                    ),
+                    ttl_days,
+                )
+                or {}
+            )
             listed = page.get("release-group-list") or []
             groups += listed
             offset += len(listed)

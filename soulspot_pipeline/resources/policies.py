@@ -47,21 +47,44 @@ class ImagePolicy(dg.ConfigurableResource):
 class DownloadPolicy(dg.ConfigurableResource):
     """What a downloaded file must be, whom to avoid, and how much one run takes on."""
 
-    allowed_formats: list[str] = Field(default=sorted(DEFAULT_FORMATS), description="File formats accepted (SOULSPOT_DOWNLOAD_FORMATS).")
-    min_lossy_bitrate: int = Field(default=192, description="Lowest bitrate (kbps) of a lossy file (SOULSPOT_DOWNLOAD_MIN_BITRATE).")
-    duration_tolerance_s: float = Field(default=5.0, description="Largest length difference accepted, when both are known.")
-    blocked_users: list[str] = Field(default=[], description="Peers never downloaded from (SOULSPOT_BLOCKED_USERS).")
-    blocked_words: list[str] = Field(default=[], description="Words a file's path must not hold (SOULSPOT_BLOCKED_WORDS).")
-    required_words: list[str] = Field(default=[], description="Words a file's path must hold (SOULSPOT_REQUIRED_WORDS).")
-    blocked_patterns: list[str] = Field(default=[], description="Regular expressions a path must not match (SOULSPOT_BLOCKED_PATTERNS).")
-    tracks_per_run: int = Field(default=25, description="Pending tracks one run searches for (SOULSPOT_DOWNLOADS_PER_RUN).")
-    search_again_hours: float = Field(default=24.0, description="Wait before searching again for a track nothing was found for.")
-    upgrade_below_bitrate: int = Field(
-        default=256, description="Owned lossy files below this bitrate (kbps) are upgrade candidates (SOULSPOT_UPGRADE_BELOW_BITRATE)."
+    allowed_formats: list[str] = Field(
+        default=sorted(DEFAULT_FORMATS), description="File formats accepted (SOULSPOT_DOWNLOAD_FORMATS)."
     )
-    request_upgrades: bool = Field(default=False, description="Search for better copies of them (SOULSPOT_REQUEST_UPGRADES).")
-    stall_minutes: float = Field(default=15.0, description="A transfer that does not move for this long is cancelled and the next file tried.")
-    queued_minutes: float = Field(default=120.0, description="A transfer queued at the peer this long is cancelled and the next file tried.")
+    min_lossy_bitrate: int = Field(
+        default=192, description="Lowest bitrate (kbps) of a lossy file (SOULSPOT_DOWNLOAD_MIN_BITRATE)."
+    )
+    duration_tolerance_s: float = Field(
+        default=5.0, description="Largest length difference accepted, when both are known."
+    )
+    blocked_users: list[str] = Field(default=[], description="Peers never downloaded from (SOULSPOT_BLOCKED_USERS).")
+    blocked_words: list[str] = Field(
+        default=[], description="Words a file's path must not hold (SOULSPOT_BLOCKED_WORDS)."
+    )
+    required_words: list[str] = Field(
+        default=[], description="Words a file's path must hold (SOULSPOT_REQUIRED_WORDS)."
+    )
+    blocked_patterns: list[str] = Field(
+        default=[], description="Regular expressions a path must not match (SOULSPOT_BLOCKED_PATTERNS)."
+    )
+    tracks_per_run: int = Field(
+        default=25, description="Pending tracks one run searches for (SOULSPOT_DOWNLOADS_PER_RUN)."
+    )
+    search_again_hours: float = Field(
+        default=24.0, description="Wait before searching again for a track nothing was found for."
+    )
+    upgrade_below_bitrate: int = Field(
+        default=256,
+        description="Owned lossy files below this bitrate (kbps) are upgrade candidates (SOULSPOT_UPGRADE_BELOW_BITRATE).",
+    )
+    request_upgrades: bool = Field(
+        default=False, description="Search for better copies of them (SOULSPOT_REQUEST_UPGRADES)."
+    )
+    stall_minutes: float = Field(
+        default=15.0, description="A transfer that does not move for this long is cancelled and the next file tried."
+    )
+    queued_minutes: float = Field(
+        default=120.0, description="A transfer queued at the peer this long is cancelled and the next file tried."
+    )
 
     def ranking(self) -> RankingPolicy:
         return RankingPolicy(

@@ -67,14 +67,15 @@ def call_with_retries(
             key = str(failure.status or "timeout")
             stats.statuses[key] = stats.statuses.get(key, 0) + 1
             if failure.status == 401:
-                raise LoginRequired(f"{endpoint}: the provider refused the login ({failure.message}). {login_hint or ''}".strip()) from None
+                raise LoginRequired(
+                    f"{endpoint}: the provider refused the login ({failure.message}). {login_hint or ''}".strip()
+                ) from None
             if failure.status in (403, 404):
                 raise EndpointUnavailable(endpoint, failure.status, failure.message) from None
             delay = retry_delay(policy, attempt, failure.status, failure.retry_after)
             if delay is None:
                 raise ProviderError(
-                    f"{endpoint} failed after {attempt} attempt(s): "
-                    f"{failure.status or 'no answer'} {failure.message}"
+                    f"{endpoint} failed after {attempt} attempt(s): {failure.status or 'no answer'} {failure.message}"
                 ) from None
             stats.retries += 1
             if failure.status == 429:

@@ -133,7 +133,8 @@ class SlskdResource(dg.ConfigurableResource):
     base_url: str | None = Field(default=None, description="slskd's address (SLSKD_URL); unset means not configured.")
     api_key: str | None = Field(default=None, description="slskd's API key (SLSKD_API_KEY), sent as X-API-Key.")
     downloads_dir: str = Field(
-        default="data/downloads", description="Where slskd writes finished downloads, as this machine sees it (SOULSPOT_DOWNLOADS_DIR)."
+        default="data/downloads",
+        description="Where slskd writes finished downloads, as this machine sees it (SOULSPOT_DOWNLOADS_DIR).",
     )
     timeout_s: float = 30.0
     search_timeout_s: float = Field(default=15.0, description="How long slskd listens for responses (sent in ms).")
@@ -297,7 +298,9 @@ class SlskdResource(dg.ConfigurableResource):
         every file counts as enqueued (failures show up later as failed transfers).
         """
         requested = [{"filename": filename, "size": size} for filename, size in files]
-        response = self._request("enqueue", "POST", f"{API}/transfers/downloads/{quote(username, safe='')}", json=requested)
+        response = self._request(
+            "enqueue", "POST", f"{API}/transfers/downloads/{quote(username, safe='')}", json=requested
+        )
         body = self._json(response)
         if not isinstance(body, dict):
             return EnqueueResult(enqueued=[filename for filename, _ in files], failed=[])
@@ -317,7 +320,9 @@ class SlskdResource(dg.ConfigurableResource):
                 continue
             for directory in user.get("directories") or ():
                 for obj in directory.get("files") or ():
-                    transfers.append(parse_transfer({"username": user.get("username"), **obj}, directory.get("directory")))
+                    transfers.append(
+                        parse_transfer({"username": user.get("username"), **obj}, directory.get("directory"))
+                    )
         return transfers
 
     def cancel(self, username: str, transfer_id: str, *, remove: bool = False) -> bool:

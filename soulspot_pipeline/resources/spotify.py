@@ -189,7 +189,9 @@ class SpotifyResource(dg.ConfigurableResource):
     """The user's Spotify library, read through spotipy."""
 
     client_id: str | None = Field(default=None, description="Spotify app client id (SPOTIFY_CLIENT_ID).")
-    redirect_uri: str | None = Field(default=None, description="Redirect URI registered for the app (SPOTIFY_REDIRECT_URI).")
+    redirect_uri: str | None = Field(
+        default=None, description="Redirect URI registered for the app (SPOTIFY_REDIRECT_URI)."
+    )
     api_url: str = Field(default=SPOTIFY_API_URL, description="Base URL of the Web API (stand-ins, proxies).")
     accounts_url: str = Field(default=SPOTIFY_ACCOUNTS_URL, description="Base URL of the accounts (OAuth) server.")
     token_path: str = Field(description="Where the login (refresh token) is kept, mode 0600.")
@@ -282,7 +284,9 @@ class SpotifyResource(dg.ConfigurableResource):
             sleep=self._sleep,
         )
 
-    def _pages(self, endpoint: str, first: Callable[[spotipy.Spotify], dict], unwrap: str | None = None) -> Iterator[dict]:
+    def _pages(
+        self, endpoint: str, first: Callable[[spotipy.Spotify], dict], unwrap: str | None = None
+    ) -> Iterator[dict]:
         page = self._call(endpoint, first)
         while True:
             body = page[unwrap] if unwrap else page

@@ -21,8 +21,35 @@ RECORD_FIELDS = ("path", "size", "mtime_ns", *AUDIO_FIELDS, *TAG_FIELDS)
 # Extensions that name audio. Files with another extension are not audio and are passed
 # over; files with none are sniffed by content.
 AUDIO_EXTENSIONS = frozenset(
-    "mp3 mp2 flac ogg oga opus spx m4a m4b mp4 aac alac aif aiff aifc wav wv ape wma asf "
-    "mpc tta dsf dff tak ofr ac3".split()
+    [
+        "mp3",
+        "mp2",
+        "flac",
+        "ogg",
+        "oga",
+        "opus",
+        "spx",
+        "m4a",
+        "m4b",
+        "mp4",
+        "aac",
+        "alac",
+        "aif",
+        "aiff",
+        "aifc",
+        "wav",
+        "wv",
+        "ape",
+        "wma",
+        "asf",
+        "mpc",
+        "tta",
+        "dsf",
+        "dff",
+        "tak",
+        "ofr",
+        "ac3",
+    ]
 )
 
 # Per tag family: our field -> the keys taggers (Picard, iTunes, foobar2000) write.
@@ -341,5 +368,5 @@ def _mp4_pair(tags, key: str) -> tuple[int | None, int | None]:
     values = tags.get(key)
     if not values:
         return None, None
-    number, total = (tuple(values[0]) + (0, 0))[:2]
+    number, total = ((*tuple(values[0]), 0, 0))[:2]
     return (number or None), (total or None)

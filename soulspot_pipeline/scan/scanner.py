@@ -57,7 +57,6 @@ class ScanSummary:
         return self.seen / self.seconds if self.seconds else 0.0
 
 
-
 def load_known_files(conn: duckdb.DuckDBPyConnection, root: str) -> dict[str, KnownFile]:
     """What the library knows of files below ``root``; unreadable files count as known."""
     prefix = root.rstrip(os.sep) + os.sep
@@ -205,9 +204,7 @@ def _write_results(conn: duckdb.DuckDBPyConnection, results: list[ReadResult], s
         return
     now = utc_now()
     ok = [r.record for r in results if r.record is not None]
-    problems = [
-        (r.stat.path, r.error, "unreadable", r.stat.size, r.stat.mtime_ns, now) for r in results if r.error
-    ] + [
+    problems = [(r.stat.path, r.error, "unreadable", r.stat.size, r.stat.mtime_ns, now) for r in results if r.error] + [
         (r.stat.path, "; ".join(r.warnings), "tag_warning", r.stat.size, r.stat.mtime_ns, now)
         for r in results
         if r.record is not None and r.warnings
@@ -258,8 +255,7 @@ def _write_disappearances(
             [now],
         )
         conn.execute(
-            "UPDATE library.local_files SET missing = false, missing_since = NULL "
-            "WHERE path IN (SELECT path FROM back)"
+            "UPDATE library.local_files SET missing = false, missing_since = NULL WHERE path IN (SELECT path FROM back)"
         )
         conn.execute("DELETE FROM library.scan_errors WHERE path IN (SELECT path FROM gone_errors)")
         # A name that is not valid UTF-8 cannot be stored as it is: it is reported with
@@ -277,8 +273,14 @@ def _write_disappearances(
 
 _INT_FIELDS = {"size", "mtime_ns", "duration_ms"}
 _SMALL_INT_FIELDS = {
-    "bitrate", "sample_rate", "bit_depth", "channels",
-    "track_number", "track_total", "disc_number", "disc_total",
+    "bitrate",
+    "sample_rate",
+    "bit_depth",
+    "channels",
+    "track_number",
+    "track_total",
+    "disc_number",
+    "disc_total",
 }
 _RECORD_SCHEMA = pa.schema(
     [

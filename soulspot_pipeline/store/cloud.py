@@ -61,48 +61,99 @@ def write_sync(conn: duckdb.DuckDBPyConnection, sync: SourceSync, now: datetime)
     changes: dict[str, dict[str, int]] = {}
     with transaction(conn):
         changes["cloud_artists"] = upsert(
-            conn, "cloud_artists", ("source", "artist_id"),
+            conn,
+            "cloud_artists",
+            ("source", "artist_id"),
             _table(
                 [
-                    {"source": source, "artist_id": a.artist_id, "name": a.name, "genres": list(a.genres) or None, "image_url": a.image_url}
+                    {
+                        "source": source,
+                        "artist_id": a.artist_id,
+                        "name": a.name,
+                        "genres": list(a.genres) or None,
+                        "image_url": a.image_url,
+                    }
                     for a in sync.artists.values()
                 ],
                 [("source", _S), ("artist_id", _S), ("name", _S), ("genres", pa.list_(_S)), ("image_url", _S)],
             ),
-            now=now, accumulating=frozenset({"genres", "image_url"}), created_column="first_seen_at",
+            now=now,
+            accumulating=frozenset({"genres", "image_url"}),
+            created_column="first_seen_at",
         )
         changes["cloud_albums"] = upsert(
-            conn, "cloud_albums", ("source", "album_id"),
+            conn,
+            "cloud_albums",
+            ("source", "album_id"),
             _table(
                 [
                     {
-                        "source": source, "album_id": a.album_id, "title": a.title, "artist_id": a.artist.artist_id or None,
-                        "artist_name": a.artist.name or None, "album_type": a.album_type, "release_date": a.release_date,
-                        "total_tracks": a.total_tracks, "upc": a.upc, "image_url": a.image_url,
+                        "source": source,
+                        "album_id": a.album_id,
+                        "title": a.title,
+                        "artist_id": a.artist.artist_id or None,
+                        "artist_name": a.artist.name or None,
+                        "album_type": a.album_type,
+                        "release_date": a.release_date,
+                        "total_tracks": a.total_tracks,
+                        "upc": a.upc,
+                        "image_url": a.image_url,
                     }
                     for a in sync.albums.values()
                 ],
-                [("source", _S), ("album_id", _S), ("title", _S), ("artist_id", _S), ("artist_name", _S), ("album_type", _S),
-                 ("release_date", _S), ("total_tracks", pa.int32()), ("upc", _S), ("image_url", _S)],
+                [
+                    ("source", _S),
+                    ("album_id", _S),
+                    ("title", _S),
+                    ("artist_id", _S),
+                    ("artist_name", _S),
+                    ("album_type", _S),
+                    ("release_date", _S),
+                    ("total_tracks", pa.int32()),
+                    ("upc", _S),
+                    ("image_url", _S),
+                ],
             ),
-            now=now, accumulating=frozenset({"album_type", "release_date", "total_tracks", "upc", "image_url"}),
+            now=now,
+            accumulating=frozenset({"album_type", "release_date", "total_tracks", "upc", "image_url"}),
             created_column="first_seen_at",
         )
         changes["cloud_tracks"] = upsert(
-            conn, "cloud_tracks", ("source", "track_id"),
+            conn,
+            "cloud_tracks",
+            ("source", "track_id"),
             _table(
                 [
                     {
-                        "source": source, "track_id": t.track_id, "title": t.title, "artist_id": t.artist.artist_id or None,
-                        "artist_name": t.artist.name or None, "album_id": t.album.album_id if t.album else None,
-                        "isrc": t.isrc, "duration_ms": t.duration_ms, "track_number": t.track_number, "disc_number": t.disc_number,
+                        "source": source,
+                        "track_id": t.track_id,
+                        "title": t.title,
+                        "artist_id": t.artist.artist_id or None,
+                        "artist_name": t.artist.name or None,
+                        "album_id": t.album.album_id if t.album else None,
+                        "isrc": t.isrc,
+                        "duration_ms": t.duration_ms,
+                        "track_number": t.track_number,
+                        "disc_number": t.disc_number,
                     }
                     for t in sync.tracks.values()
                 ],
-                [("source", _S), ("track_id", _S), ("title", _S), ("artist_id", _S), ("artist_name", _S), ("album_id", _S),
-                 ("isrc", _S), ("duration_ms", pa.int64()), ("track_number", pa.int32()), ("disc_number", pa.int32())],
+                [
+                    ("source", _S),
+                    ("track_id", _S),
+                    ("title", _S),
+                    ("artist_id", _S),
+                    ("artist_name", _S),
+                    ("album_id", _S),
+                    ("isrc", _S),
+                    ("duration_ms", pa.int64()),
+                    ("track_number", pa.int32()),
+                    ("disc_number", pa.int32()),
+                ],
             ),
-            now=now, accumulating=frozenset({"isrc", "album_id", "track_number", "disc_number"}), created_column="first_seen_at",
+            now=now,
+            accumulating=frozenset({"isrc", "album_id", "track_number", "disc_number"}),
+            created_column="first_seen_at",
         )
         changes["cloud_album_tracks"] = _write_album_tracks(conn, sync)
         changes["cloud_likes"] = _write_likes(conn, sync, now)
@@ -193,13 +244,27 @@ def _write_playlists(conn: duckdb.DuckDBPyConnection, sync: SourceSync, now: dat
         return {"inserted": 0, "updated": 0, "removed": 0}
     rows = [
         {
-            "playlist_id": p.playlist_id, "name": p.name, "owner": p.owner, "track_count": p.track_count,
+            "playlist_id": p.playlist_id,
+            "name": p.name,
+            "owner": p.owner,
+            "track_count": p.track_count,
             # The stored version names the stored items: advance it only with them.
-            "version": p.version, "items_read": p.playlist_id in sync.playlist_items,
+            "version": p.version,
+            "items_read": p.playlist_id in sync.playlist_items,
         }
         for p in sync.playlists
     ]
-    desired = _table(rows, [("playlist_id", _S), ("name", _S), ("owner", _S), ("track_count", pa.int32()), ("version", _S), ("items_read", pa.bool_())])
+    desired = _table(
+        rows,
+        [
+            ("playlist_id", _S),
+            ("name", _S),
+            ("owner", _S),
+            ("track_count", pa.int32()),
+            ("version", _S),
+            ("items_read", pa.bool_()),
+        ],
+    )
     params = {"source": sync.source, "now": now}
     with registered(conn, desired=desired):
         inserted = run(

@@ -28,7 +28,9 @@ class LibraryDatabase(DuckDBResource):
     patient_wait_s: float = 1800.0
 
     @contextmanager
-    def get_connection(self, read_only: bool = False, wait_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    def get_connection(
+        self, read_only: bool = False, wait_s: float | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         conn = self._connect(read_only, self.lock_timeout_s if wait_s is None else wait_s)
         try:
             yield conn
@@ -85,6 +87,8 @@ def connect_when_free(
             if "lock" not in str(exc).lower():
                 raise
             if time.monotonic() >= deadline:
-                raise DatabaseLockedError(f"{database} stayed locked for {wait_s:.0f} s: {exc}. {hint}".rstrip()) from exc
+                raise DatabaseLockedError(
+                    f"{database} stayed locked for {wait_s:.0f} s: {exc}. {hint}".rstrip()
+                ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 1.0)

@@ -8,7 +8,11 @@ from datetime import datetime
 
 import duckdb
 
-_TABLE = {"artist": ("artists", "artist_id", "name"), "album": ("albums", "album_id", "title"), "track": ("tracks", "track_id", "title")}
+_TABLE = {
+    "artist": ("artists", "artist_id", "name"),
+    "album": ("albums", "album_id", "title"),
+    "track": ("tracks", "track_id", "title"),
+}
 
 
 class UnknownEntityError(LookupError):
@@ -36,7 +40,9 @@ def record_decision(
     """Remember ``removed`` or ``ignored`` for the entity; ``None`` restores it (forgets the decision)."""
     entity_name(conn, entity_type, entity_id)
     if decision is None:
-        conn.execute("DELETE FROM library.user_decisions WHERE entity_type = ? AND entity_id = ?", [entity_type, entity_id])
+        conn.execute(
+            "DELETE FROM library.user_decisions WHERE entity_type = ? AND entity_id = ?", [entity_type, entity_id]
+        )
         return
     conn.execute(
         """

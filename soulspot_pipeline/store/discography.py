@@ -127,40 +127,82 @@ def write_discography(
     Gaps of artists no longer owned go (their discographies stay)."""
     rows = [
         {
-            "artist_id": artist_id, "release_key": e.group.key, "source": e.group.source,
-            "release_group_mbid": e.group.release_group_mbid, "spotify_album_id": e.group.spotify_album_id,
-            "title": e.group.title, "primary_type": e.group.primary_type,
-            "secondary_types": list(e.group.secondary_types) or None, "first_release_date": e.group.first_release_date,
-            "counted": e.counted, "album_id": e.album_id, "matched_by": e.matched_by, "owned": e.owned,
+            "artist_id": artist_id,
+            "release_key": e.group.key,
+            "source": e.group.source,
+            "release_group_mbid": e.group.release_group_mbid,
+            "spotify_album_id": e.group.spotify_album_id,
+            "title": e.group.title,
+            "primary_type": e.group.primary_type,
+            "secondary_types": list(e.group.secondary_types) or None,
+            "first_release_date": e.group.first_release_date,
+            "counted": e.counted,
+            "album_id": e.album_id,
+            "matched_by": e.matched_by,
+            "owned": e.owned,
             "is_new": e.group.key in new_keys.get(artist_id, ()),
         }
         for artist_id, artist_entries in entries.items()
         for e in artist_entries
     ]
     schema = pa.schema(
-        [("artist_id", _S), ("release_key", _S), ("source", _S), ("release_group_mbid", _S), ("spotify_album_id", _S),
-         ("title", _S), ("primary_type", _S), ("secondary_types", pa.list_(_S)), ("first_release_date", _S),
-         ("counted", pa.bool_()), ("album_id", _S), ("matched_by", _S), ("owned", pa.bool_()), ("is_new", pa.bool_())]
+        [
+            ("artist_id", _S),
+            ("release_key", _S),
+            ("source", _S),
+            ("release_group_mbid", _S),
+            ("spotify_album_id", _S),
+            ("title", _S),
+            ("primary_type", _S),
+            ("secondary_types", pa.list_(_S)),
+            ("first_release_date", _S),
+            ("counted", pa.bool_()),
+            ("album_id", _S),
+            ("matched_by", _S),
+            ("owned", pa.bool_()),
+            ("is_new", pa.bool_()),
+        ]
     )
     gap_rows = [
         {
-            "artist_id": g.artist.artist_id, "artist_name": g.artist.name, "release_key": g.group.key,
-            "release_group_mbid": g.group.release_group_mbid, "spotify_album_id": g.group.spotify_album_id,
-            "title": g.group.title, "release_type": g.group.release_type,
-            "first_release_date": g.group.first_release_date, "status": g.status, "is_new": g.is_new,
+            "artist_id": g.artist.artist_id,
+            "artist_name": g.artist.name,
+            "release_key": g.group.key,
+            "release_group_mbid": g.group.release_group_mbid,
+            "spotify_album_id": g.group.spotify_album_id,
+            "title": g.group.title,
+            "release_type": g.group.release_type,
+            "first_release_date": g.group.first_release_date,
+            "status": g.status,
+            "is_new": g.is_new,
         }
         for g in gaps
     ]
     gap_schema = pa.schema(
-        [("artist_id", _S), ("artist_name", _S), ("release_key", _S), ("release_group_mbid", _S),
-         ("spotify_album_id", _S), ("title", _S), ("release_type", _S), ("first_release_date", _S), ("status", _S),
-         ("is_new", pa.bool_())]
+        [
+            ("artist_id", _S),
+            ("artist_name", _S),
+            ("release_key", _S),
+            ("release_group_mbid", _S),
+            ("spotify_album_id", _S),
+            ("title", _S),
+            ("release_type", _S),
+            ("first_release_date", _S),
+            ("status", _S),
+            ("is_new", pa.bool_()),
+        ]
     )
     browsed = pa.table({"artist_id": pa.array(sorted(entries), _S)})
     owned = pa.table({"artist_id": pa.array(sorted(owned_artists), _S)})
-    with transaction(conn), registered(
-        conn, listed=pa.Table.from_pylist(rows, schema=schema), found=pa.Table.from_pylist(gap_rows, schema=gap_schema),
-        browsed=browsed, owned=owned,
+    with (
+        transaction(conn),
+        registered(
+            conn,
+            listed=pa.Table.from_pylist(rows, schema=schema),
+            found=pa.Table.from_pylist(gap_rows, schema=gap_schema),
+            browsed=browsed,
+            owned=owned,
+        ),
     ):
         conn.execute("DELETE FROM library.discography_gaps WHERE artist_id NOT IN (SELECT artist_id FROM owned)")
         conn.execute(
@@ -210,12 +252,22 @@ def write_wanted(
     """The tracks of requested gaps, which the merge turns into owned, pending tracks."""
     rows = [
         {
-            "artist_id": artist.artist_id, "release_key": group.key, "artist_name": artist.name,
-            "artist_mbid": artist.artist_mbid, "release_group_mbid": group.release_group_mbid,
-            "release_mbid": release.mbid, "album_title": group.title,
-            "album_type": (group.primary_type or "").lower() or None, "release_date": group.first_release_date,
-            "total_tracks": len(release.tracks), "recording_mbid": t.recording_mbid, "title": t.title,
-            "disc_number": t.disc_number, "track_number": t.track_number, "duration_ms": t.duration_ms, "isrc": t.isrc,
+            "artist_id": artist.artist_id,
+            "release_key": group.key,
+            "artist_name": artist.name,
+            "artist_mbid": artist.artist_mbid,
+            "release_group_mbid": group.release_group_mbid,
+            "release_mbid": release.mbid,
+            "album_title": group.title,
+            "album_type": (group.primary_type or "").lower() or None,
+            "release_date": group.first_release_date,
+            "total_tracks": len(release.tracks),
+            "recording_mbid": t.recording_mbid,
+            "title": t.title,
+            "disc_number": t.disc_number,
+            "track_number": t.track_number,
+            "duration_ms": t.duration_ms,
+            "isrc": t.isrc,
         }
         for artist, group, release in wanted
         for t in release.tracks
@@ -223,10 +275,24 @@ def write_wanted(
     if not rows:
         return 0
     schema = pa.schema(
-        [("artist_id", _S), ("release_key", _S), ("artist_name", _S), ("artist_mbid", _S),
-         ("release_group_mbid", _S), ("release_mbid", _S), ("album_title", _S), ("album_type", _S),
-         ("release_date", _S), ("total_tracks", pa.int32()), ("recording_mbid", _S), ("title", _S),
-         ("disc_number", pa.int32()), ("track_number", pa.int32()), ("duration_ms", pa.int64()), ("isrc", _S)]
+        [
+            ("artist_id", _S),
+            ("release_key", _S),
+            ("artist_name", _S),
+            ("artist_mbid", _S),
+            ("release_group_mbid", _S),
+            ("release_mbid", _S),
+            ("album_title", _S),
+            ("album_type", _S),
+            ("release_date", _S),
+            ("total_tracks", pa.int32()),
+            ("recording_mbid", _S),
+            ("title", _S),
+            ("disc_number", pa.int32()),
+            ("track_number", pa.int32()),
+            ("duration_ms", pa.int64()),
+            ("isrc", _S),
+        ]
     )
     with transaction(conn), registered(conn, tracks=pa.Table.from_pylist(rows, schema=schema)):
         conn.execute("INSERT INTO library.wanted_tracks SELECT *, ? FROM tracks ON CONFLICT DO NOTHING", [now])
@@ -248,14 +314,28 @@ def write_missing_tracks(
 ) -> int:
     """Replace the missing tracks of every album that was checked (``checked``: album ids)."""
     rows = [
-        {"album_id": album_id, "release_mbid": release_mbid, "recording_mbid": t.recording_mbid, "title": t.title,
-         "disc_number": t.disc_number, "track_number": t.track_number, "duration_ms": t.duration_ms}
+        {
+            "album_id": album_id,
+            "release_mbid": release_mbid,
+            "recording_mbid": t.recording_mbid,
+            "title": t.title,
+            "disc_number": t.disc_number,
+            "track_number": t.track_number,
+            "duration_ms": t.duration_ms,
+        }
         for (album_id, release_mbid), tracks in missing.items()
         for t in tracks
     ]
     schema = pa.schema(
-        [("album_id", _S), ("release_mbid", _S), ("recording_mbid", _S), ("title", _S),
-         ("disc_number", pa.int32()), ("track_number", pa.int32()), ("duration_ms", pa.int64())]
+        [
+            ("album_id", _S),
+            ("release_mbid", _S),
+            ("recording_mbid", _S),
+            ("title", _S),
+            ("disc_number", pa.int32()),
+            ("track_number", pa.int32()),
+            ("duration_ms", pa.int64()),
+        ]
     )
     checked_ids = pa.table({"album_id": pa.array(sorted(set(checked)), _S)})
     with transaction(conn), registered(conn, found=pa.Table.from_pylist(rows, schema=schema), checked=checked_ids):

@@ -55,10 +55,14 @@ def load_queue(conn: duckdb.DuckDBPyConnection, *, search_again_before: datetime
     queued = [
         QueuedTrack(
             WantedTrack(track_id, artist, title, album, duration_ms, track_number, disc_number, total, isrc, mbid),
-            origin, PRIORITY[origin], attempts, album_id=album_id,
+            origin,
+            PRIORITY[origin],
+            attempts,
+            album_id=album_id,
         )
-        for track_id, artist, title, album, duration_ms, track_number, disc_number, total, isrc, mbid, origin, attempts, _,
-        album_id in sorted(rows, key=lambda r: (PRIORITY[r[10]], r[12], r[0]))
+        for track_id, artist, title, album, duration_ms, track_number, disc_number, total, isrc, mbid, origin, attempts, _, album_id in sorted(
+            rows, key=lambda r: (PRIORITY[r[10]], r[12], r[0])
+        )
     ]
     return queued[:limit]
 
@@ -86,10 +90,14 @@ def load_upgrades(
     return [
         QueuedTrack(
             WantedTrack(track_id, artist, title, album, duration_ms, track_number, disc_number, total, isrc, mbid),
-            "upgrade", PRIORITY["upgrade"], attempts, Quality(fmt, bitrate, bit_depth, sample_rate),
+            "upgrade",
+            PRIORITY["upgrade"],
+            attempts,
+            Quality(fmt, bitrate, bit_depth, sample_rate),
         )
-        for track_id, artist, title, album, duration_ms, track_number, disc_number, total, isrc, mbid, attempts, fmt,
-        bitrate, bit_depth, sample_rate in rows[:limit]
+        for track_id, artist, title, album, duration_ms, track_number, disc_number, total, isrc, mbid, attempts, fmt, bitrate, bit_depth, sample_rate in rows[
+            :limit
+        ]
     ]
 
 
@@ -103,11 +111,30 @@ def load_peers(conn: duckdb.DuckDBPyConnection) -> dict[str, PeerRecord]:
 
 
 _CANDIDATE_SCHEMA = pa.schema(
-    [("track_id", _S), ("attempt", pa.int32()), ("query_tier", _S), ("query", _S), ("username", _S), ("filename", _S),
-     ("size_bytes", pa.int64()), ("extension", _S), ("bitrate", pa.int32()), ("bit_depth", pa.int32()),
-     ("sample_rate", pa.int32()), ("length_s", pa.float64()), ("has_free_slot", pa.bool_()), ("queue_length", pa.int32()),
-     ("upload_speed", pa.int64()), ("accepted", pa.bool_()), ("rank", pa.int32()), ("score", pa.float64()),
-     ("breakdown", _S), ("decided_by", _S), ("reason", _S), ("chosen", pa.bool_())]
+    [
+        ("track_id", _S),
+        ("attempt", pa.int32()),
+        ("query_tier", _S),
+        ("query", _S),
+        ("username", _S),
+        ("filename", _S),
+        ("size_bytes", pa.int64()),
+        ("extension", _S),
+        ("bitrate", pa.int32()),
+        ("bit_depth", pa.int32()),
+        ("sample_rate", pa.int32()),
+        ("length_s", pa.float64()),
+        ("has_free_slot", pa.bool_()),
+        ("queue_length", pa.int32()),
+        ("upload_speed", pa.int64()),
+        ("accepted", pa.bool_()),
+        ("rank", pa.int32()),
+        ("score", pa.float64()),
+        ("breakdown", _S),
+        ("decided_by", _S),
+        ("reason", _S),
+        ("chosen", pa.bool_()),
+    ]
 )
 
 
@@ -131,35 +158,76 @@ def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: Sequence[SearchOut
         for tier, query, ranked in o.ranked:
             for r in ranked:
                 c = r.candidate
-                candidates.append({
-                    "track_id": o.queued.wanted.track_id, "attempt": attempt, "query_tier": tier, "query": query,
-                    "username": c.username, "filename": c.filename, "size_bytes": c.size, "extension": c.extension,
-                    "bitrate": c.bitrate, "bit_depth": c.bit_depth, "sample_rate": c.sample_rate, "length_s": c.length_s,
-                    "has_free_slot": c.has_free_slot, "queue_length": c.queue_length, "upload_speed": c.upload_speed,
-                    "accepted": r.accepted, "rank": r.rank, "score": r.score, "breakdown": json.dumps(r.breakdown),
-                    "decided_by": r.decided_by, "reason": r.reason,
-                    "chosen": o.chosen is not None and o.chosen[2] is r,
-                })
+                candidates.append(
+                    {
+                        "track_id": o.queued.wanted.track_id,
+                        "attempt": attempt,
+                        "query_tier": tier,
+                        "query": query,
+                        "username": c.username,
+                        "filename": c.filename,
+                        "size_bytes": c.size,
+                        "extension": c.extension,
+                        "bitrate": c.bitrate,
+                        "bit_depth": c.bit_depth,
+                        "sample_rate": c.sample_rate,
+                        "length_s": c.length_s,
+                        "has_free_slot": c.has_free_slot,
+                        "queue_length": c.queue_length,
+                        "upload_speed": c.upload_speed,
+                        "accepted": r.accepted,
+                        "rank": r.rank,
+                        "score": r.score,
+                        "breakdown": json.dumps(r.breakdown),
+                        "decided_by": r.decided_by,
+                        "reason": r.reason,
+                        "chosen": o.chosen is not None and o.chosen[2] is r,
+                    }
+                )
     downloads = []
     for o in outcomes:
         # Nothing chosen: the last tier tried says how far the search went.
         tier, query, chosen = o.chosen or ((*o.ranked[-1][:2], None) if o.ranked else (None, None, None))
         state = "downloading" if o.enqueued else ("failed" if o.error else "not_found")
-        downloads.append({
-            "track_id": o.queued.wanted.track_id, "state": state, "priority": o.queued.priority, "origin": o.queued.origin,
-            "attempts": o.queued.attempts + (1 if chosen else 0), "query_tier": tier, "query": query,
-            "username": chosen.candidate.username if chosen else None,
-            "remote_filename": chosen.candidate.filename if chosen else None,
-            "size_bytes": chosen.candidate.size if chosen else None, "transfer_id": o.transfer_id, "error": o.error,
-        })
+        downloads.append(
+            {
+                "track_id": o.queued.wanted.track_id,
+                "state": state,
+                "priority": o.queued.priority,
+                "origin": o.queued.origin,
+                "attempts": o.queued.attempts + (1 if chosen else 0),
+                "query_tier": tier,
+                "query": query,
+                "username": chosen.candidate.username if chosen else None,
+                "remote_filename": chosen.candidate.filename if chosen else None,
+                "size_bytes": chosen.candidate.size if chosen else None,
+                "transfer_id": o.transfer_id,
+                "error": o.error,
+            }
+        )
     download_schema = pa.schema(
-        [("track_id", _S), ("state", _S), ("priority", pa.int32()), ("origin", _S), ("attempts", pa.int32()),
-         ("query_tier", _S), ("query", _S), ("username", _S), ("remote_filename", _S), ("size_bytes", pa.int64()),
-         ("transfer_id", _S), ("error", _S)]
+        [
+            ("track_id", _S),
+            ("state", _S),
+            ("priority", pa.int32()),
+            ("origin", _S),
+            ("attempts", pa.int32()),
+            ("query_tier", _S),
+            ("query", _S),
+            ("username", _S),
+            ("remote_filename", _S),
+            ("size_bytes", pa.int64()),
+            ("transfer_id", _S),
+            ("error", _S),
+        ]
     )
-    with transaction(conn), registered(
-        conn, weighed=pa.Table.from_pylist(candidates, schema=_CANDIDATE_SCHEMA),
-        tried=pa.Table.from_pylist(downloads, schema=download_schema),
+    with (
+        transaction(conn),
+        registered(
+            conn,
+            weighed=pa.Table.from_pylist(candidates, schema=_CANDIDATE_SCHEMA),
+            tried=pa.Table.from_pylist(downloads, schema=download_schema),
+        ),
     ):
         conn.execute("INSERT OR REPLACE INTO library.download_candidates SELECT *, ? FROM weighed", [now])
         conn.execute(
@@ -221,25 +289,56 @@ ORDER BY d.priority, d.enqueued_at, d.track_id
 """
 
 _TAG_FIELDS = (
-    "title", "artist", "album", "albumartist", "track_number", "track_total", "disc_number", "disc_total", "date",
-    "genre", "isrc", "recording_mbid", "release_mbid", "release_group_mbid", "artist_mbid", "albumartist_mbid",
+    "title",
+    "artist",
+    "album",
+    "albumartist",
+    "track_number",
+    "track_total",
+    "disc_number",
+    "disc_total",
+    "date",
+    "genre",
+    "isrc",
+    "recording_mbid",
+    "release_mbid",
+    "release_group_mbid",
+    "artist_mbid",
+    "albumartist_mbid",
 )
 
 
 def load_active(conn: duckdb.DuckDBPyConnection) -> list[ActiveDownload]:
     active = []
     for row in conn.execute(_ACTIVE).fetchall():
-        (track_id, attempts, username, filename, size, transfer_id, percent, enqueued_at, progress_at, duration) = row[:10]
+        (track_id, attempts, username, filename, size, transfer_id, percent, enqueued_at, progress_at, duration) = row[
+            :10
+        ]
         tags = dict(zip(_TAG_FIELDS, row[10:26]))
         local_path, fmt, bitrate, bit_depth, sample_rate, cover = row[26:32]
         existing = (
             {"format": fmt, "bitrate": bitrate, "bit_depth": bit_depth, "sample_rate": sample_rate}
-            if local_path and fmt else None
+            if local_path and fmt
+            else None
         )
-        active.append(ActiveDownload(
-            track_id, attempts, username, filename, size, transfer_id, percent or 0.0, enqueued_at, progress_at,
-            duration, tags, existing, local_path if existing else None, cover,
-        ))
+        active.append(
+            ActiveDownload(
+                track_id,
+                attempts,
+                username,
+                filename,
+                size,
+                transfer_id,
+                percent or 0.0,
+                enqueued_at,
+                progress_at,
+                duration,
+                tags,
+                existing,
+                local_path if existing else None,
+                cover,
+            )
+        )
     return active
 
 
@@ -258,7 +357,9 @@ def next_candidate(conn: duckdb.DuckDBPyConnection, track_id: str, avoid_users: 
     return next((r for r in rows if r[2] not in avoid_users), None)
 
 
-def mark_chosen(conn: duckdb.DuckDBPyConnection, track_id: str, attempt: int, tier: str, username: str, filename: str) -> None:
+def mark_chosen(
+    conn: duckdb.DuckDBPyConnection, track_id: str, attempt: int, tier: str, username: str, filename: str
+) -> None:
     conn.execute(
         "UPDATE library.download_candidates SET chosen = true "
         "WHERE track_id = ? AND attempt = ? AND query_tier = ? AND username = ? AND filename = ?",
@@ -275,7 +376,9 @@ def update_download(conn: duckdb.DuckDBPyConnection, track_id: str, now: datetim
     )
 
 
-def record_peer(conn: duckdb.DuckDBPyConnection, username: str, record: PeerRecord, error: str | None, now: datetime) -> None:
+def record_peer(
+    conn: duckdb.DuckDBPyConnection, username: str, record: PeerRecord, error: str | None, now: datetime
+) -> None:
     conn.execute(
         """
         INSERT INTO library.peer_stats VALUES (?, ?, ?, ?, ?, ?)

@@ -11,7 +11,9 @@ import pyarrow as pa
 
 from soulspot_pipeline.store.sql import registered, run, transaction
 
-_SCHEMA = pa.schema([("entity_type", pa.string()), ("entity_id", pa.string()), ("field", pa.string()), ("value", pa.string())])
+_SCHEMA = pa.schema(
+    [("entity_type", pa.string()), ("entity_id", pa.string()), ("field", pa.string()), ("value", pa.string())]
+)
 
 
 def load_targets(conn: duckdb.DuckDBPyConnection) -> tuple[list[tuple], list[tuple], list[tuple]]:
@@ -37,7 +39,10 @@ def write_metadata(
 ) -> dict[str, int]:
     """Store (entity_type, entity_id, field, value) from ``source``; None removes that source's value."""
     desired = pa.Table.from_pylist(
-        [{"entity_type": t, "entity_id": i, "field": f, "value": None if v is None else json.dumps(v)} for t, i, f, v in values],
+        [
+            {"entity_type": t, "entity_id": i, "field": f, "value": None if v is None else json.dumps(v)}
+            for t, i, f, v in values
+        ],
         schema=_SCHEMA,
     )
     params = {"source": source, "now": now}

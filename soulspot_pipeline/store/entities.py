@@ -99,7 +99,6 @@ _TABLES: dict[str, tuple[str, dict[str, pa.DataType], frozenset[str]]] = {
 }
 
 
-
 def load_local_files(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return conn.sql(f"SELECT {_LOCAL_FILE_COLUMNS} FROM library.local_files").pl().to_dicts()
 
@@ -203,7 +202,9 @@ def load_inputs(
         previous_states=load_states(conn),
         previous_matches={
             path: (track_id, rule)
-            for path, track_id, rule in conn.execute("SELECT path, track_id, matched_by FROM library.track_files").fetchall()
+            for path, track_id, rule in conn.execute(
+                "SELECT path, track_id, matched_by FROM library.track_files"
+            ).fetchall()
         },
         previous_links={
             (entity_type, source, source_id): (entity_id, rule, score)
@@ -220,7 +221,9 @@ def load_inputs(
         requests=dict(conn.execute("SELECT track_id, requested_at FROM library.download_requests").fetchall()),
         transfers={
             track_id: (state, updated_at)
-            for track_id, state, updated_at in conn.execute("SELECT track_id, state, updated_at FROM library.downloads").fetchall()
+            for track_id, state, updated_at in conn.execute(
+                "SELECT track_id, state, updated_at FROM library.downloads"
+            ).fetchall()
         },
         identified={
             (entity_type, entity_id): (mbid, release_mbid)
@@ -271,7 +274,9 @@ def write_merge(
     return counts
 
 
-def _write_aliases(conn: duckdb.DuckDBPyConnection, aliases: list[tuple[str, str, str, str]], now: datetime) -> dict[str, int]:
+def _write_aliases(
+    conn: duckdb.DuckDBPyConnection, aliases: list[tuple[str, str, str, str]], now: datetime
+) -> dict[str, int]:
     """Entities found to be one: keys, decisions and requests move to the one that stays,
     the alias is remembered, and its row goes (everything in it now lives on the other)."""
     tables = {"artist": ("artists", "artist_id"), "album": ("albums", "album_id"), "track": ("tracks", "track_id")}
@@ -298,10 +303,13 @@ def _write_aliases(conn: duckdb.DuckDBPyConnection, aliases: list[tuple[str, str
     return {"merged": len(aliases)}
 
 
-def _write_field_sources(conn: duckdb.DuckDBPyConnection, field_sources: list[tuple[str, str, str, str]]) -> dict[str, int]:
+def _write_field_sources(
+    conn: duckdb.DuckDBPyConnection, field_sources: list[tuple[str, str, str, str]]
+) -> dict[str, int]:
     names = ("entity_type", "entity_id", "field", "source")
     desired = pa.Table.from_pylist(
-        [dict(zip(names, row, strict=True)) for row in field_sources], schema=pa.schema([(n, pa.string()) for n in names])
+        [dict(zip(names, row, strict=True)) for row in field_sources],
+        schema=pa.schema([(n, pa.string()) for n in names]),
     )
     with registered(conn, desired_sources=desired):
         removed = conn.execute(
@@ -327,7 +335,10 @@ def _key_dict(key: RegisteredKey) -> dict[str, str]:
 
 def _supersede(conn: duckdb.DuckDBPyConnection, table: str, states: dict[str, str], now: datetime) -> int:
     id_column = _TABLES[table][0]
-    stale = pa.table({"entity_id": list(states), "state": list(states.values())}, schema=pa.schema([("entity_id", pa.string()), ("state", pa.string())]))
+    stale = pa.table(
+        {"entity_id": list(states), "state": list(states.values())},
+        schema=pa.schema([("entity_id", pa.string()), ("state", pa.string())]),
+    )
     extra = ", download_state = 'not_needed', local_path = NULL" if table == "tracks" else ""
     distinct = " OR t.download_state <> 'not_needed' OR t.local_path IS NOT NULL" if table == "tracks" else ""
     with registered(conn, stale=stale):
@@ -341,7 +352,9 @@ def _supersede(conn: duckdb.DuckDBPyConnection, table: str, states: dict[str, st
         ).fetchall()[0][0]
 
 
-def _replace_track_files(conn: duckdb.DuckDBPyConnection, track_files: list[tuple[str, str, str, bool]]) -> dict[str, int]:
+def _replace_track_files(
+    conn: duckdb.DuckDBPyConnection, track_files: list[tuple[str, str, str, bool]]
+) -> dict[str, int]:
     desired = pa.table(
         {
             "path": [t[0] for t in track_files],
@@ -349,7 +362,9 @@ def _replace_track_files(conn: duckdb.DuckDBPyConnection, track_files: list[tupl
             "matched_by": [t[2] for t in track_files],
             "is_primary": [t[3] for t in track_files],
         },
-        schema=pa.schema([("path", pa.string()), ("track_id", pa.string()), ("matched_by", pa.string()), ("is_primary", pa.bool_())]),
+        schema=pa.schema(
+            [("path", pa.string()), ("track_id", pa.string()), ("matched_by", pa.string()), ("is_primary", pa.bool_())]
+        ),
     )
     with registered(conn, desired_files=desired):
         removed = conn.execute(
@@ -368,16 +383,29 @@ def _replace_track_files(conn: duckdb.DuckDBPyConnection, track_files: list[tupl
     return {"inserted": inserted, "removed": removed}
 
 
-
 def _write_links(conn: duckdb.DuckDBPyConnection, links: list[SourceLink], now: datetime) -> dict[str, int]:
     desired = pa.Table.from_pylist(
         [
-            {"entity_type": l.entity_type, "source": l.source, "source_id": l.source_id, "entity_id": l.entity_id,
-             "matched_by": l.matched_by, "score": l.score}
+            {
+                "entity_type": l.entity_type,
+                "source": l.source,
+                "source_id": l.source_id,
+                "entity_id": l.entity_id,
+                "matched_by": l.matched_by,
+                "score": l.score,
+            }
             for l in links
         ],
-        schema=pa.schema([("entity_type", pa.string()), ("source", pa.string()), ("source_id", pa.string()),
-                          ("entity_id", pa.string()), ("matched_by", pa.string()), ("score", pa.float64())]),
+        schema=pa.schema(
+            [
+                ("entity_type", pa.string()),
+                ("source", pa.string()),
+                ("source_id", pa.string()),
+                ("entity_id", pa.string()),
+                ("matched_by", pa.string()),
+                ("score", pa.float64()),
+            ]
+        ),
     )
     return upsert(conn, "source_links", ("entity_type", "source", "source_id"), desired, now=now)
 

@@ -25,9 +25,12 @@ def load_todo(
     are left alone). ``retry_undecided`` asks again for those that found nothing."""
     keep = "status = 'accepted'" if retry_undecided else "true"
     decided = {
-        entity_type: dict(conn.execute(
-            f"SELECT entity_id, facts_hash FROM library.identifications WHERE entity_type = ? AND {keep}", [entity_type]
-        ).fetchall())
+        entity_type: dict(
+            conn.execute(
+                f"SELECT entity_id, facts_hash FROM library.identifications WHERE entity_type = ? AND {keep}",
+                [entity_type],
+            ).fetchall()
+        )
         for entity_type in ("track", "artist", "album")
     }
     tracks = []
@@ -67,12 +70,26 @@ def load_todo(
 
 _CANDIDATE_SCHEMA = pa.schema(
     [
-        ("entity_type", pa.string()), ("entity_id", pa.string()), ("candidate_mbid", pa.string()), ("rank", pa.int32()),
-        ("rule", pa.string()), ("query", pa.string()), ("candidate_title", pa.string()), ("candidate_artist", pa.string()),
-        ("candidate_album", pa.string()), ("candidate_length_ms", pa.int64()), ("mb_score", pa.int32()),
-        ("title_score", pa.float64()), ("artist_score", pa.float64()), ("album_score", pa.float64()),
-        ("duration_score", pa.float64()), ("isrc_match", pa.bool_()), ("total", pa.float64()), ("decision", pa.string()),
-        ("reason", pa.string()), ("decided_at", pa.timestamp("us")),
+        ("entity_type", pa.string()),
+        ("entity_id", pa.string()),
+        ("candidate_mbid", pa.string()),
+        ("rank", pa.int32()),
+        ("rule", pa.string()),
+        ("query", pa.string()),
+        ("candidate_title", pa.string()),
+        ("candidate_artist", pa.string()),
+        ("candidate_album", pa.string()),
+        ("candidate_length_ms", pa.int64()),
+        ("mb_score", pa.int32()),
+        ("title_score", pa.float64()),
+        ("artist_score", pa.float64()),
+        ("album_score", pa.float64()),
+        ("duration_score", pa.float64()),
+        ("isrc_match", pa.bool_()),
+        ("total", pa.float64()),
+        ("decision", pa.string()),
+        ("reason", pa.string()),
+        ("decided_at", pa.timestamp("us")),
     ]
 )
 
@@ -82,27 +99,57 @@ def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: list[Outcome], now
     identifications = pa.Table.from_pylist(
         [
             {
-                "entity_type": o.entity_type, "entity_id": o.entity_id, "status": o.decision.status, "mbid": o.decision.mbid,
-                "release_mbid": o.release_mbid, "rule": o.rule, "score": o.decision.score, "reason": o.decision.reason,
-                "facts_hash": o.facts_hash, "identified_at": now,
+                "entity_type": o.entity_type,
+                "entity_id": o.entity_id,
+                "status": o.decision.status,
+                "mbid": o.decision.mbid,
+                "release_mbid": o.release_mbid,
+                "rule": o.rule,
+                "score": o.decision.score,
+                "reason": o.decision.reason,
+                "facts_hash": o.facts_hash,
+                "identified_at": now,
             }
             for o in outcomes
         ],
         schema=pa.schema(
-            [("entity_type", pa.string()), ("entity_id", pa.string()), ("status", pa.string()), ("mbid", pa.string()),
-             ("release_mbid", pa.string()), ("rule", pa.string()), ("score", pa.float64()), ("reason", pa.string()),
-             ("facts_hash", pa.string()), ("identified_at", pa.timestamp("us"))]
+            [
+                ("entity_type", pa.string()),
+                ("entity_id", pa.string()),
+                ("status", pa.string()),
+                ("mbid", pa.string()),
+                ("release_mbid", pa.string()),
+                ("rule", pa.string()),
+                ("score", pa.float64()),
+                ("reason", pa.string()),
+                ("facts_hash", pa.string()),
+                ("identified_at", pa.timestamp("us")),
+            ]
         ),
     )
     candidates = pa.Table.from_pylist(
         [
             {
-                "entity_type": o.entity_type, "entity_id": o.entity_id, "candidate_mbid": s.mbid, "rank": rank,
-                "rule": o.rule, "query": o.query, "candidate_title": o.shown.get(s.mbid, (None,) * 4)[0],
-                "candidate_artist": o.shown.get(s.mbid, (None,) * 4)[1], "candidate_album": o.shown.get(s.mbid, (None,) * 4)[2],
-                "candidate_length_ms": o.shown.get(s.mbid, (None,) * 4)[3], "mb_score": s.mb_score, "title_score": s.title,
-                "artist_score": s.artist, "album_score": s.album, "duration_score": s.duration, "isrc_match": s.isrc_match,
-                "total": s.total, "decision": s.decision, "reason": s.reason, "decided_at": now,
+                "entity_type": o.entity_type,
+                "entity_id": o.entity_id,
+                "candidate_mbid": s.mbid,
+                "rank": rank,
+                "rule": o.rule,
+                "query": o.query,
+                "candidate_title": o.shown.get(s.mbid, (None,) * 4)[0],
+                "candidate_artist": o.shown.get(s.mbid, (None,) * 4)[1],
+                "candidate_album": o.shown.get(s.mbid, (None,) * 4)[2],
+                "candidate_length_ms": o.shown.get(s.mbid, (None,) * 4)[3],
+                "mb_score": s.mb_score,
+                "title_score": s.title,
+                "artist_score": s.artist,
+                "album_score": s.album,
+                "duration_score": s.duration,
+                "isrc_match": s.isrc_match,
+                "total": s.total,
+                "decision": s.decision,
+                "reason": s.reason,
+                "decided_at": now,
             }
             for o in outcomes
             for rank, s in enumerate(o.decision.candidates, 1)
@@ -118,7 +165,9 @@ def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: list[Outcome], now
                 WHERE EXISTS (SELECT 1 FROM identified i WHERE i.entity_type = m.entity_type AND i.entity_id = m.entity_id)
                 """
             )
-            conn.execute(f"INSERT INTO library.match_candidates ({', '.join(candidates.column_names)}) SELECT * FROM candidates")
+            conn.execute(
+                f"INSERT INTO library.match_candidates ({', '.join(candidates.column_names)}) SELECT * FROM candidates"
+            )
     return counts
 
 

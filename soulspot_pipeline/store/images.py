@@ -42,7 +42,10 @@ ORDER BY 1, 2
 def load_targets(conn: duckdb.DuckDBPyConnection) -> list[ImageTarget]:
     return [
         ImageTarget(
-            entity_type, entity_id, rg, release,
+            entity_type,
+            entity_id,
+            rg,
+            release,
             tuple((source, url) for source, url in ((SPOTIFY, spotify_url), (DEEZER, deezer_url)) if url),
         )
         for entity_type, entity_id, rg, release, spotify_url, deezer_url in conn.execute(
@@ -77,18 +80,42 @@ class ImageOutcome:
 
 
 _SCHEMA = pa.schema(
-    [("entity_type", _S), ("entity_id", _S), ("status", _S), ("source", _S), ("source_url", _S), ("path", _S),
-     ("thumbnail_path", _S), ("checksum", _S), ("size_bytes", pa.int64()), ("width", pa.int32()),
-     ("height", pa.int32()), ("error", _S), ("retry_after", pa.timestamp("us"))]
+    [
+        ("entity_type", _S),
+        ("entity_id", _S),
+        ("status", _S),
+        ("source", _S),
+        ("source_url", _S),
+        ("path", _S),
+        ("thumbnail_path", _S),
+        ("checksum", _S),
+        ("size_bytes", pa.int64()),
+        ("width", pa.int32()),
+        ("height", pa.int32()),
+        ("error", _S),
+        ("retry_after", pa.timestamp("us")),
+    ]
 )
 
 
 def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: Sequence[ImageOutcome], now: datetime) -> dict[str, int]:
     """Record each attempt and point the albums and artists at their stored images."""
     rows = [
-        {"entity_type": o.target.entity_type, "entity_id": o.target.entity_id, "status": o.status, "source": o.source,
-         "source_url": o.source_url, "path": o.path, "thumbnail_path": o.thumbnail_path, "checksum": o.checksum,
-         "size_bytes": o.size_bytes, "width": o.width, "height": o.height, "error": o.error, "retry_after": o.retry_after}
+        {
+            "entity_type": o.target.entity_type,
+            "entity_id": o.target.entity_id,
+            "status": o.status,
+            "source": o.source,
+            "source_url": o.source_url,
+            "path": o.path,
+            "thumbnail_path": o.thumbnail_path,
+            "checksum": o.checksum,
+            "size_bytes": o.size_bytes,
+            "width": o.width,
+            "height": o.height,
+            "error": o.error,
+            "retry_after": o.retry_after,
+        }
         for o in outcomes
     ]
     with transaction(conn), registered(conn, attempted=pa.Table.from_pylist(rows, schema=_SCHEMA)):

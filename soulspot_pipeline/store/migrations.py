@@ -610,9 +610,7 @@ def current_version(conn: duckdb.DuckDBPyConnection) -> int:
     return conn.execute("SELECT coalesce(max(version), 0) FROM library.schema_migrations").fetchall()[0][0]
 
 
-def migrate(
-    conn: duckdb.DuckDBPyConnection, migrations: tuple[Migration, ...] = MIGRATIONS
-) -> list[int]:
+def migrate(conn: duckdb.DuckDBPyConnection, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
     """Bring the database up to the newest schema; returns the versions applied."""
     known = max((m.version for m in migrations), default=0)
     version = current_version(conn)

@@ -10,14 +10,14 @@ from soulspot_pipeline.assets.cloud import cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.expand import discography_gaps
 from soulspot_pipeline.assets.library import library_entities
+from soulspot_pipeline.devkit.standins import spotify as sp
+from soulspot_pipeline.devkit.standins.musicbrainz import MbCatalog, MusicBrainzStandin
+from soulspot_pipeline.devkit.standins.spotify import SpotifyLibrary, SpotifyStandin
+from soulspot_pipeline.devkit.synth import write_audio_file
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
 from soulspot_pipeline.resources.policies import DiscographyPolicy, LibraryPolicy
 from soulspot_pipeline.resources.spotify import SCOPES, SpotifyResource, TokenFile
-from soulspot_pipeline.standins import spotify as sp
-from soulspot_pipeline.standins.musicbrainz import MbCatalog, MusicBrainzStandin
-from soulspot_pipeline.standins.spotify import SpotifyLibrary, SpotifyStandin
-from soulspot_pipeline.synth import write_audio_file
 from soulspot_tests.assets.test_identify_enrich import musicbrainz as musicbrainz_resource
 from soulspot_tests.results import failure_message, metadata, rows
 
@@ -39,8 +39,18 @@ def spotify(tmp_path, server=None) -> SpotifyResource:
     )
 
 
-def materialize(library_db, music_dir, tmp_path, mb, *, policy=None, spotify_resource=None, assets=ASSETS,
-                run_config=None, raise_on_error=True):
+def materialize(
+    library_db,
+    music_dir,
+    tmp_path,
+    mb,
+    *,
+    policy=None,
+    spotify_resource=None,
+    assets=ASSETS,
+    run_config=None,
+    raise_on_error=True,
+):
     return dg.materialize(
         assets,
         resources={
@@ -60,7 +70,9 @@ def write_track(music_dir, artist, album, title, *, number=1, **tags):
     folder = music_dir / artist / album
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{number:02d} {title}.flac"
-    write_audio_file(path, "flac", {"artist": artist, "album": album, "title": title, "track_number": number, **tags}, seconds=0.2)
+    write_audio_file(
+        path, "flac", {"artist": artist, "album": album, "title": title, "track_number": number, **tags}, seconds=0.2
+    )
     return path
 
 
@@ -70,19 +82,32 @@ def browse_requests(server) -> int:
 
 def gaps(library_db, artist=None):
     where = "WHERE artist_name = ?" if artist else ""
-    return rows(library_db, f"SELECT artist_name, title, release_type, status FROM library.discography_gaps {where} ORDER BY ALL", [artist] if artist else [])
+    return rows(
+        library_db,
+        f"SELECT artist_name, title, release_type, status FROM library.discography_gaps {where} ORDER BY ALL",
+        [artist] if artist else [],
+    )
 
 
-def test_an_artist_with_250_release_groups_costs_3_browse_requests_and_a_rerun_within_the_ttl_none(library_db, music_dir, tmp_path):
+def test_an_artist_with_250_release_groups_costs_3_browse_requests_and_a_rerun_within_the_ttl_none(
+    library_db, music_dir, tmp_path
+):
     catalog = MbCatalog()
     artist = catalog.add_artist("Prolific")
     kinds = [("Album", ()), ("EP", ()), ("Single", ()), ("Album", ("Live",)), ("Album", ("Compilation",))]
     groups = [
-        catalog.add_release_group(f"Release {n:03d}", artist, primary_type=kinds[n % 5][0], secondary_types=kinds[n % 5][1],
-                                  first_release_date=f"{1970 + n // 5}-01-01")
+        catalog.add_release_group(
+            f"Release {n:03d}",
+            artist,
+            primary_type=kinds[n % 5][0],
+            secondary_types=kinds[n % 5][1],
+            first_release_date=f"{1970 + n // 5}-01-01",
+        )
         for n in range(250)
     ]
-    write_track(music_dir, "Prolific", "Release 000", "Song", artist_mbid=artist.mbid, release_group_mbid=groups[0].mbid)
+    write_track(
+        music_dir, "Prolific", "Release 000", "Song", artist_mbid=artist.mbid, release_group_mbid=groups[0].mbid
+    )
     write_track(music_dir, "Prolific", "release 001 (Remastered)", "Other", artist_mbid=artist.mbid)
     with MusicBrainzStandin(catalog) as server:
         mb = musicbrainz(server, tmp_path)
@@ -94,14 +119,24 @@ def test_an_artist_with_250_release_groups_costs_3_browse_requests_and_a_rerun_w
         assert server.count("/ws/2/") == before
     assert metadata(second, "discography_gaps")["requests"] == 0
     # Albums and EPs count (100 each of 250, alternating), singles, live and compilations do not.
-    assert rows(library_db, "SELECT count(*), count(*) FILTER (WHERE counted), count(*) FILTER (WHERE owned) FROM library.discography") == [(250, 100, 2)]
+    assert rows(
+        library_db,
+        "SELECT count(*), count(*) FILTER (WHERE counted), count(*) FILTER (WHERE owned) FROM library.discography",
+    ) == [(250, 100, 2)]
     assert rows(library_db, "SELECT status, count(*) FROM library.discography_gaps GROUP BY ALL") == [("missing", 98)]
-    assert rows(library_db, "SELECT release_groups, owned, missing, completeness_pct FROM library.artist_completeness") == [(100, 2, 98, 2.0)]
+    assert rows(
+        library_db, "SELECT release_groups, owned, missing, completeness_pct FROM library.artist_completeness"
+    ) == [(100, 2, 98, 2.0)]
     assert metadata(first, "discography_gaps")["gaps"] == {"missing": 98}
-    assert rows(library_db, "SELECT matched_by FROM library.discography WHERE owned ORDER BY 1") == [("release_group_mbid",), ("title",)]
+    assert rows(library_db, "SELECT matched_by FROM library.discography WHERE owned ORDER BY 1") == [
+        ("release_group_mbid",),
+        ("title",),
+    ]
 
 
-def test_a_slightly_different_title_owns_the_album_and_another_artists_album_of_that_title_does_not(library_db, music_dir, tmp_path):
+def test_a_slightly_different_title_owns_the_album_and_another_artists_album_of_that_title_does_not(
+    library_db, music_dir, tmp_path
+):
     catalog = MbCatalog()
     daft = catalog.add_artist("Daft Punk")
     other = catalog.add_artist("Discovery Channel Band")
@@ -115,12 +150,19 @@ def test_a_slightly_different_title_owns_the_album_and_another_artists_album_of_
     with MusicBrainzStandin(catalog) as server:
         materialize(library_db, music_dir, tmp_path, musicbrainz(server, tmp_path))
     assert gaps(library_db) == [("Daft Punk", "Discovery", "album", "missing")]
-    assert rows(library_db, "SELECT a.name, d.title, d.matched_by FROM library.discography d JOIN library.artists a USING (artist_id) WHERE d.owned ORDER BY ALL") == [
-        ("Daft Punk", "Homework", "title"), ("Daft Punk", "Human After All", "title"), ("Discovery Channel Band", "Discovery", "title"),
+    assert rows(
+        library_db,
+        "SELECT a.name, d.title, d.matched_by FROM library.discography d JOIN library.artists a USING (artist_id) WHERE d.owned ORDER BY ALL",
+    ) == [
+        ("Daft Punk", "Homework", "title"),
+        ("Daft Punk", "Human After All", "title"),
+        ("Discovery Channel Band", "Discovery", "title"),
     ]
 
 
-def test_a_new_release_is_flagged_and_requested_and_its_tracks_become_owned_and_pending(library_db, music_dir, tmp_path):
+def test_a_new_release_is_flagged_and_requested_and_its_tracks_become_owned_and_pending(
+    library_db, music_dir, tmp_path
+):
     catalog = MbCatalog()
     air = catalog.add_artist("Air")
     catalog.add_release_group("Moon Safari", air, first_release_date="1998-01-16")
@@ -142,7 +184,10 @@ def test_a_new_release_is_flagged_and_requested_and_its_tracks_become_owned_and_
     # Requested, its tracks queued: still a gap until they arrive, and no longer new on the next look.
     assert metadata(third, "discography_gaps")["gaps"] == {"requested": 1}
     assert rows(library_db, "SELECT title, is_new FROM library.discography_gaps") == [("Talkie Walkie", False)]
-    assert rows(library_db, "SELECT title, is_new, first_seen_at < last_seen_at FROM library.discography WHERE title = 'Talkie Walkie'") == [("Talkie Walkie", False, True)]
+    assert rows(
+        library_db,
+        "SELECT title, is_new, first_seen_at < last_seen_at FROM library.discography WHERE title = 'Talkie Walkie'",
+    ) == [("Talkie Walkie", False, True)]
     meta = metadata(second, "discography_gaps")
     assert meta["new_release_groups"] == 1 and meta["written"]["wanted_tracks"] == 2
     assert gaps(library_db) == [("Air", "Talkie Walkie", "album", "requested")]
@@ -159,7 +204,9 @@ def test_a_new_release_is_flagged_and_requested_and_its_tracks_become_owned_and_
     ]
 
 
-def test_the_user_ignores_requests_and_resets_a_gap_from_the_decision_job_and_nothing_is_deleted(library_db, music_dir, tmp_path):
+def test_the_user_ignores_requests_and_resets_a_gap_from_the_decision_job_and_nothing_is_deleted(
+    library_db, music_dir, tmp_path
+):
     catalog = MbCatalog()
     air = catalog.add_artist("Air")
     catalog.add_release_group("Moon Safari", air)
@@ -170,22 +217,30 @@ def test_the_user_ignores_requests_and_resets_a_gap_from_the_decision_job_and_no
 
     def decide(**decisions):
         config = {"ops": {"discography_gaps": {"config": decisions}}}
-        return materialize(library_db, music_dir, tmp_path, musicbrainz(server, tmp_path), assets=[discography_gaps], run_config=config)
+        return materialize(
+            library_db, music_dir, tmp_path, musicbrainz(server, tmp_path), assets=[discography_gaps], run_config=config
+        )
 
     with MusicBrainzStandin(catalog) as server:
         materialize(library_db, music_dir, tmp_path, musicbrainz(server, tmp_path))
         assert gaps(library_db) == [("Air", "Talkie Walkie", "album", "missing")]
         decide(ignore=[talkie.mbid])
         assert gaps(library_db) == [("Air", "Talkie Walkie", "album", "ignored")]
-        assert rows(library_db, "SELECT missing, ignored, completeness_pct FROM library.artist_completeness") == [(0, 1, 100.0)]
+        assert rows(library_db, "SELECT missing, ignored, completeness_pct FROM library.artist_completeness") == [
+            (0, 1, 100.0)
+        ]
         decide(request=[talkie.mbid])
         assert gaps(library_db) == [("Air", "Talkie Walkie", "album", "requested")]
-        assert rows(library_db, "SELECT title, ownership_state, download_state FROM library.tracks WHERE title = 'Venus'") == [("Venus", "owned", "pending")]
+        assert rows(
+            library_db, "SELECT title, ownership_state, download_state FROM library.tracks WHERE title = 'Venus'"
+        ) == [("Venus", "owned", "pending")]
         decide(reset=[f"rg:{talkie.mbid}"])
     assert gaps(library_db) == [("Air", "Talkie Walkie", "album", "missing")]
     assert rows(library_db, "SELECT count(*) FROM library.wanted_tracks") == [(0,)]
     # The track stays in the library, no longer owned or queued.
-    assert rows(library_db, "SELECT title, ownership_state, download_state FROM library.tracks WHERE title = 'Venus'") == [("Venus", "discovered", "not_needed")]
+    assert rows(
+        library_db, "SELECT title, ownership_state, download_state FROM library.tracks WHERE title = 'Venus'"
+    ) == [("Venus", "discovered", "not_needed")]
 
 
 def test_a_partly_owned_album_lists_its_missing_tracks(library_db, music_dir, tmp_path):
@@ -193,44 +248,71 @@ def test_a_partly_owned_album_lists_its_missing_tracks(library_db, music_dir, tm
     air = catalog.add_artist("Air")
     moon = catalog.add_release_group("Moon Safari", air)
     release = catalog.add_release(moon, media=[[]])
-    songs = [catalog.add_recording(t, air, length_ms=200_000, releases=[release]) for t in ("La femme d'argent", "Sexy Boy", "All I Need")]
+    songs = [
+        catalog.add_recording(t, air, length_ms=200_000, releases=[release])
+        for t in ("La femme d'argent", "Sexy Boy", "All I Need")
+    ]
     for n, song in enumerate(songs[:2], start=1):
-        write_track(music_dir, "Air", "Moon Safari", song.title, number=n, artist_mbid=air.mbid, release_group_mbid=moon.mbid,
-                    release_mbid=release.mbid, recording_mbid=song.mbid, track_total=3)
+        write_track(
+            music_dir,
+            "Air",
+            "Moon Safari",
+            song.title,
+            number=n,
+            artist_mbid=air.mbid,
+            release_group_mbid=moon.mbid,
+            release_mbid=release.mbid,
+            recording_mbid=song.mbid,
+            track_total=3,
+        )
     with MusicBrainzStandin(catalog) as server:
         result = materialize(library_db, music_dir, tmp_path, musicbrainz(server, tmp_path))
     assert metadata(result, "discography_gaps")["incomplete_albums"] == 1
-    assert rows(library_db, "SELECT title, disc_number, track_number FROM library.missing_tracks") == [("All I Need", 1, 3)]
-    assert rows(library_db, "SELECT title, missing_tracks, completeness_pct FROM library.album_completeness") == [("Moon Safari", 1, 66.7)]
+    assert rows(library_db, "SELECT title, disc_number, track_number FROM library.missing_tracks") == [
+        ("All I Need", 1, 3)
+    ]
+    assert rows(library_db, "SELECT title, missing_tracks, completeness_pct FROM library.album_completeness") == [
+        ("Moon Safari", 1, 66.7)
+    ]
 
 
 def test_an_artist_without_an_mbid_falls_back_to_spotify_artist_albums(library_db, music_dir, tmp_path):
     daft = sp.artist("4tZwfgrHOc3mvqYlEYSvVi", "Daft Punk")
     discovery = sp.album("2noRn2Aes5aoNVsU6iWThc", "Discovery", [daft], release_date="2001-03-12")
-    one_more_time = sp.track("0DiWol3AO6WpXZgp0goxAV", "One More Time", [daft], discovery, isrc="GBDUW0000053", duration_ms=320_000)
+    one_more_time = sp.track(
+        "0DiWol3AO6WpXZgp0goxAV", "One More Time", [daft], discovery, isrc="GBDUW0000053", duration_ms=320_000
+    )
     homework = sp.album("5uRdvUR7xCnHmUW8n64n9y", "Homework", [daft], release_date="1997-01-20")
     library = SpotifyLibrary(
         saved_tracks=[{"added_at": "2026-01-01T00:00:00Z", "track": one_more_time}],
-        artist_albums={daft["id"]: [
-            {**discovery, "album_group": "album"},
-            {**sp.album("1", "Discovery (Deluxe)", [daft], release_date="2021-01-01"), "album_group": "album"},
-            {**homework, "album_group": "album"},
-            {**sp.album("2", "Around the World", [daft], album_type="single"), "album_group": "single"},
-            {**sp.album("3", "Hits of 2001", [daft], album_type="compilation"), "album_group": "appears_on"},
-        ]},
+        artist_albums={
+            daft["id"]: [
+                {**discovery, "album_group": "album"},
+                {**sp.album("1", "Discovery (Deluxe)", [daft], release_date="2021-01-01"), "album_group": "album"},
+                {**homework, "album_group": "album"},
+                {**sp.album("2", "Around the World", [daft], album_type="single"), "album_group": "single"},
+                {**sp.album("3", "Hits of 2001", [daft], album_type="compilation"), "album_group": "appears_on"},
+            ]
+        },
     )
     with SpotifyStandin(library) as server:
         tokens = {**server.issue_tokens(" ".join(SCOPES)), "expires_at": int(time.time()) + 3600}
         TokenFile(tmp_path / "data" / "secrets" / "spotify-token.json").save_token_to_cache(tokens)
         spotify_likes = next(a for a in cloud_assets if a.key == dg.AssetKey("spotify_likes"))
         result = materialize(
-            library_db, music_dir, tmp_path, musicbrainz(None, tmp_path), spotify_resource=spotify(tmp_path, server),
+            library_db,
+            music_dir,
+            tmp_path,
+            musicbrainz(None, tmp_path),
+            spotify_resource=spotify(tmp_path, server),
             assets=[spotify_likes, *ASSETS],
         )
         assert server.count("/v1/artists/") == 1
     assert metadata(result, "discography_gaps")["artists_from_spotify"] == 1
     assert gaps(library_db) == [("Daft Punk", "Homework", "album", "missing")]
-    assert rows(library_db, "SELECT title, matched_by FROM library.discography WHERE owned") == [("Discovery", "spotify_id")]
+    assert rows(library_db, "SELECT title, matched_by FROM library.discography WHERE owned") == [
+        ("Discovery", "spotify_id")
+    ]
 
 
 def test_musicbrainz_down_fails_the_phase_and_writes_nothing(library_db, music_dir, tmp_path):
@@ -238,15 +320,23 @@ def test_musicbrainz_down_fails_the_phase_and_writes_nothing(library_db, music_d
     air = catalog.add_artist("Air")
     write_track(music_dir, "Air", "Moon Safari", "Sexy Boy", artist_mbid=air.mbid)
     materialize(library_db, music_dir, tmp_path, musicbrainz(None, tmp_path), assets=ASSETS[:2])
-    result = materialize(library_db, music_dir, tmp_path, musicbrainz(None, tmp_path), assets=[discography_gaps], raise_on_error=False)
+    result = materialize(
+        library_db, music_dir, tmp_path, musicbrainz(None, tmp_path), assets=[discography_gaps], raise_on_error=False
+    )
     assert not result.success
-    assert "discography stopped, nothing was written" in failure_message(result) and "127.0.0.1:9" in failure_message(result)
-    assert rows(library_db, "SELECT (SELECT count(*) FROM library.discography), (SELECT count(*) FROM library.discography_gaps)") == [(0, 0)]
+    assert "discography stopped, nothing was written" in failure_message(result) and "127.0.0.1:9" in failure_message(
+        result
+    )
+    assert rows(
+        library_db, "SELECT (SELECT count(*) FROM library.discography), (SELECT count(*) FROM library.discography_gaps)"
+    ) == [(0, 0)]
 
 
 def test_without_musicbrainz_and_spotify_the_phase_reports_skipped(library_db, music_dir, tmp_path):
-    off = MusicBrainzResource(server_url=None, cache_path=str(tmp_path / "c.duckdb"), throttle_path=str(tmp_path / "r.lock"))
-    result = materialize(library_db, music_dir, tmp_path, off, assets=ASSETS[:2] + [discography_gaps])
+    off = MusicBrainzResource(
+        server_url=None, cache_path=str(tmp_path / "c.duckdb"), throttle_path=str(tmp_path / "r.lock")
+    )
+    result = materialize(library_db, music_dir, tmp_path, off, assets=[*ASSETS[:2], discography_gaps])
     assert metadata(result, "discography_gaps")["status"].startswith("skipped: not configured")
 
 
@@ -254,7 +344,9 @@ def test_a_spotify_artist_albums_refusal_skips_those_artists_and_the_phase_goes_
     daft, air = sp.artist("4tZwfgrHOc3mvqYlEYSvVi", "Daft Punk"), sp.artist("4aMeIVKmV7mXyd0pvUhI4s", "Air")
     liked = [
         sp.track(f"t{n}", title, [who], sp.album(f"a{n}", album, [who]), isrc=None, duration_ms=200_000)
-        for n, (title, album, who) in enumerate((("One More Time", "Discovery", daft), ("Sexy Boy", "Moon Safari", air)))
+        for n, (title, album, who) in enumerate(
+            (("One More Time", "Discovery", daft), ("Sexy Boy", "Moon Safari", air))
+        )
     ]
     library = SpotifyLibrary(saved_tracks=[{"added_at": "2026-01-01T00:00:00Z", "track": t} for t in liked])
     with SpotifyStandin(library) as server:
@@ -263,7 +355,11 @@ def test_a_spotify_artist_albums_refusal_skips_those_artists_and_the_phase_goes_
         spotify_likes = next(a for a in cloud_assets if a.key == dg.AssetKey("spotify_likes"))
         server.remove_endpoint("/v1/artists/", 403)
         result = materialize(
-            library_db, music_dir, tmp_path, musicbrainz(None, tmp_path), spotify_resource=spotify(tmp_path, server),
+            library_db,
+            music_dir,
+            tmp_path,
+            musicbrainz(None, tmp_path),
+            spotify_resource=spotify(tmp_path, server),
             assets=[spotify_likes, *ASSETS],
         )
         assert server.count("/v1/artists/") == 1  # refused once: not asked again for the other artist

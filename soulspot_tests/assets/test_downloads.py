@@ -10,14 +10,14 @@ import pytest
 from soulspot_pipeline.assets.cloud import cloud_assets
 from soulspot_pipeline.assets.downloads import downloads
 from soulspot_pipeline.assets.library import library_entities
+from soulspot_pipeline.devkit.standins import deezer as dz
+from soulspot_pipeline.devkit.standins.deezer import DeezerLibrary, DeezerStandin
+from soulspot_pipeline.devkit.standins.slskd import SharedFile, SlskdStandin
+from soulspot_pipeline.devkit.synth import audio_bytes
 from soulspot_pipeline.resources.deezer import DeezerResource
 from soulspot_pipeline.resources.policies import DownloadPolicy, LibraryPolicy
 from soulspot_pipeline.resources.search_budget import SearchBudget
 from soulspot_pipeline.resources.slskd import SlskdResource
-from soulspot_pipeline.standins import deezer as dz
-from soulspot_pipeline.standins.deezer import DeezerLibrary, DeezerStandin
-from soulspot_pipeline.standins.slskd import SharedFile, SlskdStandin
-from soulspot_pipeline.synth import audio_bytes
 from soulspot_tests.results import failure_message, metadata, rows
 
 deezer_favorites = next(a for a in cloud_assets if a.key == dg.AssetKey("deezer_favorites"))
@@ -37,11 +37,15 @@ def resources(library_db, tmp_path, deezer, slskd_server, *, budget=(34, 220.0),
         "library_policy": LibraryPolicy(auto_queue_downloads=True),
         "deezer": DeezerResource(user_id="5", api_url=deezer.api_url, retry_base_delay_s=0.01),
         "slskd": SlskdResource(
-            base_url=slskd_server.url if slskd_server else None, api_key="standin-api-key",
-            poll_interval_s=0.001, retry_base_delay_s=0.01, max_attempts=2,
+            base_url=slskd_server.url if slskd_server else None,
+            api_key="standin-api-key",
+            poll_interval_s=0.001,
+            retry_base_delay_s=0.01,
+            max_attempts=2,
         ),
-        "search_budget": SearchBudget(ledger_path=str(tmp_path / "data" / "slskd" / "searches.duckdb"),
-                                      max_searches=budget[0], window_s=budget[1]),
+        "search_budget": SearchBudget(
+            ledger_path=str(tmp_path / "data" / "slskd" / "searches.duckdb"), max_searches=budget[0], window_s=budget[1]
+        ),
         "download_policy": DownloadPolicy(tracks_per_run=tracks_per_run),
     }
 
@@ -53,39 +57,74 @@ def liked(*tracks) -> DeezerLibrary:
 def test_each_pending_track_gets_the_best_file_and_every_candidate_is_explained(library_db, tmp_path):
     slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
     slskd.add_peer("good", files=[SharedFile("@@abcde\\music\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(), length=298)])
-    slskd.add_peer("low", files=[SharedFile("@@xyz\\mp3\\Air - Sexy Boy.mp3", b"\xff\xfb" * 500, bit_rate=128, length=298)])
+    slskd.add_peer(
+        "low", files=[SharedFile("@@xyz\\mp3\\Air - Sexy Boy.mp3", b"\xff\xfb" * 500, bit_rate=128, length=298)]
+    )
     slskd.add_peer("live", files=[SharedFile("@@q\\Air\\Live in Paris\\Sexy Boy (Live).flac", flac(), length=299)])
     # Kelly is only found by its title and album: the folder does not name the artist.
-    slskd.add_peer("quiet", has_free_upload_slot=False, queue_length=3,
-                   files=[SharedFile("@@m\\Moon Safari\\03 Kelly Watch the Stars.mp3", b"\xff\xfb" * 500, bit_rate=320, length=225)])
+    slskd.add_peer(
+        "quiet",
+        has_free_upload_slot=False,
+        queue_length=3,
+        files=[
+            SharedFile("@@m\\Moon Safari\\03 Kelly Watch the Stars.mp3", b"\xff\xfb" * 500, bit_rate=320, length=225)
+        ],
+    )
     with DeezerStandin(liked(SEXY, KELLY)) as deezer, slskd:
-        result = dg.materialize([deezer_favorites, library_entities, downloads], resources=resources(library_db, tmp_path, deezer, slskd))
+        result = dg.materialize(
+            [deezer_favorites, library_entities, downloads], resources=resources(library_db, tmp_path, deezer, slskd)
+        )
         assert slskd.max_concurrent_searches == 1
         held = sorted((t["username"], t["filename"]) for t in _transfers(slskd))
-    assert rows(library_db, """
+    assert rows(
+        library_db,
+        """
         SELECT t.title, d.state, d.query_tier, d.username, d.remote_filename, t.download_state
         FROM library.downloads d JOIN library.tracks t USING (track_id) ORDER BY t.title
-    """) == [
-        ("Kelly Watch the Stars", "downloading", "title_album", "quiet", "@@m\\Moon Safari\\03 Kelly Watch the Stars.mp3", "downloading"),
-        ("Sexy Boy", "downloading", "artist_title", "good", "@@abcde\\music\\Air\\Moon Safari\\02 Sexy Boy.flac", "downloading"),
+    """,
+    ) == [
+        (
+            "Kelly Watch the Stars",
+            "downloading",
+            "title_album",
+            "quiet",
+            "@@m\\Moon Safari\\03 Kelly Watch the Stars.mp3",
+            "downloading",
+        ),
+        (
+            "Sexy Boy",
+            "downloading",
+            "artist_title",
+            "good",
+            "@@abcde\\music\\Air\\Moon Safari\\02 Sexy Boy.flac",
+            "downloading",
+        ),
     ]
-    explained = rows(library_db, """
+    explained = rows(
+        library_db,
+        """
         SELECT c.username, c.accepted, c.rank, c.decided_by, c.reason, c.chosen, c.breakdown
         FROM library.download_candidates c JOIN library.tracks t USING (track_id) WHERE t.title = 'Sexy Boy' ORDER BY c.rank
-    """)
+    """,
+    )
     assert explained[0][:3] == ("good", True, 1) and explained[0][5]
     assert {u: (accepted, chosen) for u, accepted, _, _, _, chosen, _ in explained} == {
-        "good": (True, True), "low": (False, False), "live": (False, False),
+        "good": (True, True),
+        "low": (False, False),
+        "live": (False, False),
     }
     by_peer = {u: (decided_by, reason) for u, _, _, decided_by, reason, _, _ in explained}
     assert by_peer["low"][0] == "min_bitrate" and by_peer["live"][0] == "version_word:live"
     assert all(reason for _, reason in by_peer.values()) and json.loads(explained[0][6])["quality"] > 0
     # Every choice is explained by the table alone: one chosen candidate per track, with its reason.
-    assert rows(library_db, "SELECT count(DISTINCT track_id), count(*) FILTER (WHERE chosen) FROM library.download_candidates") == [(2, 2)]
+    assert rows(
+        library_db, "SELECT count(DISTINCT track_id), count(*) FILTER (WHERE chosen) FROM library.download_candidates"
+    ) == [(2, 2)]
     assert metadata(result, "downloads")["this_run"]["downloading"] == 2
     # slskd holds exactly the two chosen files.
     assert held == [
-        ("good", "@@abcde\\music\\Air\\Moon Safari\\02 Sexy Boy.flac"), ("quiet", "@@m\\Moon Safari\\03 Kelly Watch the Stars.mp3"),
+        ("good", "@@abcde\\music\\Air\\Moon Safari\\02 Sexy Boy.flac"),
+        ("quiet", "@@m\\Moon Safari\\03 Kelly Watch the Stars.mp3"),
     ]
 
 
@@ -112,7 +151,9 @@ def test_a_track_found_nowhere_is_not_found_and_waits_before_the_next_search(lib
 def test_slskd_down_fails_the_phase_and_keeps_nothing_half_done(library_db, tmp_path):
     with DeezerStandin(liked(SEXY)) as deezer:
         res = resources(library_db, tmp_path, deezer, None)
-        res["slskd"] = SlskdResource(base_url="http://127.0.0.1:9", api_key="k", poll_interval_s=0.001, retry_base_delay_s=0.01, max_attempts=2)
+        res["slskd"] = SlskdResource(
+            base_url="http://127.0.0.1:9", api_key="k", poll_interval_s=0.001, retry_base_delay_s=0.01, max_attempts=2
+        )
         result = dg.materialize([deezer_favorites, library_entities, downloads], resources=res, raise_on_error=False)
     assert not result.success
     assert "cannot reach slskd at http://127.0.0.1:9" in failure_message(result)
@@ -134,13 +175,16 @@ def test_a_1000_track_queue_never_exceeds_the_search_budget_and_no_two_searches_
     # Album folders with a bonus file, so no folder is the whole album by itself: every track is then
     # searched for on its own, after its album's search.
     albums = {t["album"]["id"]: (t["artist"]["name"], t["album"]["title"]) for t in library.tracks}
-    slskd.add_peer("everything", files=[
-        SharedFile(f"@@lib\\{artist}\\{album}\\{name}.mp3", b"\xff\xfb" * 64, bit_rate=320, length=length)
-        for artist, album, name, length in [
-            *((t["artist"]["name"], t["album"]["title"], t["title"], t["duration"]) for t in library.tracks),
-            *((artist, album, "bonus", 100) for artist, album in albums.values()),
-        ]
-    ])
+    slskd.add_peer(
+        "everything",
+        files=[
+            SharedFile(f"@@lib\\{artist}\\{album}\\{name}.mp3", b"\xff\xfb" * 64, bit_rate=320, length=length)
+            for artist, album, name, length in [
+                *((t["artist"]["name"], t["album"]["title"], t["title"], t["duration"]) for t in library.tracks),
+                *((artist, album, "bonus", 100) for artist, album in albums.values()),
+            ]
+        ],
+    )
     with DeezerStandin(library) as deezer, slskd:
         res = resources(library_db, tmp_path, deezer, slskd, budget=(34, window), tracks_per_run=queue)
         dg.materialize([deezer_favorites, library_entities], resources=res)
@@ -157,10 +201,14 @@ def test_a_1000_track_queue_never_exceeds_the_search_budget_and_no_two_searches_
     starts = sorted(s.started for s in slskd.searches)
     ends = sorted(s.ended for s in slskd.searches)
     assert all(end <= start for end, start in zip(ends, starts[1:]))  # each search ended before the next began
-    print(f"{len(slskd.searches)} searches for {pending} tracks, at most {slskd.max_searches_in_window(window)} per window")
+    print(
+        f"{len(slskd.searches)} searches for {pending} tracks, at most {slskd.max_searches_in_window(window)} per window"
+    )
 
 
-def test_the_pending_downloads_sensor_starts_one_run_per_new_set_of_pending_tracks_and_says_why_it_skips(library_db, tmp_path):
+def test_the_pending_downloads_sensor_starts_one_run_per_new_set_of_pending_tracks_and_says_why_it_skips(
+    library_db, tmp_path
+):
     from soulspot_pipeline.automation import pending_downloads_sensor
 
     def evaluate(slskd_url, cursor=None):
@@ -190,8 +238,12 @@ def follow_resources(library_db, tmp_path, deezer, slskd_server, **policy):
 
     res = resources(library_db, tmp_path, deezer, slskd_server)
     res["slskd"] = SlskdResource(
-        base_url=slskd_server.url, api_key="standin-api-key", downloads_dir=str(slskd_server.downloads_dir),
-        poll_interval_s=0.001, retry_base_delay_s=0.01, max_attempts=2,
+        base_url=slskd_server.url,
+        api_key="standin-api-key",
+        downloads_dir=str(slskd_server.downloads_dir),
+        poll_interval_s=0.001,
+        retry_base_delay_s=0.01,
+        max_attempts=2,
     )
     res["music_folder"] = MusicFolder(music_dir=str(tmp_path / "music"), scan_workers=1)
     res["download_policy"] = DownloadPolicy(**policy)
@@ -216,17 +268,24 @@ def test_a_finished_download_is_verified_tagged_renamed_and_moved_into_the_libra
     import mutagen
 
     slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
-    slskd.add_peer("good", files=[SharedFile("@@abcde\\music\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)])
+    slskd.add_peer(
+        "good", files=[SharedFile("@@abcde\\music\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)]
+    )
     with DeezerStandin(liked(SHORT)) as deezer, slskd:
         res = follow_resources(library_db, tmp_path, deezer, slskd)
         dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
         follow_until_settled(library_db, res)
-    ((path, state, download_state),) = rows(library_db, """
+    ((path, state, download_state),) = rows(
+        library_db,
+        """
         SELECT d.local_path, d.state, t.download_state FROM library.downloads d JOIN library.tracks t USING (track_id)
-    """)
+    """,
+    )
     assert (state, download_state) == ("downloaded", "downloaded")
     music = tmp_path / "music"
-    assert files_under(music) == ["Air/Moon Safari/Sexy Boy.flac"] and path == str(music / "Air/Moon Safari/Sexy Boy.flac")
+    assert files_under(music) == ["Air/Moon Safari/Sexy Boy.flac"] and path == str(
+        music / "Air/Moon Safari/Sexy Boy.flac"
+    )
     tags = mutagen.File(path)
     assert (tags["title"], tags["artist"], tags["album"]) == (["Sexy Boy"], ["Air"], ["Moon Safari"])
     assert rows(library_db, "SELECT local_path FROM library.tracks") == [(path,)]
@@ -235,15 +294,24 @@ def test_a_finished_download_is_verified_tagged_renamed_and_moved_into_the_libra
 
 def test_a_rejected_transfer_moves_on_to_the_next_candidate_and_counts_against_the_peer(library_db, tmp_path):
     slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
-    slskd.add_peer("a_rejects", behaviour="rejected", files=[SharedFile("@@r\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)])
+    slskd.add_peer(
+        "a_rejects",
+        behaviour="rejected",
+        files=[SharedFile("@@r\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)],
+    )
     slskd.add_peer("b_shares", files=[SharedFile("@@s\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)])
     with DeezerStandin(liked(SHORT)) as deezer, slskd:
         res = follow_resources(library_db, tmp_path, deezer, slskd)
         dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
         assert rows(library_db, "SELECT username FROM library.downloads") == [("a_rejects",)]  # ranked first by name
         follow_until_settled(library_db, res)
-    assert rows(library_db, "SELECT state, username, attempts FROM library.downloads") == [("downloaded", "b_shares", 2)]
-    assert rows(library_db, "SELECT username, chosen FROM library.download_candidates ORDER BY rank") == [("a_rejects", True), ("b_shares", True)]
+    assert rows(library_db, "SELECT state, username, attempts FROM library.downloads") == [
+        ("downloaded", "b_shares", 2)
+    ]
+    assert rows(library_db, "SELECT username, chosen FROM library.download_candidates ORDER BY rank") == [
+        ("a_rejects", True),
+        ("b_shares", True),
+    ]
     assert rows(library_db, "SELECT username, failures, last_error FROM library.peer_stats WHERE failures > 0") == [
         ("a_rejects", 1, "transfer rejected: File not shared."),
     ]
@@ -251,7 +319,9 @@ def test_a_rejected_transfer_moves_on_to_the_next_candidate_and_counts_against_t
 
 def test_a_truncated_file_never_reaches_the_library_and_the_track_fails_with_the_reason(library_db, tmp_path):
     slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
-    slskd.add_peer("cut", behaviour="truncated", files=[SharedFile("@@c\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)])
+    slskd.add_peer(
+        "cut", behaviour="truncated", files=[SharedFile("@@c\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)]
+    )
     with DeezerStandin(liked(SHORT)) as deezer, slskd:
         res = follow_resources(library_db, tmp_path, deezer, slskd)
         dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
@@ -269,7 +339,9 @@ def test_a_stalled_transfer_is_cancelled_and_the_track_fails_when_no_other_file_
     from soulspot_pipeline.assets.downloads import download_transfers
 
     slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
-    slskd.add_peer("stuck", behaviour="stall", files=[SharedFile("@@s\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)])
+    slskd.add_peer(
+        "stuck", behaviour="stall", files=[SharedFile("@@s\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)]
+    )
     with DeezerStandin(liked(SHORT)) as deezer, slskd:
         res = follow_resources(library_db, tmp_path, deezer, slskd, stall_minutes=0.01)  # 0.6 s
         dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
@@ -322,7 +394,9 @@ def test_an_import_killed_half_way_leaves_no_partial_file_in_the_library_and_the
     from soulspot_pipeline.importing.place import STAGING, stage
 
     slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
-    slskd.add_peer("good", files=[SharedFile("@@abcde\\music\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)])
+    slskd.add_peer(
+        "good", files=[SharedFile("@@abcde\\music\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)]
+    )
     with DeezerStandin(liked(SHORT)) as deezer, slskd:
         res = follow_resources(library_db, tmp_path, deezer, slskd)
         dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
@@ -335,7 +409,9 @@ def test_an_import_killed_half_way_leaves_no_partial_file_in_the_library_and_the
         old = time.time() - 7200
         os.utime(partial, (old, old))
         dg.materialize([library_entities], resources=res)
-        assert rows(library_db, "SELECT count(*) FROM library.local_files") == [(0,)]  # the partial is not in the library
+        assert rows(library_db, "SELECT count(*) FROM library.local_files") == [
+            (0,)
+        ]  # the partial is not in the library
         follow_until_settled(library_db, res)
         cleaned = dg.materialize([library_cleanup], resources=res)
     assert rows(library_db, "SELECT state FROM library.downloads") == [("downloaded",)]
@@ -348,7 +424,9 @@ def test_the_transfer_monitor_asks_for_a_run_when_downloads_move_and_says_why_it
     from soulspot_pipeline.automation import transfer_monitor_sensor
 
     slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
-    slskd.add_peer("good", files=[SharedFile("@@abcde\\music\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)])
+    slskd.add_peer(
+        "good", files=[SharedFile("@@abcde\\music\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)]
+    )
 
     def evaluate(cursor=None):
         res = {"library_db": library_db, "slskd": SlskdResource(base_url=slskd.url, api_key="standin-api-key")}
@@ -363,32 +441,45 @@ def test_the_transfer_monitor_asks_for_a_run_when_downloads_move_and_says_why_it
         dg.materialize([downloads], resources=res)
         first, cursor = evaluate()  # each look at slskd's list moves the stand-in's transfer on
         assert isinstance(first, dg.RunRequest) and first.tags["soulspot/active"] == "1"
-        moved, cursor2 = evaluate(cursor)
+        moved, _cursor2 = evaluate(cursor)
         assert isinstance(moved, dg.RunRequest) and moved.run_key != first.run_key
 
 
-def test_a_low_bitrate_file_is_upgraded_only_by_a_strictly_better_copy_and_the_old_one_is_kept_aside(library_db, tmp_path):
+def test_a_low_bitrate_file_is_upgraded_only_by_a_strictly_better_copy_and_the_old_one_is_kept_aside(
+    library_db, tmp_path
+):
     from soulspot_pipeline.assets.discover import local_scan
-    from soulspot_pipeline.synth import write_audio_file
+    from soulspot_pipeline.devkit.synth import write_audio_file
 
     music = tmp_path / "music"
     (music / "Air" / "Moon Safari").mkdir(parents=True)
-    old = write_audio_file(music / "Air" / "Moon Safari" / "Sexy Boy.mp3", "mp3",
-                           {"artist": "Air", "album": "Moon Safari", "title": "Sexy Boy"}, seconds=2)
+    old = write_audio_file(
+        music / "Air" / "Moon Safari" / "Sexy Boy.mp3",
+        "mp3",
+        {"artist": "Air", "album": "Moon Safari", "title": "Sexy Boy"},
+        seconds=2,
+    )
     slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
     slskd.add_peer("lossless", files=[SharedFile("@@l\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)])
-    slskd.add_peer("same", files=[SharedFile("@@m\\Air\\Moon Safari\\02 Sexy Boy.mp3", old.read_bytes(), length=2, bit_rate=8)])
+    slskd.add_peer(
+        "same", files=[SharedFile("@@m\\Air\\Moon Safari\\02 Sexy Boy.mp3", old.read_bytes(), length=2, bit_rate=8)]
+    )
     with DeezerStandin(liked()) as deezer, slskd:
         res = follow_resources(library_db, tmp_path, deezer, slskd, request_upgrades=True, min_lossy_bitrate=8)
         first = dg.materialize([local_scan, library_entities, downloads], resources=res)
         assert metadata(first, "downloads")["upgrade_candidates"] == 1
-        assert rows(library_db, "SELECT username, accepted, decided_by FROM library.download_candidates ORDER BY rank") == [
-            ("lossless", True, "quality"), ("same", False, "not_an_upgrade"),
+        assert rows(
+            library_db, "SELECT username, accepted, decided_by FROM library.download_candidates ORDER BY rank"
+        ) == [
+            ("lossless", True, "quality"),
+            ("same", False, "not_an_upgrade"),
         ]
         follow_until_settled(library_db, res)
         again = dg.materialize([downloads], resources=res)
     assert metadata(again, "downloads")["upgrade_candidates"] == 0  # lossless now: nothing left to upgrade
-    assert rows(library_db, "SELECT audio_format, local_path FROM library.tracks") == [("flac", str(music / "Air/Moon Safari/Sexy Boy.flac"))]
+    assert rows(library_db, "SELECT audio_format, local_path FROM library.tracks") == [
+        ("flac", str(music / "Air/Moon Safari/Sexy Boy.flac"))
+    ]
     kept = [f for f in files_under(music) if f.startswith(".soulspot-replaced/")]
     assert len(kept) == 1 and kept[0].endswith("Air/Moon Safari/Sexy Boy.mp3") and not old.exists()
 
@@ -401,15 +492,30 @@ def test_most_of_an_album_wanted_is_taken_as_one_folder_from_one_peer(library_db
     slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
     # Single tracks from peers with free slots, and one peer (busier) with the whole album in one folder.
     for n, title in enumerate(titles):
-        slskd.add_peer(f"single{n}", files=[SharedFile(f"@@s{n}\\Air\\Moon Safari\\{n + 1:02d} {title}.flac", flac(2.0), length=2)])
-    slskd.add_peer("whole", has_free_upload_slot=False, queue_length=2, files=[
-        SharedFile(f"@@w\\Music\\Air\\Moon Safari (1998)\\{n + 1:02d} {title}.flac", flac(2.0), length=2) for n, title in enumerate(titles)
-    ])
+        slskd.add_peer(
+            f"single{n}", files=[SharedFile(f"@@s{n}\\Air\\Moon Safari\\{n + 1:02d} {title}.flac", flac(2.0), length=2)]
+        )
+    slskd.add_peer(
+        "whole",
+        has_free_upload_slot=False,
+        queue_length=2,
+        files=[
+            SharedFile(f"@@w\\Music\\Air\\Moon Safari (1998)\\{n + 1:02d} {title}.flac", flac(2.0), length=2)
+            for n, title in enumerate(titles)
+        ],
+    )
     with DeezerStandin(library) as deezer, slskd:
-        result = dg.materialize([deezer_favorites, library_entities, downloads], resources=resources(library_db, tmp_path, deezer, slskd))
+        result = dg.materialize(
+            [deezer_favorites, library_entities, downloads], resources=resources(library_db, tmp_path, deezer, slskd)
+        )
         searches = [s.text for s in slskd.searches]
     assert searches == ["air moon safari"]  # one search for the album, none per track
-    assert rows(library_db, "SELECT DISTINCT username, query_tier, state FROM library.downloads") == [("whole", "album", "downloading")]
+    assert rows(library_db, "SELECT DISTINCT username, query_tier, state FROM library.downloads") == [
+        ("whole", "album", "downloading")
+    ]
     assert metadata(result, "downloads")["this_run"]["downloading"] == 4
-    chosen = rows(library_db, "SELECT DISTINCT decided_by, reason LIKE 'folder @@w%' FROM library.download_candidates WHERE chosen")
+    chosen = rows(
+        library_db,
+        "SELECT DISTINCT decided_by, reason LIKE 'folder @@w%' FROM library.download_candidates WHERE chosen",
+    )
     assert len(chosen) == 1 and chosen[0][1]

@@ -14,12 +14,13 @@ from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.enrich import enriched_metadata
 from soulspot_pipeline.assets.identify import identified_entities
 from soulspot_pipeline.assets.library import library_entities
+from soulspot_pipeline.devkit.standins.musicbrainz import MbCatalog, MusicBrainzStandin
+from soulspot_pipeline.devkit.synth import write_audio_file
 from soulspot_pipeline.resources.music_folder import MusicFolder
-from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
-from soulspot_pipeline.standins.musicbrainz import MbCatalog, MusicBrainzStandin
-from soulspot_pipeline.synth import write_audio_file
+from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_tests.results import failure_message, metadata, rows
+import itertools
 
 ASSETS = [local_scan, library_entities, identified_entities, enriched_metadata]
 SECOND = 1000
@@ -55,17 +56,28 @@ def write_track(music_dir, artist, album, title, *, isrc=None, number=1, seconds
     folder = music_dir / artist / album
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{number:02d} {title}.{fmt}"
-    write_audio_file(path, fmt, {"artist": artist, "album": album, "title": title, "isrc": isrc, "track_number": number}, seconds=seconds)
+    write_audio_file(
+        path,
+        fmt,
+        {"artist": artist, "album": album, "title": title, "isrc": isrc, "track_number": number},
+        seconds=seconds,
+    )
     return path
 
 
 def air_catalog() -> tuple[MbCatalog, dict]:
     catalog = MbCatalog()
-    air = catalog.add_artist("Air", sort_name="Air", country="FR", tags=[("electronic", 9), ("french", 5), ("downtempo", 4)], begin="1995")
-    moon = catalog.add_release_group("Moon Safari", air, first_release_date="1998-01-16", tags=[("electronic", 7), ("trip hop", 3)])
+    air = catalog.add_artist(
+        "Air", sort_name="Air", country="FR", tags=[("electronic", 9), ("french", 5), ("downtempo", 4)], begin="1995"
+    )
+    moon = catalog.add_release_group(
+        "Moon Safari", air, first_release_date="1998-01-16", tags=[("electronic", 7), ("trip hop", 3)]
+    )
     release = catalog.add_release(moon, country="FR", media=[[]])
     sexy = catalog.add_recording("Sexy Boy", air, length_ms=SECOND, isrcs=["FRAB19800001"], releases=[release])
-    kelly = catalog.add_recording("Kelly Watch the Stars", air, length_ms=SECOND, isrcs=["FRAB19800002"], releases=[release])
+    kelly = catalog.add_recording(
+        "Kelly Watch the Stars", air, length_ms=SECOND, isrcs=["FRAB19800002"], releases=[release]
+    )
     return catalog, {"air": air, "moon": moon, "release": release, "sexy": sexy, "kelly": kelly}
 
 
@@ -74,7 +86,9 @@ def test_a_thousand_isrc_tracks_cost_at_most_20_requests_and_a_second_run_none(l
     for artist_n in range(50):
         artist = catalog.add_artist(f"Artist {artist_n:02d}")
         for album_n in range(2):
-            group = catalog.add_release_group(f"Album {artist_n:02d}-{album_n}", artist, first_release_date="2001-02-03")
+            group = catalog.add_release_group(
+                f"Album {artist_n:02d}-{album_n}", artist, first_release_date="2001-02-03"
+            )
             release = catalog.add_release(group, media=[[]])
             for track_n in range(10):
                 n = artist_n * 20 + album_n * 10 + track_n
@@ -88,7 +102,10 @@ def test_a_thousand_isrc_tracks_cost_at_most_20_requests_and_a_second_run_none(l
         meta = metadata(first, "identified_entities")
         assert meta["decisions"] == {"album:accepted": 100, "artist:accepted": 50, "track:accepted": 1000}
         assert rows(library_db, "SELECT count(*) FROM library.tracks WHERE recording_mbid IS NOT NULL") == [(1000,)]
-        assert rows(library_db, "SELECT count(*) FROM library.albums WHERE release_group_mbid IS NOT NULL AND release_mbid IS NOT NULL") == [(100,)]
+        assert rows(
+            library_db,
+            "SELECT count(*) FROM library.albums WHERE release_group_mbid IS NOT NULL AND release_mbid IS NOT NULL",
+        ) == [(100,)]
         assert rows(library_db, "SELECT count(*) FROM library.artists WHERE artist_mbid IS NOT NULL") == [(50,)]
         requests = server.count("/ws/2/")
         materialize(library_db, music_dir, mb, assets=ASSETS[:3])
@@ -96,7 +113,9 @@ def test_a_thousand_isrc_tracks_cost_at_most_20_requests_and_a_second_run_none(l
     print(f"1,000 ISRC tracks identified with {requests} MusicBrainz requests")
 
 
-def test_a_top_hit_with_the_right_title_by_another_artist_is_not_accepted_and_the_refusal_is_explained(library_db, music_dir, tmp_path):
+def test_a_top_hit_with_the_right_title_by_another_artist_is_not_accepted_and_the_refusal_is_explained(
+    library_db, music_dir, tmp_path
+):
     catalog = MbCatalog()
     other = catalog.add_artist("Sexy Boy Revival")
     release = catalog.add_release(catalog.add_release_group("Covers", other), media=[[]])
@@ -106,7 +125,9 @@ def test_a_top_hit_with_the_right_title_by_another_artist_is_not_accepted_and_th
         server.score_overrides[wrong.mbid] = 100
         materialize(library_db, music_dir, musicbrainz(server, tmp_path), assets=ASSETS[:3])
     assert rows(library_db, "SELECT recording_mbid FROM library.tracks") == [(None,)]
-    assert rows(library_db, "SELECT status, rule FROM library.identifications WHERE entity_type = 'track'") == [("none", "recording_search")]
+    assert rows(library_db, "SELECT status, rule FROM library.identifications WHERE entity_type = 'track'") == [
+        ("none", "recording_search")
+    ]
     (candidate,) = rows(
         library_db,
         "SELECT candidate_mbid, mb_score, title_score, artist_score, decision, reason, query FROM library.match_candidates WHERE entity_type = 'track'",
@@ -125,7 +146,11 @@ def test_every_accepted_match_is_explained_by_match_candidates_alone(library_db,
         again = materialize(library_db, music_dir, musicbrainz(server, tmp_path), assets=[enriched_metadata])
         assert server.count("/ws/2/") == asked and metadata(again, "enriched_metadata")["cache_hits"] >= 3
     assert metadata(result, "identified_entities")["accepted_by"] == {
-        "album:from_recordings": 1, "artist:from_recordings": 1, "track:isrc": 1, "track:recording_search": 1}
+        "album:from_recordings": 1,
+        "artist:from_recordings": 1,
+        "track:isrc": 1,
+        "track:recording_search": 1,
+    }
     unexplained = rows(
         library_db,
         """
@@ -140,17 +165,28 @@ def test_every_accepted_match_is_explained_by_match_candidates_alone(library_db,
     assert rows(library_db, "SELECT count(*) FROM library.identifications WHERE status = 'accepted'") == [(4,)]
     # The MBIDs are on the entities, and the enrichment arrived with its sources.
     assert rows(library_db, "SELECT DISTINCT recording_mbid IS NOT NULL FROM library.tracks") == [(True,)]
-    album = rows(library_db, "SELECT release_group_mbid, release_date, album_type, genres, country, total_tracks FROM library.albums")
+    album = rows(
+        library_db,
+        "SELECT release_group_mbid, release_date, album_type, genres, country, total_tracks FROM library.albums",
+    )
     assert album == [(ids["moon"].mbid, "1998-01-16", "album", ["electronic", "trip hop"], "FR", 2)]
-    assert rows(library_db, "SELECT sort_name, country, tags FROM library.artists") == [("Air", "FR", ["electronic", "french", "downtempo"])]
-    assert rows(library_db, "SELECT DISTINCT source FROM library.field_sources WHERE entity_type = 'album' AND field = 'release_date'") == [("musicbrainz",)]
+    assert rows(library_db, "SELECT sort_name, country, tags FROM library.artists") == [
+        ("Air", "FR", ["electronic", "french", "downtempo"])
+    ]
+    assert rows(
+        library_db,
+        "SELECT DISTINCT source FROM library.field_sources WHERE entity_type = 'album' AND field = 'release_date'",
+    ) == [("musicbrainz",)]
 
 
 def test_musicbrainz_down_fails_identify_clearly_writes_nothing_and_skips_enrich(library_db, music_dir, tmp_path):
     write_track(music_dir, "Air", "Moon Safari", "Sexy Boy")
     materialize(library_db, music_dir, musicbrainz(None, tmp_path), assets=ASSETS[:2])
     with library_db.reader() as conn:
-        before = {t: conn.execute(f"SELECT * FROM library.{t} ORDER BY ALL").fetchall() for t in ("tracks", "identifications", "match_candidates")}
+        before = {
+            t: conn.execute(f"SELECT * FROM library.{t} ORDER BY ALL").fetchall()
+            for t in ("tracks", "identifications", "match_candidates")
+        }
     result = materialize(library_db, music_dir, musicbrainz(None, tmp_path, max_attempts=3), raise_on_error=False)
     assert not result.success
     message = failure_message(result)
@@ -192,8 +228,11 @@ def test_entities_that_turn_out_to_share_an_mbid_become_one_and_keep_every_file(
     (track_id,) = rows(library_db, "SELECT track_id FROM library.tracks WHERE ownership_state = 'owned'")[0]
     assert rows(library_db, "SELECT count(*), any_value(recording_mbid) FROM library.tracks") == [(1, ids["sexy"].mbid)]
     assert sorted(rows(library_db, "SELECT path, track_id FROM library.track_files")) == sorted(
-        [(str(moon_file), track_id), (str(best_of), track_id)])
-    ((alias, entity, reason),) = rows(library_db, "SELECT alias_id, entity_id, reason FROM library.entity_aliases WHERE entity_type = 'track'")
+        [(str(moon_file), track_id), (str(best_of), track_id)]
+    )
+    ((alias, entity, reason),) = rows(
+        library_db, "SELECT alias_id, entity_id, reason FROM library.entity_aliases WHERE entity_type = 'track'"
+    )
     assert entity == track_id and alias != track_id and ids["sexy"].mbid in reason
 
 
@@ -208,14 +247,33 @@ def test_manual_values_win_over_musicbrainz_and_musicbrainz_over_file_tags(libra
     (album_id,) = rows(library_db, "SELECT album_id FROM library.albums")[0]
     defs = build_definitions(Settings.from_env({"SOULSPOT_DATA_DIR": str(tmp_path / "data")}))
     run = defs.resolve_job_def("set_metadata").execute_in_process(
-        run_config={"ops": {"set_field": {"config": {"entity_type": "album", "entity_id": album_id, "field": "genres", "value": "french house, lounge"}}}},
+        run_config={
+            "ops": {
+                "set_field": {
+                    "config": {
+                        "entity_type": "album",
+                        "entity_id": album_id,
+                        "field": "genres",
+                        "value": "french house, lounge",
+                    }
+                }
+            }
+        },
         resources={"library_db": library_db, "library_policy": LibraryPolicy()},
     )
     assert run.success
-    assert rows(library_db, "SELECT genres, release_date FROM library.albums") == [(["french house", "lounge"], "1998-01-16")]
-    assert dict(rows(library_db, "SELECT field, source FROM library.field_sources WHERE entity_type = 'album'"))["genres"] == "manual"
+    assert rows(library_db, "SELECT genres, release_date FROM library.albums") == [
+        (["french house", "lounge"], "1998-01-16")
+    ]
+    assert (
+        dict(rows(library_db, "SELECT field, source FROM library.field_sources WHERE entity_type = 'album'"))["genres"]
+        == "manual"
+    )
     # The file's own duration loses to MusicBrainz's length of the recording.
-    assert rows(library_db, "SELECT duration_ms, f.source FROM library.tracks JOIN library.field_sources f ON f.entity_id = track_id AND f.field = 'duration_ms'") == [(SECOND, "musicbrainz")]
+    assert rows(
+        library_db,
+        "SELECT duration_ms, f.source FROM library.tracks JOIN library.field_sources f ON f.entity_id = track_id AND f.field = 'duration_ms'",
+    ) == [(SECOND, "musicbrainz")]
 
 
 def test_turned_off_musicbrainz_is_skipped(library_db, music_dir, tmp_path):
@@ -263,20 +321,25 @@ def test_two_runs_started_together_never_send_two_requests_within_a_second(tmp_p
         databases.append(db.database)
     with MusicBrainzStandin(catalog, min_interval_s=1.0) as server:
         shared = {
-            "server_url": f"http://{server.host}", "rate": 1.0, "contact": "tests@example.org",
-            "cache_path": str(tmp_path / "shared-cache.duckdb"), "throttle_path": str(tmp_path / "rate.lock"),
+            "server_url": f"http://{server.host}",
+            "rate": 1.0,
+            "contact": "tests@example.org",
+            "cache_path": str(tmp_path / "shared-cache.duckdb"),
+            "throttle_path": str(tmp_path / "rate.lock"),
             "retry_base_delay_s": 0.01,
         }
         env = dict(os.environ)
         runs = [
-            subprocess.Popen([sys.executable, "-c", RUN_IDENTIFY, json.dumps({"database": database, "musicbrainz": shared})], env=env)
+            subprocess.Popen(
+                [sys.executable, "-c", RUN_IDENTIFY, json.dumps({"database": database, "musicbrainz": shared})], env=env
+            )
             for database in databases
         ]
         assert [run.wait(timeout=240) for run in runs] == [0, 0]
         arrivals = sorted(r.started for r in server.requests if r.path.startswith("/ws/2/"))
     # Each library: 3 track searches, 1 artist search, 1 release-group search.
     assert len(arrivals) == 10 and server.rate_violations == 0
-    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     assert min(gaps) >= 1.0, gaps
     print(f"10 requests from two runs, smallest gap {min(gaps):.3f} s")
 

@@ -14,14 +14,14 @@ from soulspot_pipeline.assets.cloud import cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.imagery import cover_wall, images
 from soulspot_pipeline.assets.library import library_entities
+from soulspot_pipeline.devkit.standins import deezer as dz
+from soulspot_pipeline.devkit.standins.coverart import CoverArtStandin, make_image, truncated
+from soulspot_pipeline.devkit.standins.deezer import DeezerLibrary, DeezerStandin
+from soulspot_pipeline.devkit.synth import write_audio_file
 from soulspot_pipeline.resources.deezer import DeezerResource
 from soulspot_pipeline.resources.images import CoverArtResource
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import ImagePolicy, LibraryPolicy
-from soulspot_pipeline.standins import deezer as dz
-from soulspot_pipeline.standins.coverart import CoverArtStandin, make_image, truncated
-from soulspot_pipeline.standins.deezer import DeezerLibrary, DeezerStandin
-from soulspot_pipeline.synth import write_audio_file
 from soulspot_tests.results import metadata, rows
 
 ASSETS = [local_scan, library_entities, images, cover_wall]
@@ -43,8 +43,14 @@ def resources(library_db, music_dir, tmp_path, coverart, *, retry_hours=24.0, wr
         "music_folder": MusicFolder(music_dir=str(music_dir), scan_workers=1),
         "library_policy": LibraryPolicy(),
         "cover_art": CoverArtResource(base_url=coverart.url, max_in_flight=5, retry_base_delay_s=0.01),
-        "image_policy": ImagePolicy(images_dir=str(tmp_path / "data" / "images"), retry_hours=retry_hours, write_cover_jpg=write_cover_jpg),
-        "deezer": DeezerResource(user_id="5" if deezer else None, api_url=deezer.api_url if deezer else "http://127.0.0.1:9/", retry_base_delay_s=0.01),
+        "image_policy": ImagePolicy(
+            images_dir=str(tmp_path / "data" / "images"), retry_hours=retry_hours, write_cover_jpg=write_cover_jpg
+        ),
+        "deezer": DeezerResource(
+            user_id="5" if deezer else None,
+            api_url=deezer.api_url if deezer else "http://127.0.0.1:9/",
+            retry_base_delay_s=0.01,
+        ),
     }
 
 
@@ -56,7 +62,9 @@ def write_album(music_dir, n, **tags):
     folder = music_dir / f"Artist {n:03d}" / f"Album {n:03d}"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "01 Song.flac"
-    write_audio_file(path, "flac", {"artist": f"Artist {n:03d}", "album": f"Album {n:03d}", "title": "Song", **tags}, seconds=0.1)
+    write_audio_file(
+        path, "flac", {"artist": f"Artist {n:03d}", "album": f"Album {n:03d}", "title": "Song", **tags}, seconds=0.1
+    )
     return folder
 
 
@@ -76,34 +84,47 @@ def test_200_covers_download_with_at_most_5_requests_in_flight_and_a_corrupt_one
 
     assert coverart.in_flight_max == 5
     assert rows(library_db, "SELECT entity_type, status, count(*) FROM library.images GROUP BY ALL ORDER BY ALL") == [
-        ("album", "failed", 1), ("album", "stored", 199), ("artist", "none", 200),
+        ("album", "failed", 1),
+        ("album", "stored", 199),
+        ("artist", "none", 200),
     ]
     broken = album_id_of(library_db, "Album 007")
-    ((status, error, path),) = rows(library_db, "SELECT status, error, path FROM library.images WHERE entity_id = ?", [broken])
+    ((status, error, path),) = rows(
+        library_db, "SELECT status, error, path FROM library.images WHERE entity_id = ?", [broken]
+    )
     assert status == "failed" and error == "coverartarchive: truncated image" and path is None
     folder = tmp_path / "data" / "images" / "albums"
     assert not list(folder.glob(f"{broken}*")) and not list(folder.glob(".*.tmp"))
     assert len(list(folder.glob("*.jpg"))) == 2 * 199
     good = album_id_of(library_db, "Album 008")
     ((path, thumb, checksum, size, width, source),) = rows(
-        library_db, "SELECT path, thumbnail_path, checksum, size_bytes, width, source FROM library.images WHERE entity_id = ?", [good]
+        library_db,
+        "SELECT path, thumbnail_path, checksum, size_bytes, width, source FROM library.images WHERE entity_id = ?",
+        [good],
     )
     assert path == str(folder / f"{good}.jpg") and thumb == str(folder / f"{good}-250.jpg")
-    assert (width, source) == (400, "coverartarchive") and size == (folder / f"{good}.jpg").stat().st_size and len(checksum) == 64
+    assert (
+        (width, source) == (400, "coverartarchive")
+        and size == (folder / f"{good}.jpg").stat().st_size
+        and len(checksum) == 64
+    )
     assert Image.open(thumb).size == (250, 250)
     assert rows(library_db, "SELECT image_path FROM library.albums WHERE album_id = ?", [good]) == [(path,)]
     meta = metadata(result, "images")
     assert meta["this_run"] == {"stored": 199, "failed": 1, "none": 200} and meta["requests"] == 400
 
 
-def test_failures_wait_24_hours_stored_images_are_kept_and_a_lost_file_is_fetched_again(library_db, music_dir, tmp_path, coverart):
+def test_failures_wait_24_hours_stored_images_are_kept_and_a_lost_file_is_fetched_again(
+    library_db, music_dir, tmp_path, coverart
+):
     write_album(music_dir, 1, release_group_mbid=mbid(1))
     write_album(music_dir, 2, release_group_mbid=mbid(2))
     coverart.add_cover("release-group", mbid(1), make_image(300, 300, seed=1))
     coverart.add_cover("release-group", mbid(2), b"<html>not a picture</html>")
     materialize(resources(library_db, music_dir, tmp_path, coverart))
     assert rows(library_db, "SELECT status, error FROM library.images WHERE entity_type = 'album' ORDER BY status") == [
-        ("failed", 'coverartarchive: not an image (text: "<html>not a picture</html>")'), ("stored", None),
+        ("failed", 'coverartarchive: not an image (text: "<html>not a picture</html>")'),
+        ("stored", None),
     ]
     before = len(coverart.requests)
     materialize(resources(library_db, music_dir, tmp_path, coverart), assets=[images])
@@ -113,24 +134,36 @@ def test_failures_wait_24_hours_stored_images_are_kept_and_a_lost_file_is_fetche
     stored.unlink()
     materialize(resources(library_db, music_dir, tmp_path, coverart, retry_hours=1e-9), assets=[images])
     assert stored.exists()
-    assert rows(library_db, "SELECT status, attempts FROM library.images WHERE entity_type = 'album' ORDER BY status") == [
-        ("failed", 2), ("stored", 2),
+    assert rows(
+        library_db, "SELECT status, attempts FROM library.images WHERE entity_type = 'album' ORDER BY status"
+    ) == [
+        ("failed", 2),
+        ("stored", 2),
     ]
 
 
-def test_covers_fall_back_to_deezer_and_artist_pictures_come_from_the_provider(library_db, music_dir, tmp_path, coverart):
+def test_covers_fall_back_to_deezer_and_artist_pictures_come_from_the_provider(
+    library_db, music_dir, tmp_path, coverart
+):
     air = dz.artist(1422, "Air", picture_url=coverart.add_file("/deezer/artist/air.jpg", make_image(500, 500, seed=3)))
     moon = dz.album(302127, "Moon Safari", air, nb_tracks=1)
     moon.update(cover_xl=coverart.add_file("/deezer/cover/moon.jpg", make_image(1000, 1000, seed=4)))
     talkie = dz.album(302128, "Talkie Walkie", air, nb_tracks=1)
     talkie.update(cover_xl=coverart.add_file("/deezer/cover/talkie.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40))
-    library = DeezerLibrary(user_id="5", albums=[{**moon, "time_add": 1767225600}, {**talkie, "time_add": 1767225600}],
-                            artists=[{**air, "time_add": 1767225600}],
-                            album_tracks={302127: [dz.track(1, "Sexy Boy", air, moon, duration_s=298)],
-                                          302128: [dz.track(2, "Venus", air, talkie, duration_s=234)]})
+    library = DeezerLibrary(
+        user_id="5",
+        albums=[{**moon, "time_add": 1767225600}, {**talkie, "time_add": 1767225600}],
+        artists=[{**air, "time_add": 1767225600}],
+        album_tracks={
+            302127: [dz.track(1, "Sexy Boy", air, moon, duration_s=298)],
+            302128: [dz.track(2, "Venus", air, talkie, duration_s=234)],
+        },
+    )
     deezer_favorites = next(a for a in cloud_assets if a.key == dg.AssetKey("deezer_favorites"))
     with DeezerStandin(library) as deezer:
-        materialize(resources(library_db, music_dir, tmp_path, coverart, deezer=deezer), assets=[deezer_favorites, *ASSETS])
+        materialize(
+            resources(library_db, music_dir, tmp_path, coverart, deezer=deezer), assets=[deezer_favorites, *ASSETS]
+        )
     assert rows(
         library_db,
         """
@@ -164,7 +197,9 @@ def test_the_cover_wall_shows_the_library_in_the_materialization_metadata(librar
     assert on_disk.format == "PNG" and on_disk.size == (240, 240) and meta["path"] == on_disk.filename
 
 
-def test_cover_jpg_is_written_into_the_album_folder_only_when_asked_and_never_over_one_there(library_db, music_dir, tmp_path, coverart):
+def test_cover_jpg_is_written_into_the_album_folder_only_when_asked_and_never_over_one_there(
+    library_db, music_dir, tmp_path, coverart
+):
     first = write_album(music_dir, 1, release_group_mbid=mbid(1))
     second = write_album(music_dir, 2, release_group_mbid=mbid(2))
     (second / "cover.jpg").write_bytes(b"the user's own cover")

@@ -12,9 +12,9 @@ from soulspot_pipeline.assets.library import (
     no_orphaned_tracks,
     unique_local_paths,
 )
+from soulspot_pipeline.devkit.synth import write_audio_file
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import LibraryPolicy
-from soulspot_pipeline.synth import write_audio_file
 from soulspot_tests.results import metadata
 
 ASSETS = [local_scan, library_entities, unique_local_paths, no_orphaned_tracks, downloaded_files_exist]
@@ -48,14 +48,29 @@ def make_album(music_dir, artist="Air", album="Moon Safari", titles=("La femme d
     paths = []
     for n, title in enumerate(titles, 1):
         path = folder / f"{n:02d} {title}.flac"
-        write_audio_file(path, "flac", {"artist": artist, "album": album, "title": title, "track_number": n, "track_total": len(titles), "date": "1998"})
+        write_audio_file(
+            path,
+            "flac",
+            {
+                "artist": artist,
+                "album": album,
+                "title": title,
+                "track_number": n,
+                "track_total": len(titles),
+                "date": "1998",
+            },
+        )
         paths.append(path)
     return paths
 
 
 def test_a_refresh_builds_the_library_and_a_second_changes_no_row(library_db, music_dir):
     paths = make_album(music_dir)
-    write_audio_file(music_dir / "Air" / "Moon Safari" / "01 La femme d'argent.mp3", "mp3", {"artist": "Air", "album": "Moon Safari", "title": "La Femme d'Argent"})
+    write_audio_file(
+        music_dir / "Air" / "Moon Safari" / "01 La femme d'argent.mp3",
+        "mp3",
+        {"artist": "Air", "album": "Moon Safari", "title": "La Femme d'Argent"},
+    )
     (music_dir / "broken.mp3").write_bytes(b"garbage" * 10)
 
     first = refresh(library_db, music_dir)
@@ -97,12 +112,16 @@ def test_a_vanished_file_leaves_downloaded_and_falls_back_to_its_duplicate(libra
     flac.unlink()
     refresh(library_db, music_dir, auto_queue=True)
     with library_db.reader() as conn:
-        assert conn.execute("SELECT download_state, local_path FROM library.tracks WHERE title = 'La femme d''argent'").fetchall() == [("downloaded", str(mp3))]
+        assert conn.execute(
+            "SELECT download_state, local_path FROM library.tracks WHERE title = 'La femme d''argent'"
+        ).fetchall() == [("downloaded", str(mp3))]
 
     mp3.unlink()
     result = refresh(library_db, music_dir, auto_queue=True)
     with library_db.reader() as conn:
-        assert conn.execute("SELECT ownership_state, download_state, local_path FROM library.tracks WHERE title = 'La femme d''argent'").fetchall() == [("owned", "pending", None)]
+        assert conn.execute(
+            "SELECT ownership_state, download_state, local_path FROM library.tracks WHERE title = 'La femme d''argent'"
+        ).fetchall() == [("owned", "pending", None)]
         assert conn.execute("SELECT count(*) FROM library.local_files WHERE missing").fetchall() == [(2,)]
     assert all(check.passed for check in result.get_asset_check_evaluations())
 
@@ -112,7 +131,9 @@ def test_the_checks_catch_a_broken_library(library_db, music_dir):
     refresh(library_db, music_dir)
     with library_db.writer() as conn:
         conn.execute("UPDATE library.tracks SET local_path = '/nowhere/x.flac' WHERE track_number = 1")
-        conn.execute("UPDATE library.tracks SET local_path = (SELECT local_path FROM library.tracks WHERE track_number = 2) WHERE track_number = 3")
+        conn.execute(
+            "UPDATE library.tracks SET local_path = (SELECT local_path FROM library.tracks WHERE track_number = 2) WHERE track_number = 3"
+        )
         conn.execute("UPDATE library.tracks SET album_id = 'no-such-album' WHERE track_number = 2")
     with library_db.reader():
         pass

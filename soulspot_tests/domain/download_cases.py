@@ -8,13 +8,13 @@ which file a person choosing by hand would download, or ``NONE`` when they would
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from soulspot_pipeline.domain.download_query import WantedTrack
 from soulspot_pipeline.domain.download_ranking import PeerRecord, QualityProfile, RankingPolicy
 
 NONE = "none"
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

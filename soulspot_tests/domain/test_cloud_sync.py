@@ -27,7 +27,10 @@ class MemorySource:
     def __init__(self, refuse=(), fail=(), playlists=None):
         self.refuse, self.fail = set(refuse), set(fail)
         self.items_read = []
-        self.lists = playlists or [CloudPlaylist("p1", "Chill", "me", "v1", 3), CloudPlaylist("p2", "Off", "me", "v1", 1)]
+        self.lists = playlists or [
+            CloudPlaylist("p1", "Chill", "me", "v1", 3),
+            CloudPlaylist("p2", "Off", "me", "v1", 1),
+        ]
 
     def _guard(self, endpoint):
         if endpoint in self.refuse:
@@ -61,7 +64,11 @@ class MemorySource:
 def test_everything_is_collected_once_with_duplicates_and_non_tracks_counted():
     sync = collect(MemorySource(), playlist_modes={"p2": "disabled"})
     assert sync.likes == {"track": {"t1": "2026-01-01T00:00:00Z"}, "album": {"al1": None}, "artist": {"a1": None}}
-    assert set(sync.tracks) == {"t1", "t2"} and set(sync.albums) == {"al1"} and sync.artists["a1"].genres == ("french pop",)
+    assert (
+        set(sync.tracks) == {"t1", "t2"}
+        and set(sync.albums) == {"al1"}
+        and sync.artists["a1"].genres == ("french pop",)
+    )
     assert sync.album_tracks == {"al1": ["t1", "t2"]}
     assert sync.playlist_items == {"p1": [("t2", None), ("t1", None)]}  # p2 is disabled: not read
     assert sync.skipped == {"duplicate_in_playlist": 1, "episode": 1, "local_file": 2}

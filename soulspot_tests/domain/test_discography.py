@@ -55,7 +55,11 @@ def test_an_album_with_another_listed_release_group_id_never_fills_a_group_by_ti
 
 
 def test_a_discovered_or_ignored_album_matches_but_does_not_own():
-    entries = match_discography([rg(1, "25"), rg(2, "21")], [owned("a", "25", state="discovered"), owned("b", "21", state="ignored")], TypePolicy())
+    entries = match_discography(
+        [rg(1, "25"), rg(2, "21")],
+        [owned("a", "25", state="discovered"), owned("b", "21", state="ignored")],
+        TypePolicy(),
+    )
     assert [(e.album_id, e.owned) for e in entries] == [("a", False), ("b", False)]
     assert gap_status(entries[0], None, "discovered") == "missing"
     assert gap_status(entries[1], None, "ignored") == "ignored"
@@ -70,7 +74,9 @@ def test_release_types_collected_by_default_are_albums_and_eps_without_compilati
         assert not policy.collects(rg(4, "x", secondary=[secondary])), secondary
     assert policy.collects(rg(5, "Interview album", secondary=["Interview"]))
     singles_too = TypePolicy.of(["album", "single"], ["live"])
-    assert singles_too.collects(rg(3, "Single", primary="Single")) and singles_too.collects(rg(6, "x", secondary=["Compilation"]))
+    assert singles_too.collects(rg(3, "Single", primary="Single")) and singles_too.collects(
+        rg(6, "x", secondary=["Compilation"])
+    )
 
 
 def test_gap_status_follows_the_users_decision_and_a_request_survives_a_type_filter():
@@ -105,25 +111,42 @@ def test_the_release_standing_for_a_group_is_official_and_earliest():
 
 
 def test_missing_tracks_are_found_by_recording_id_then_by_title_without_featuring_or_edition_notes():
-    release = Release("r", "Album", tracks=(
-        ReleaseTrack("m1", "Intro", 1, 1),
-        ReleaseTrack("m2", "Song (feat. Someone)", 1, 2),
-        ReleaseTrack("m3", "Ballad", 1, 3),
-        ReleaseTrack("m4", "Outro", 2, 1),
-    ))
+    release = Release(
+        "r",
+        "Album",
+        tracks=(
+            ReleaseTrack("m1", "Intro", 1, 1),
+            ReleaseTrack("m2", "Song (feat. Someone)", 1, 2),
+            ReleaseTrack("m3", "Ballad", 1, 3),
+            ReleaseTrack("m4", "Outro", 2, 1),
+        ),
+    )
     present = [("m1", "A retitled intro"), (None, "song"), (None, "Ballad - 2011 Remaster")]
     assert [(t.disc_number, t.track_number, t.title) for t in missing_tracks(release, present)] == [(2, 1, "Outro")]
 
 
 def test_release_tracks_come_from_musicbrainzngs_media_in_order():
     obj = {
-        "id": "r", "title": "Album", "status": "Official", "date": "2001",
+        "id": "r",
+        "title": "Album",
+        "status": "Official",
+        "date": "2001",
         "medium-list": [
-            {"position": "1", "track-list": [
-                {"position": "1", "length": "1000", "recording": {"id": "m1", "title": "One", "isrc-list": ["B", "A"]}},
-                {"position": "2", "recording": {"id": "m2", "title": "Two", "length": "2000"}},
-            ]},
-            {"position": "2", "track-list": [{"position": "1", "recording": {"id": "m3", "title": "Three"}}, {"position": "2"}]},
+            {
+                "position": "1",
+                "track-list": [
+                    {
+                        "position": "1",
+                        "length": "1000",
+                        "recording": {"id": "m1", "title": "One", "isrc-list": ["B", "A"]},
+                    },
+                    {"position": "2", "recording": {"id": "m2", "title": "Two", "length": "2000"}},
+                ],
+            },
+            {
+                "position": "2",
+                "track-list": [{"position": "1", "recording": {"id": "m3", "title": "Three"}}, {"position": "2"}],
+            },
         ],
     }
     assert release_with_tracks(obj).tracks == (
@@ -135,16 +158,32 @@ def test_release_tracks_come_from_musicbrainzngs_media_in_order():
 
 def test_provider_shapes_become_release_groups():
     group = musicbrainz_group(
-        {"id": "x", "title": "Alive 2007", "type": "Live", "primary-type": "Album", "secondary-type-list": ["Live"], "first-release-date": "2007-11-19"}
+        {
+            "id": "x",
+            "title": "Alive 2007",
+            "type": "Live",
+            "primary-type": "Album",
+            "secondary-type-list": ["Live"],
+            "first-release-date": "2007-11-19",
+        }
     )
-    assert (group.key, group.primary_type, group.secondary_types, group.release_type) == ("rg:x", "Album", ("Live",), "album + live")
-    assert spotify_group({"id": "s", "name": "Hits", "album_type": "compilation", "album_group": "compilation"}).secondary_types == ("Compilation",)
+    assert (group.key, group.primary_type, group.secondary_types, group.release_type) == (
+        "rg:x",
+        "Album",
+        ("Live",),
+        "album + live",
+    )
+    assert spotify_group(
+        {"id": "s", "name": "Hits", "album_type": "compilation", "album_group": "compilation"}
+    ).secondary_types == ("Compilation",)
     assert spotify_group({"id": "s", "name": "Feature", "album_type": "album", "album_group": "appears_on"}) is None
 
 
 def test_spotify_editions_of_one_album_collapse_to_the_earliest():
     listed = [
-        spotify_group({"id": "b", "name": "Discovery (Deluxe Edition)", "album_type": "album", "release_date": "2021-02-22"}),
+        spotify_group(
+            {"id": "b", "name": "Discovery (Deluxe Edition)", "album_type": "album", "release_date": "2021-02-22"}
+        ),
         spotify_group({"id": "a", "name": "Discovery", "album_type": "album", "release_date": "2001-03-12"}),
         spotify_group({"id": "c", "name": "Homework", "album_type": "album", "release_date": "1997-01-20"}),
     ]

@@ -42,7 +42,9 @@ def test_the_top_hit_is_not_taken_blindly_when_a_lower_one_fits_better():
 
 def test_a_length_far_from_the_files_vetoes_and_an_unsure_match_is_ambiguous_not_applied():
     assert identify_track(WANTED, [recording("rec-live", length=360_000)]).status == "none"
-    unsure = identify_track(WantedTrack("Sexy Boy", "Air", "Premiers Symptômes", None), [recording("rec-1", title="Sexy Boys", releases=())])
+    unsure = identify_track(
+        WantedTrack("Sexy Boy", "Air", "Premiers Symptômes", None), [recording("rec-1", title="Sexy Boys", releases=())]
+    )
     assert unsure.status == "ambiguous" and unsure.mbid is None and "ambiguous" in unsure.reason
 
 
@@ -55,14 +57,25 @@ def test_an_isrc_is_strong_evidence_but_must_carry_a_plausible_song():
 
 
 def test_artists_with_the_same_name_are_ambiguous_until_something_tells_them_apart():
-    nirvanas = [NamedCandidate("n-us", "Nirvana", 100, "90s US grunge band"), NamedCandidate("n-uk", "Nirvana", 100, "60s band from the UK")]
+    nirvanas = [
+        NamedCandidate("n-us", "Nirvana", 100, "90s US grunge band"),
+        NamedCandidate("n-uk", "Nirvana", 100, "60s band from the UK"),
+    ]
     decision = identify_named("Nirvana", nirvanas)
     assert decision.status == "ambiguous" and "2 candidates share the name" in decision.reason
-    assert identify_named("Air", [NamedCandidate("a-air", "Air", 100, "French duo"), NamedCandidate("a-x", "Airbag", 60)]).mbid == "a-air"
+    assert (
+        identify_named(
+            "Air", [NamedCandidate("a-air", "Air", 100, "French duo"), NamedCandidate("a-x", "Airbag", 60)]
+        ).mbid
+        == "a-air"
+    )
 
 
 def test_release_groups_match_on_title_without_edition_notes_and_on_the_artist():
-    groups = [NamedCandidate("rg-tank", "Tank", 100, artist="Asian Dub Foundation"), NamedCandidate("rg-other", "Tank", 100, artist="Tank Girl")]
+    groups = [
+        NamedCandidate("rg-tank", "Tank", 100, artist="Asian Dub Foundation"),
+        NamedCandidate("rg-other", "Tank", 100, artist="Tank Girl"),
+    ]
     decision = identify_named("Tank (Remastered)", groups, wanted_artist="Asian Dub Foundation", edition_blind=True)
     assert (decision.status, decision.mbid) == ("accepted", "rg-tank")
 

@@ -11,13 +11,13 @@ import zlib
 import pytest
 from PIL import Image, ImageFile
 
+from soulspot_pipeline.devkit.standins.coverart import make_image, truncated
 from soulspot_pipeline.domain.images import (
     ImageRejected,
     best_caa_image_url,
     prepare_image,
     render_cover_wall,
 )
-from soulspot_pipeline.standins.coverart import make_image, truncated
 
 RED, GREEN, BLUE = (220, 20, 20), (20, 200, 20), (20, 20, 220)
 

@@ -43,7 +43,15 @@ def test_same_recording_mbid_is_one_track_and_the_lossless_file_is_primary():
     result = merge(
         [
             file("/m/a.mp3", artist="Air", album="Moon Safari", title="La femme d'argent", recording_mbid=REC),
-            file("/m/a.flac", artist="AIR", album="Moon Safari", title="La Femme d’Argent", recording_mbid=REC, format="flac", bitrate=900),
+            file(
+                "/m/a.flac",
+                artist="AIR",
+                album="Moon Safari",
+                title="La Femme d’Argent",
+                recording_mbid=REC,
+                format="flac",
+                bitrate=900,
+            ),
         ]
     )
     assert len(result.tracks) == 1
@@ -60,7 +68,9 @@ def test_isrc_then_normalized_names_deduplicate():
     result = merge(
         [
             file("/m/1.mp3", artist="Daft Punk", album="Discovery", title="One More Time", isrc="GBDUW0000059"),
-            file("/m/2.mp3", artist="Daft Punk", album="Single", title="One More Time (Radio Edit)", isrc="GBDUW0000059"),
+            file(
+                "/m/2.mp3", artist="Daft Punk", album="Single", title="One More Time (Radio Edit)", isrc="GBDUW0000059"
+            ),
             file("/m/3.mp3", artist="daft punk", album="DISCOVERY", title="Aerodynamic"),
             file("/m/4.ogg", artist="Daft Punk", album="Discovery", title="aerodynamic!"),
         ]
@@ -73,14 +83,22 @@ def test_same_name_different_mbids_stay_two_artists():
     result = merge(
         [
             file("/m/1.mp3", artist="Nirvana", title="Lithium", album="Nevermind", artist_mbid=MBID_A),
-            file("/m/2.mp3", artist="Nirvana", title="Rainbow Chaser", album="The Story of Simon Simopath", artist_mbid=MBID_B),
+            file(
+                "/m/2.mp3",
+                artist="Nirvana",
+                title="Rainbow Chaser",
+                album="The Story of Simon Simopath",
+                artist_mbid=MBID_B,
+            ),
         ]
     )
     assert sorted(a["artist_mbid"] for a in result.artists.values()) == [MBID_A, MBID_B]
 
 
 def test_same_title_by_different_artists_stays_two_tracks():
-    result = merge([file("/m/1.mp3", artist="Adele", title="Hello"), file("/m/2.mp3", artist="Lionel Richie", title="Hello")])
+    result = merge(
+        [file("/m/1.mp3", artist="Adele", title="Hello"), file("/m/2.mp3", artist="Lionel Richie", title="Hello")]
+    )
     assert len(result.tracks) == 2
 
 
@@ -94,7 +112,15 @@ def test_files_without_title_are_their_own_tracks():
 def test_ids_are_stable_across_runs_and_a_rerun_registers_nothing():
     files = [file("/m/1.mp3", artist="Air", album="Moon Safari", title="Talisman", track_number=3)]
     first = merge(files)
-    second = merge(files, registry_of(first), states={**{k: "owned" for k in first.tracks}, **{k: "owned" for k in first.albums}, **{k: "owned" for k in first.artists}})
+    second = merge(
+        files,
+        registry_of(first),
+        states={
+            **{k: "owned" for k in first.tracks},
+            **{k: "owned" for k in first.albums},
+            **{k: "owned" for k in first.artists},
+        },
+    )
     assert second.tracks == first.tracks and second.albums == first.albums and second.artists == first.artists
     assert second.new_keys == []
 
@@ -118,14 +144,23 @@ def test_ignored_entities_stay_ignored():
     first = merge([file("/m/1.mp3", artist="Air", title="Talisman")])
     track_id = next(iter(first.tracks))
     second = merge(
-        [file("/m/1.mp3", artist="Air", title="Talisman")], registry_of(first), decisions={track_id: Decision("ignored", T0)}
+        [file("/m/1.mp3", artist="Air", title="Talisman")],
+        registry_of(first),
+        decisions={track_id: Decision("ignored", T0)},
     )
     assert second.tracks[track_id]["ownership_state"] == "ignored"
 
 
 def test_album_artist_and_album_are_shared_by_tracks():
     files = [
-        file(f"/m/{n}.flac", artist=artist, albumartist="Various Artists", album="Now 1", title=f"Song {n}", track_total=2)
+        file(
+            f"/m/{n}.flac",
+            artist=artist,
+            albumartist="Various Artists",
+            album="Now 1",
+            title=f"Song {n}",
+            track_total=2,
+        )
         for n, artist in ((1, "Blur"), (2, "Oasis"))
     ]
     result = merge(files)
@@ -139,7 +174,14 @@ def test_album_artist_and_album_are_shared_by_tracks():
 def test_the_rule_that_merged_a_file_stays_the_same_on_later_runs():
     files = [
         file("/m/1.mp3", artist="Daft Punk", album="Discovery", title="One More Time", isrc="GBDUW0000059"),
-        file("/m/2.mp3", artist="Daft Punk", album="Single", title="One More Time", isrc="GBDUW0000059", recording_mbid=REC),
+        file(
+            "/m/2.mp3",
+            artist="Daft Punk",
+            album="Single",
+            title="One More Time",
+            isrc="GBDUW0000059",
+            recording_mbid=REC,
+        ),
     ]
     first = merge(files)
     rules = {path: rule for path, _, rule, _ in first.track_files}
@@ -157,13 +199,31 @@ def cloud_artist(source, artist_id, name, owned_since=None, genres=None):
 
 
 def cloud_album(source, album_id, title, artist_id, artist_name, owned_since=None, **extra):
-    return {"source": source, "album_id": album_id, "title": title, "artist_id": artist_id, "artist_name": artist_name,
-            "owned_since": owned_since, **extra}
+    return {
+        "source": source,
+        "album_id": album_id,
+        "title": title,
+        "artist_id": artist_id,
+        "artist_name": artist_name,
+        "owned_since": owned_since,
+        **extra,
+    }
 
 
-def cloud_track(source, track_id, title, artist_id, artist_name, album_id=None, isrc=None, duration_ms=None, owned_since=None):
-    return {"source": source, "track_id": track_id, "title": title, "artist_id": artist_id, "artist_name": artist_name,
-            "album_id": album_id, "isrc": isrc, "duration_ms": duration_ms, "owned_since": owned_since}
+def cloud_track(
+    source, track_id, title, artist_id, artist_name, album_id=None, isrc=None, duration_ms=None, owned_since=None
+):
+    return {
+        "source": source,
+        "track_id": track_id,
+        "title": title,
+        "artist_id": artist_id,
+        "artist_name": artist_name,
+        "album_id": album_id,
+        "isrc": isrc,
+        "duration_ms": duration_ms,
+        "owned_since": owned_since,
+    }
 
 
 def air_on(source, owned_since=T0, isrc="FRAB19800001", track_id="t1", title="Sexy Boy", duration_ms=298_000):
@@ -183,14 +243,26 @@ def combine(*parts):
 
 
 def test_a_liked_track_that_is_also_a_local_file_is_one_owned_downloaded_track_with_every_id():
-    local = file("/m/sexy.flac", artist="Air", album="Moon Safari", title="Sexy Boy", isrc="FRAB19800001", format="flac",
-                 duration_ms=298_500, first_seen_at=T0)
+    local = file(
+        "/m/sexy.flac",
+        artist="Air",
+        album="Moon Safari",
+        title="Sexy Boy",
+        isrc="FRAB19800001",
+        format="flac",
+        duration_ms=298_500,
+        first_seen_at=T0,
+    )
     deezer = air_on("deezer", track_id="3135556")
     result = merge([local], **combine(air_on("spotify"), deezer))
     assert len(result.tracks) == 1 and len(result.albums) == 1 and len(result.artists) == 1
     (track,) = result.tracks.values()
     assert (track["spotify_id"], track["deezer_id"], track["local_path"]) == ("t1", "3135556", "/m/sexy.flac")
-    assert (track["ownership_state"], track["download_state"], track["primary_source"]) == ("owned", "downloaded", "local")
+    assert (track["ownership_state"], track["download_state"], track["primary_source"]) == (
+        "owned",
+        "downloaded",
+        "local",
+    )
     links = {(l.entity_type, l.source): l.matched_by for l in result.links}
     assert links[("track", "spotify")] == "isrc" and links[("album", "spotify")] == "name"
     (artist,) = result.artists.values()
@@ -199,8 +271,12 @@ def test_a_liked_track_that_is_also_a_local_file_is_one_owned_downloaded_track_w
 
 def test_same_title_by_different_artists_stays_two_tracks_across_sources():
     hello_adele = combine(
-        {"cloud_artists": [cloud_artist("spotify", "adele", "Adele")],
-         "cloud_tracks": [cloud_track("spotify", "h1", "Hello", "adele", "Adele", duration_ms=295_000, owned_since=T0)]}
+        {
+            "cloud_artists": [cloud_artist("spotify", "adele", "Adele")],
+            "cloud_tracks": [
+                cloud_track("spotify", "h1", "Hello", "adele", "Adele", duration_ms=295_000, owned_since=T0)
+            ],
+        }
     )
     result = merge([file("/m/hello.mp3", artist="Lionel Richie", title="Hello", duration_ms=295_000)], **hello_adele)
     assert len(result.tracks) == 2
@@ -217,19 +293,28 @@ def test_without_identifiers_title_album_and_duration_decide_and_the_score_is_ke
     previous = {(l.entity_type, l.source, l.source_id): (l.entity_id, l.matched_by, l.score) for l in result.links}
     assert merge([local], registry_of(result), previous_links=previous, **same).links == result.links
 
-    other_recording = file("/m/sexy.flac", artist="Air", album="Moon Safari", title="Sexy Boy", duration_ms=298_000, isrc="FRAB19800009")
-    assert len(merge([other_recording], **air_on("spotify", title="Sexy Boy - 2018 Remaster", duration_ms=299_000)).tracks) == 2
+    other_recording = file(
+        "/m/sexy.flac", artist="Air", album="Moon Safari", title="Sexy Boy", duration_ms=298_000, isrc="FRAB19800009"
+    )
+    assert (
+        len(merge([other_recording], **air_on("spotify", title="Sexy Boy - 2018 Remaster", duration_ms=299_000)).tracks)
+        == 2
+    )
 
     live = combine(
-        {"cloud_artists": [cloud_artist("spotify", "a1", "Air")],
-         "cloud_albums": [cloud_album("spotify", "al9", "Live in Paris", "a1", "Air")],
-         "cloud_tracks": [cloud_track("spotify", "t9", "Sexy Boy", "a1", "Air", "al9", None, 341_000, T0)]}
+        {
+            "cloud_artists": [cloud_artist("spotify", "a1", "Air")],
+            "cloud_albums": [cloud_album("spotify", "al9", "Live in Paris", "a1", "Air")],
+            "cloud_tracks": [cloud_track("spotify", "t9", "Sexy Boy", "a1", "Air", "al9", None, 341_000, T0)],
+        }
     )
     assert len(merge([local], **live).tracks) == 2
 
 
 def test_a_rerun_with_the_same_sources_registers_nothing_and_keeps_every_row():
-    local = file("/m/sexy.flac", artist="Air", album="Moon Safari", title="Sexy Boy", isrc="FRAB19800001", first_seen_at=T0)
+    local = file(
+        "/m/sexy.flac", artist="Air", album="Moon Safari", title="Sexy Boy", isrc="FRAB19800001", first_seen_at=T0
+    )
     cloud = combine(air_on("spotify"), air_on("deezer", track_id="d1"))
     first = merge([local], **cloud)
     previous_links = {(l.entity_type, l.source, l.source_id): (l.entity_id, l.matched_by, l.score) for l in first.links}
@@ -247,7 +332,9 @@ def test_unliking_turns_track_album_and_artist_discovered_and_keeps_them():
 
     unliked = merge(registry=registry_of(liked), **air_on("spotify", owned_since=None))
     assert set(unliked.tracks) == set(liked.tracks)
-    states = {e["ownership_state"] for e in (*unliked.tracks.values(), *unliked.albums.values(), *unliked.artists.values())}
+    states = {
+        e["ownership_state"] for e in (*unliked.tracks.values(), *unliked.albums.values(), *unliked.artists.values())
+    }
     assert states == {"discovered"}
 
 
@@ -259,7 +346,11 @@ def test_a_followed_artist_is_owned_without_owning_its_tracks_and_a_saved_album_
     }
     result = merge(**cloud)
     (artist,), (album,), (track,) = result.artists.values(), result.albums.values(), result.tracks.values()
-    assert (artist["ownership_state"], artist["genres"], artist["primary_source"]) == ("owned", ["french pop"], "spotify")
+    assert (artist["ownership_state"], artist["genres"], artist["primary_source"]) == (
+        "owned",
+        ["french pop"],
+        "spotify",
+    )
     assert (album["ownership_state"], album["album_type"]) == ("owned", "album")
     assert track["ownership_state"] == "discovered"
 
@@ -280,7 +371,9 @@ def test_removal_unowns_older_reasons_and_cascades_but_a_newer_like_owns_again()
     after = merge(registry=registry_of(first), decisions=removed, **air_on("spotify", owned_since=T0))
     states = {e["ownership_state"] for e in (*after.tracks.values(), *after.albums.values(), *after.artists.values())}
     assert states == {"discovered"}
-    liked_again = merge(registry=registry_of(first), decisions=removed, **air_on("spotify", owned_since=T0 + timedelta(days=2)))
+    liked_again = merge(
+        registry=registry_of(first), decisions=removed, **air_on("spotify", owned_since=T0 + timedelta(days=2))
+    )
     assert {t["ownership_state"] for t in liked_again.tracks.values()} == {"owned"}
 
 
@@ -288,8 +381,12 @@ def test_an_ignored_album_is_never_reowned_by_a_like_and_its_tracks_follow():
     first = merge(**air_on("spotify"))
     album_id = next(iter(first.albums))
     later = T0 + timedelta(days=30)
-    result = merge(registry=registry_of(first), decisions={album_id: Decision("ignored", T0)}, auto_queue=True,
-                   **air_on("spotify", owned_since=later))
+    result = merge(
+        registry=registry_of(first),
+        decisions={album_id: Decision("ignored", T0)},
+        auto_queue=True,
+        **air_on("spotify", owned_since=later),
+    )
     (track,) = result.tracks.values()
     assert (track["ownership_state"], track["download_state"]) == ("ignored", "not_needed")
     assert result.albums[album_id]["ownership_state"] == "ignored"
@@ -301,7 +398,9 @@ def test_an_edition_of_the_same_album_joins_it():
     cloud = {
         "cloud_artists": [cloud_artist("deezer", "1422", "Asian Dub Foundation")],
         "cloud_albums": [cloud_album("deezer", "230721992", "Tank (Remastered)", "1422", "Asian Dub Foundation")],
-        "cloud_tracks": [cloud_track("deezer", "1374789602", "Flyover", "1422", "Asian Dub Foundation", "230721992", owned_since=T0)],
+        "cloud_tracks": [
+            cloud_track("deezer", "1374789602", "Flyover", "1422", "Asian Dub Foundation", "230721992", owned_since=T0)
+        ],
     }
     result = merge([local], **cloud)
     assert len(result.albums) == 1 and len(result.tracks) == 1

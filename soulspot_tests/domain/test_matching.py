@@ -19,17 +19,24 @@ def test_with_in_a_title_is_part_of_it():
 
 
 def test_the_same_recording_under_slightly_different_names_is_accepted():
-    score = score_tracks(TrackFacts("Sexy Boy", "Moon Safari", 298_000), TrackFacts("Sexy Boy - 2018 Remaster", "Moon Safari (Remastered)", 299_500))
+    score = score_tracks(
+        TrackFacts("Sexy Boy", "Moon Safari", 298_000),
+        TrackFacts("Sexy Boy - 2018 Remaster", "Moon Safari (Remastered)", 299_500),
+    )
     assert score.accepted and score.total >= 0.95
 
 
 def test_a_live_take_of_the_same_title_on_another_album_is_refused():
-    score = score_tracks(TrackFacts("Sexy Boy", "Moon Safari", 298_000), TrackFacts("Sexy Boy", "Live in Paris", 341_000))
+    score = score_tracks(
+        TrackFacts("Sexy Boy", "Moon Safari", 298_000), TrackFacts("Sexy Boy", "Live in Paris", 341_000)
+    )
     assert not score.accepted and score.duration == 0.0
 
 
 def test_a_different_song_is_refused_even_on_the_same_album():
-    assert not score_tracks(TrackFacts("Kelly Watch the Stars", "Moon Safari", 225_000), TrackFacts("Sexy Boy", "Moon Safari", 225_000)).accepted
+    assert not score_tracks(
+        TrackFacts("Kelly Watch the Stars", "Moon Safari", 225_000), TrackFacts("Sexy Boy", "Moon Safari", 225_000)
+    ).accepted
 
 
 def test_a_bare_title_with_nothing_else_known_is_not_enough():

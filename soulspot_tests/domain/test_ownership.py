@@ -64,13 +64,49 @@ def test_a_pending_track_shows_its_downloads_progress_and_failure_but_a_file_win
     from soulspot_pipeline.domain.ownership import Reason, track_state
 
     liked = [Reason("spotify", datetime(2026, 1, 1, tzinfo=UTC))]
-    for transfer, expected in ((None, "pending"), ("not_found", "pending"), ("downloading", "downloading"), ("failed", "failed")):
-        assert track_state(liked, None, file_present=False, requested_at=None, auto_queue=True, transfer=transfer)[1] == expected
-    assert track_state(liked, None, file_present=True, requested_at=None, auto_queue=True, transfer="downloading")[1] == "downloaded"
+    for transfer, expected in (
+        (None, "pending"),
+        ("not_found", "pending"),
+        ("downloading", "downloading"),
+        ("failed", "failed"),
+    ):
+        assert (
+            track_state(liked, None, file_present=False, requested_at=None, auto_queue=True, transfer=transfer)[1]
+            == expected
+        )
+    assert (
+        track_state(liked, None, file_present=True, requested_at=None, auto_queue=True, transfer="downloading")[1]
+        == "downloaded"
+    )
     # Requested again after the download failed (or was given up): pending anew; not before.
     failed_at, asked = datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)
     for given_up in ("failed", "abandoned"):
-        assert track_state(liked, None, file_present=False, requested_at=asked, auto_queue=False, transfer=given_up, transfer_at=failed_at)[1] == "pending"
-        assert track_state(liked, None, file_present=False, requested_at=failed_at, auto_queue=False, transfer=given_up, transfer_at=asked)[1] != "pending"
+        assert (
+            track_state(
+                liked,
+                None,
+                file_present=False,
+                requested_at=asked,
+                auto_queue=False,
+                transfer=given_up,
+                transfer_at=failed_at,
+            )[1]
+            == "pending"
+        )
+        assert (
+            track_state(
+                liked,
+                None,
+                file_present=False,
+                requested_at=failed_at,
+                auto_queue=False,
+                transfer=given_up,
+                transfer_at=asked,
+            )[1]
+            != "pending"
+        )
     # Not wanted (not queued): a stale transfer state does not make it downloading.
-    assert track_state(liked, None, file_present=False, requested_at=None, auto_queue=False, transfer="downloading")[1] == "not_needed"
+    assert (
+        track_state(liked, None, file_present=False, requested_at=None, auto_queue=False, transfer="downloading")[1]
+        == "not_needed"
+    )

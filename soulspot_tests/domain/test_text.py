@@ -32,7 +32,14 @@ def test_normalize_name_keeps_different_names_apart():
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("3/12", (3, 12)), ("03", (3, None)), ("3 of 12", (3, 12)), ("A1", (None, None)), ("", (None, None)), ("0/0", (None, None))],
+    [
+        ("3/12", (3, 12)),
+        ("03", (3, None)),
+        ("3 of 12", (3, 12)),
+        ("A1", (None, None)),
+        ("", (None, None)),
+        ("0/0", (None, None)),
+    ],
 )
 def test_parse_number_pair(raw, expected):
     assert parse_number_pair(raw) == expected

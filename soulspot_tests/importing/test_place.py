@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from soulspot_pipeline.devkit.synth import write_audio_file
 from soulspot_pipeline.domain.naming import DEFAULT_TEMPLATE, UnsafePathError
 from soulspot_pipeline.domain.quality import Quality
 from soulspot_pipeline.importing.place import (
@@ -26,7 +27,6 @@ from soulspot_pipeline.importing.place import (
 from soulspot_pipeline.importing.tags import TaggingError, TrackTags
 from soulspot_pipeline.importing.verify import ImportRejected, verify_download
 from soulspot_pipeline.scan.walk import walk_music_folder
-from soulspot_pipeline.synth import write_audio_file
 from soulspot_tests.importing.test_tags import jpeg, pictures, read_back
 
 TAGS = TrackTags(
@@ -227,7 +227,8 @@ def test_hostile_tag_values_never_land_outside_the_music_folder(tmp_path, music_
 
 
 @pytest.mark.parametrize(
-    "template", ["../../{title}.{ext}", "/etc/{title}.{ext}", "{albumartist}/../../../{title}.{ext}", "C:\\{title}.{ext}"]
+    "template",
+    ["../../{title}.{ext}", "/etc/{title}.{ext}", "{albumartist}/../../../{title}.{ext}", "C:\\{title}.{ext}"],
 )
 def test_hostile_templates_never_land_outside_the_music_folder(tmp_path, music_dir, template):
     source = download(tmp_path)
@@ -238,7 +239,8 @@ def test_hostile_templates_never_land_outside_the_music_folder(tmp_path, music_d
 
 
 @pytest.mark.parametrize(
-    "relative", ["../escaped.flac", "a/../../escaped.flac", "/etc/escaped.flac", "C:\\escaped.flac", "link/escaped.flac"]
+    "relative",
+    ["../escaped.flac", "a/../../escaped.flac", "/etc/escaped.flac", "C:\\escaped.flac", "link/escaped.flac"],
 )
 def test_place_refuses_relative_paths_that_leave_the_music_folder(tmp_path, music_dir, relative):
     (tmp_path / "outside").mkdir()
@@ -270,8 +272,9 @@ def test_an_existing_better_file_is_kept(tmp_path, music_dir):
 def test_an_existing_worse_file_is_replaced_and_kept_aside(tmp_path, music_dir):
     first = run_import(download(tmp_path, "cd.flac", bits_per_sample=16), music_dir)
     old = first.path.read_bytes()
-    outcome = run_import(download(tmp_path, "hires.flac", bits_per_sample=24), music_dir,
-                         existing=Quality("flac", None, 16, 44100))
+    outcome = run_import(
+        download(tmp_path, "hires.flac", bits_per_sample=24), music_dir, existing=Quality("flac", None, 16, 44100)
+    )
 
     assert outcome.status == "replaced" and outcome.path == first.path
     assert outcome.facts.bit_depth == 24 and read_back(outcome.path) == asdict(TAGS)
@@ -285,8 +288,9 @@ def test_the_file_on_disk_has_the_last_word(tmp_path, music_dir):
     first = run_import(download(tmp_path, "hires.flac", bits_per_sample=24), music_dir)
     kept = first.path.read_bytes()
     # The caller's record says 16-bit, the file is 24-bit: a 24-bit download is no upgrade.
-    outcome = run_import(download(tmp_path, "other.flac", bits_per_sample=24), music_dir,
-                         existing=Quality("flac", None, 16, 44100))
+    outcome = run_import(
+        download(tmp_path, "other.flac", bits_per_sample=24), music_dir, existing=Quality("flac", None, 16, 44100)
+    )
     assert outcome.status == "kept_existing" and first.path.read_bytes() == kept
 
     # Without a record, the file on disk decides.
@@ -345,10 +349,17 @@ CHILD = textwrap.dedent(
 
 
 def start_child(source: Path, music_dir: Path, stall: str) -> subprocess.Popen:
-    args = {"source": str(source), "music_dir": str(music_dir), "template": DEFAULT_TEMPLATE, "fields": FIELDS,
-            "tags": asdict(TAGS), "stall": stall}
-    return subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(args)], stdout=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    args = {
+        "source": str(source),
+        "music_dir": str(music_dir),
+        "template": DEFAULT_TEMPLATE,
+        "fields": FIELDS,
+        "tags": asdict(TAGS),
+        "stall": stall,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, json.dumps(args)], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
 
 
 def kill(child: subprocess.Popen) -> None:
@@ -413,15 +424,23 @@ def test_an_import_killed_half_way_leaves_no_partial_file_in_the_library(tmp_pat
 
 def test_real_files_import_with_their_tags_replaced(tmp_path, music_dir, realdata):
     folder = realdata / "beets" / "test" / "rsrc"
-    names = [n for n in ("full.mp3", "full.flac", "full.m4a", "full.ogg", "full.opus", "full.aiff") if (folder / n).exists()]
+    names = [
+        n for n in ("full.mp3", "full.flac", "full.m4a", "full.ogg", "full.opus", "full.aiff") if (folder / n).exists()
+    ]
     assert names
     for name in names:
         source = folder / name
         digest = hashlib.sha256(source.read_bytes()).hexdigest()
         before = verify_download(source, expected_duration_ms=None)
         tags = replace(TAGS, title=name)
-        outcome = run_import(source, music_dir, tags=tags, fields={**FIELDS, "title": name},
-                             expected_duration_ms=before.duration_ms, expected_size=source.stat().st_size)
+        outcome = run_import(
+            source,
+            music_dir,
+            tags=tags,
+            fields={**FIELDS, "title": name},
+            expected_duration_ms=before.duration_ms,
+            expected_size=source.stat().st_size,
+        )
 
         assert outcome.status == "placed", name
         assert read_back(outcome.path) == asdict(tags), name

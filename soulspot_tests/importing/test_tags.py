@@ -13,18 +13,23 @@ from mutagen.id3 import APIC, COMM, TXXX, Encoding, PictureType
 from mutagen.mp4 import MP4
 from PIL import Image
 
+from soulspot_pipeline.devkit.synth import write_audio_file
 from soulspot_pipeline.domain.fields import TAG_FIELDS
 from soulspot_pipeline.domain.scan_plan import FileStat
 from soulspot_pipeline.importing.tags import TaggingError, TrackTags, write_tags
 from soulspot_pipeline.scan.read import RECORD_FIELDS, read_audio_file
-from soulspot_pipeline.synth import write_audio_file
 
 # synth format -> the family of tags it carries
 FAMILIES = {
-    "mp3": "id3", "wav": "id3", "aiff": "id3",
-    "flac": "flac", "ogg": "ogg", "opus": "ogg",
+    "mp3": "id3",
+    "wav": "id3",
+    "aiff": "id3",
+    "flac": "flac",
+    "ogg": "ogg",
+    "opus": "ogg",
     "m4a": "mp4",
-    "wv": "ape", "ape": "ape",
+    "wv": "ape",
+    "ape": "ape",
 }
 
 FULL = TrackTags(
@@ -80,7 +85,7 @@ def pictures(path: Path) -> list[tuple[int, bytes]]:
     if isinstance(audio, MP4):
         return [(3 if i == 0 else 0, bytes(c)) for i, c in enumerate(tags.get("covr", []))]
     if isinstance(audio, APEv2File):
-        return [(3, tags[k].value.split(b"\x00", 1)[1]) for k in tags.keys() if k == "Cover Art (Front)"]
+        return [(3, tags[k].value.split(b"\x00", 1)[1]) for k in tags if k == "Cover Art (Front)"]
     if hasattr(tags, "getall"):
         return [(f.type, f.data) for f in tags.getall("APIC")]
     return [(p.type, p.data) for p in map(Picture, map(base64.b64decode, tags.get("METADATA_BLOCK_PICTURE", [])))]
@@ -95,7 +100,9 @@ def add_unrelated(path: Path, family: str) -> None:
     if family == "id3":
         tags.add(COMM(encoding=Encoding.UTF8, lang="eng", desc="", text=["keep me"]))
         tags.add(TXXX(encoding=Encoding.UTF8, desc="Custom", text=["custom value"]))
-        tags.add(APIC(encoding=Encoding.UTF8, mime="image/jpeg", type=PictureType.COVER_BACK, desc="back", data=back.data))
+        tags.add(
+            APIC(encoding=Encoding.UTF8, mime="image/jpeg", type=PictureType.COVER_BACK, desc="back", data=back.data)
+        )
         audio.save(v2_version=4)
         return
     if family in ("flac", "ogg"):

@@ -9,9 +9,9 @@ import dagster as dg
 import httpx
 import pytest
 
+from soulspot_pipeline.devkit.standins.coverart import CoverArtStandin, make_image, truncated
 from soulspot_pipeline.domain.images import ImageRejected, prepare_image
 from soulspot_pipeline.resources.images import USER_AGENT, CoverArtResource, ImageFetchError
-from soulspot_pipeline.standins.coverart import CoverArtStandin, make_image, truncated
 
 
 def _mbid(n: int) -> str:

@@ -4,8 +4,8 @@ import subprocess
 import sys
 import textwrap
 
+from soulspot_pipeline.devkit.standins.slskd import SharedFile, SlskdStandin
 from soulspot_pipeline.domain.search_budget import wait_before_search
-from soulspot_pipeline.standins.slskd import SharedFile, SlskdStandin
 
 
 def test_a_search_waits_until_the_oldest_of_a_full_window_leaves_it():

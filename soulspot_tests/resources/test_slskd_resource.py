@@ -12,11 +12,12 @@ import httpx
 import mutagen
 import pytest
 
+from soulspot_pipeline.devkit.standins.slskd import BUSY_MESSAGE, SharedFile, SlskdStandin
+from soulspot_pipeline.devkit.synth import audio_bytes
 from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.slskd_states import parse_state, transfer_outcome
 from soulspot_pipeline.resources.slskd import SlskdResource, Transfer, parse_timestamp
-from soulspot_pipeline.standins.slskd import BUSY_MESSAGE, SharedFile, SlskdStandin
-from soulspot_pipeline.synth import audio_bytes
+import itertools
 
 KEY = "resource-test-key"
 FLAC_NAME = "@@fvxlo\\music\\Daft Punk\\Discovery\\01 One More Time.flac"
@@ -130,7 +131,7 @@ def test_two_threads_never_search_at_the_same_time(root: Path, flac: bytes) -> N
             slskd = _resource(standin)  # one resource each, as separate ops would have
             try:
                 results[name] = [slskd.search(f"daft punk {word}") for word in ("one", "more", "time")]
-            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            except BaseException as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=worker, args=(n,)) for n in ("a", "b")]
@@ -140,10 +141,12 @@ def test_two_threads_never_search_at_the_same_time(root: Path, flac: bytes) -> N
             t.join(timeout=20)
 
     assert not errors
-    assert all(len(r) == 3 and all(s.state == frozenset({"Completed", "Succeeded"}) for s in r) for r in results.values())
+    assert all(
+        len(r) == 3 and all(s.state == frozenset({"Completed", "Succeeded"}) for s in r) for r in results.values()
+    )
     records = sorted(standin.searches, key=lambda r: r.started)
     assert len(records) == 6 and standin.max_concurrent_searches == 1
-    for earlier, later in zip(records, records[1:]):
+    for earlier, later in itertools.pairwise(records):
         assert earlier.ended is not None and earlier.ended <= later.started
 
 
@@ -255,7 +258,11 @@ def test_enqueue_with_the_older_empty_answer(root: Path, flac: bytes) -> None:
         standin.add_peer("fvxlo", files=[SharedFile(FLAC_NAME, flac)])
         slskd = _resource(standin)
         result = slskd.enqueue("fvxlo", [(FLAC_NAME, len(flac)), ("@@fvxlo\\x\\missing.flac", 9)])
-        assert result.enqueued == [FLAC_NAME, "@@fvxlo\\x\\missing.flac"] and result.failed == [] and result.transfers == []
+        assert (
+            result.enqueued == [FLAC_NAME, "@@fvxlo\\x\\missing.flac"]
+            and result.failed == []
+            and result.transfers == []
+        )
         good = _wait_for(slskd, FLAC_NAME)
         missing = _wait_for(slskd, "@@fvxlo\\x\\missing.flac")
     assert transfer_outcome(good.state).status == "succeeded"
@@ -277,12 +284,20 @@ def test_a_download_goes_through_every_state_and_lands_on_disk(standin: SlskdSta
         (transfer,) = slskd.downloads()
         outcomes.append(transfer_outcome(transfer.state).status)
     assert outcomes == [
-        "queued_remotely", "initializing", "in_progress", "in_progress", "in_progress",
-        "succeeded", "succeeded", "succeeded",
+        "queued_remotely",
+        "initializing",
+        "in_progress",
+        "in_progress",
+        "in_progress",
+        "succeeded",
+        "succeeded",
+        "succeeded",
     ]
     assert transfer.id == transfer_id and transfer.percent_complete == 100.0
     assert transfer.bytes_transferred == transfer.size == len(flac)
-    assert transfer.started_at is not None and transfer.ended_at is not None and transfer.ended_at >= transfer.started_at
+    assert (
+        transfer.started_at is not None and transfer.ended_at is not None and transfer.ended_at >= transfer.started_at
+    )
     landed = root / "downloads" / "Discovery" / "01 One More Time.flac"
     assert landed.read_bytes() == flac
     assert mutagen.File(landed)["title"] == ["One More Time"]
@@ -446,7 +461,15 @@ def test_state_flags_reach_the_transfer(standin: SlskdStandin) -> None:
                     {
                         "directory": "@@x\\A",
                         "fileCount": 1,
-                        "files": [{"id": "i", "filename": "@@x\\A\\b.flac", "size": 5, "state": "Queued, Locally", "placeInQueue": 7}],
+                        "files": [
+                            {
+                                "id": "i",
+                                "filename": "@@x\\A\\b.flac",
+                                "size": 5,
+                                "state": "Queued, Locally",
+                                "placeInQueue": 7,
+                            }
+                        ],
                     }
                 ],
             }
@@ -454,4 +477,6 @@ def test_state_flags_reach_the_transfer(standin: SlskdStandin) -> None:
     )
     (transfer,) = _resource(standin).downloads()
     assert transfer.username == "u" and transfer.directory == "@@x\\A" and transfer.place_in_queue == 7
-    assert transfer.state == parse_state("Queued, Locally") and transfer_outcome(transfer.state).status == "queued_locally"
+    assert (
+        transfer.state == parse_state("Queued, Locally") and transfer_outcome(transfer.state).status == "queued_locally"
+    )

@@ -44,12 +44,19 @@ def test_a_killed_scan_is_finished_by_the_next_one(tmp_path, music_dir):
         assert 0 < partial < 1200
         summary = scan_music_folder(conn, music_dir, workers=2)
         assert (summary.unchanged, summary.read) == (partial, 1200 - partial)
-        killed = conn.execute("SELECT * EXCLUDE (first_seen_at, scanned_at) FROM library.local_files ORDER BY path").fetchall()
+        killed = conn.execute(
+            "SELECT * EXCLUDE (first_seen_at, scanned_at) FROM library.local_files ORDER BY path"
+        ).fetchall()
 
     clean = LibraryDatabase(database=str(tmp_path / "clean.duckdb"))
     with clean.writer() as conn:
         scan_music_folder(conn, music_dir, workers=2)
-        assert conn.execute("SELECT * EXCLUDE (first_seen_at, scanned_at) FROM library.local_files ORDER BY path").fetchall() == killed
+        assert (
+            conn.execute(
+                "SELECT * EXCLUDE (first_seen_at, scanned_at) FROM library.local_files ORDER BY path"
+            ).fetchall()
+            == killed
+        )
     assert scanner.WRITE_BATCH >= 1000  # the child's smaller batches did not leak into this process
 
 
@@ -64,6 +71,8 @@ def test_scan_workers_do_not_rerun_the_callers_main_script(tmp_path, music_dir):
             print(scan_music_folder(conn, {str(music_dir)!r}, workers=2).read)
         """
     )
-    done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "400"

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from soulspot_pipeline.devkit.synth import FORMATS, write_audio_file
 from soulspot_pipeline.scan.scanner import MusicFolderUnavailableError, scan_music_folder
-from soulspot_pipeline.synth import FORMATS, write_audio_file
 
 TAGS = {
     "artist": "Sigur Rós",
@@ -44,7 +44,11 @@ def make_library(music_dir: Path, count: int, formats=("flac", "mp3", "ogg")) ->
         fmt = formats[n % len(formats)]
         path = music_dir / f"Artist {n % 7}" / f"Album {n % 13}" / f"{n:04d} Song.{fmt}"
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_audio_file(path, fmt, {"artist": f"Artist {n % 7}", "album": f"Album {n % 13}", "title": f"Song {n}", "track_number": n % 20 + 1})
+        write_audio_file(
+            path,
+            fmt,
+            {"artist": f"Artist {n % 7}", "album": f"Album {n % 13}", "title": f"Song {n}", "track_number": n % 20 + 1},
+        )
         paths.append(path)
     return paths
 
@@ -87,14 +91,18 @@ def test_rescans_are_incremental_and_nothing_is_ever_deleted(library_db, music_d
     gone.unlink()
     fourth = scan(library_db, music_dir)
     assert fourth.missing == 1
-    assert rows(library_db, f"SELECT missing, missing_since IS NOT NULL FROM library.local_files WHERE path = '{gone}'") == [(True, True)]
+    assert rows(
+        library_db, f"SELECT missing, missing_since IS NOT NULL FROM library.local_files WHERE path = '{gone}'"
+    ) == [(True, True)]
     assert rows(library_db, "SELECT count(*) FROM library.local_files") == [(300,)]
 
     gone.write_bytes(kept[0])
     os.utime(gone, ns=(kept[1], kept[1]))
     fifth = scan(library_db, music_dir)
     assert (fifth.reappeared, fifth.read) == (1, 0)
-    assert rows(library_db, f"SELECT missing, missing_since FROM library.local_files WHERE path = '{gone}'") == [(False, None)]
+    assert rows(library_db, f"SELECT missing, missing_since FROM library.local_files WHERE path = '{gone}'") == [
+        (False, None)
+    ]
 
 
 def test_unreadable_files_become_scan_errors_and_the_scan_goes_on(library_db, music_dir):
@@ -112,17 +120,35 @@ def test_unreadable_files_become_scan_errors_and_the_scan_goes_on(library_db, mu
 
     summary = scan(library_db, music_dir)
     assert summary.seen == 8 and summary.ignored_non_audio == 1
-    errors = dict(rows(library_db, "SELECT replace(path, '" + str(music_dir) + "/', ''), error FROM library.scan_errors WHERE kind = 'unreadable'"))
+    errors = dict(
+        rows(
+            library_db,
+            "SELECT replace(path, '"
+            + str(music_dir)
+            + "/', ''), error FROM library.scan_errors WHERE kind = 'unreadable'",
+        )
+    )
     assert set(errors) == {"zero.mp3", "truncated.flac", "text.flac", "README"}
     assert errors["zero.mp3"] == "empty file (0 bytes)"
     assert errors["README"].startswith("not audio")
     assert all(errors.values())
-    read = dict(rows(library_db, "SELECT replace(path, '" + str(music_dir) + "/', ''), format FROM library.local_files"))
+    read = dict(
+        rows(library_db, "SELECT replace(path, '" + str(music_dir) + "/', ''), format FROM library.local_files")
+    )
     assert read == {"good.flac": "flac", "actually-flac.mp3": "flac", "no-extension": "mp3", "bad-text.flac": "flac"}
-    warnings = dict(rows(library_db, "SELECT replace(path, '" + str(music_dir) + "/', ''), error FROM library.scan_errors WHERE kind = 'tag_warning'"))
+    warnings = dict(
+        rows(
+            library_db,
+            "SELECT replace(path, '"
+            + str(music_dir)
+            + "/', ''), error FROM library.scan_errors WHERE kind = 'tag_warning'",
+        )
+    )
     assert "content is flac" in warnings["actually-flac.mp3"]
     assert "not valid text" in warnings["bad-text.flac"]
-    assert rows(library_db, f"SELECT artist, title LIKE 'X%XXX' FROM library.local_files WHERE path = '{bad}'") == [("fine", True)]
+    assert rows(library_db, f"SELECT artist, title LIKE 'X%XXX' FROM library.local_files WHERE path = '{bad}'") == [
+        ("fine", True)
+    ]
 
     again = scan(library_db, music_dir)
     assert (again.read, again.errors, again.unchanged_errors) == (0, 0, 4)  # not reopened
@@ -138,7 +164,13 @@ def test_unreadable_files_become_scan_errors_and_the_scan_goes_on(library_db, mu
 
 
 def test_odd_and_hostile_file_names(library_db, music_dir):
-    names = ["Björk – Jóga.flac", "It's \"quoted\".mp3", "  spaced  out  .ogg", "日本語の曲.opus", "semi;colon & $dollar `tick`.flac"]
+    names = [
+        "Björk – Jóga.flac",
+        'It\'s "quoted".mp3',
+        "  spaced  out  .ogg",
+        "日本語の曲.opus",
+        "semi;colon & $dollar `tick`.flac",
+    ]
     for name in names:
         write_audio_file(music_dir / name, name.rsplit(".", 1)[1], {"title": name})
     undecodable = os.fsencode(str(music_dir)) + b"/caf\xe9.mp3"

@@ -50,7 +50,9 @@ def test_an_older_database_is_upgraded_in_place_and_keeps_its_rows(tmp_path):
     )
     conn.close()
 
-    later = Migration(len(MIGRATIONS) + 1, "artists learn a website", "ALTER TABLE library.artists ADD COLUMN website VARCHAR")
+    later = Migration(
+        len(MIGRATIONS) + 1, "artists learn a website", "ALTER TABLE library.artists ADD COLUMN website VARCHAR"
+    )
     conn = duckdb.connect(path)
     applied = migrate(conn, (*MIGRATIONS, later))
     assert applied[-1] == later.version
@@ -61,7 +63,9 @@ def test_an_older_database_is_upgraded_in_place_and_keeps_its_rows(tmp_path):
 def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path):
     conn = duckdb.connect(str(tmp_path / "db.duckdb"))
     migrate(conn)
-    broken = Migration(len(MIGRATIONS) + 1, "broken", "ALTER TABLE library.artists ADD COLUMN x INT; SELECT nonsense FROM nowhere")
+    broken = Migration(
+        len(MIGRATIONS) + 1, "broken", "ALTER TABLE library.artists ADD COLUMN x INT; SELECT nonsense FROM nowhere"
+    )
     with pytest.raises(duckdb.Error):
         migrate(conn, (*MIGRATIONS, broken))
     assert current_version(conn) == len(MIGRATIONS)

@@ -48,16 +48,20 @@ def test_a_notebook_on_the_main_file_is_named_in_the_lock_error(library_db, tmp_
         pass
     # A second process holding the main file read-only blocks writers; the error says what to do.
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb,sys,time; c=duckdb.connect(sys.argv[1], read_only=True); print('ok', flush=True); time.sleep(30)", library_db.database],
+        [
+            sys.executable,
+            "-c",
+            "import duckdb,sys,time; c=duckdb.connect(sys.argv[1], read_only=True); print('ok', flush=True); time.sleep(30)",
+            library_db.database,
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "ok"
         impatient = library_db.model_copy(update={"lock_timeout_s": 0.5})
-        with pytest.raises(Exception, match="soulspot_pipeline.connect"):
-            with impatient.writer():
-                pass
+        with pytest.raises(Exception, match="soulspot_pipeline.connect"), impatient.writer():
+            pass
     finally:
         holder.kill()
         holder.wait()

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from soulspot_pipeline.standins.slskd import (
+from soulspot_pipeline.devkit.standins.slskd import (
     BUSY_MESSAGE,
     REJECTED_EXCEPTION,
     SharedFile,
@@ -17,7 +17,7 @@ from soulspot_pipeline.standins.slskd import (
     local_parts,
     safe_component,
 )
-from soulspot_pipeline.synth import audio_bytes
+from soulspot_pipeline.devkit.synth import audio_bytes
 
 KEY = "test-key"
 FLAC_NAME = "@@fvxlo\\music\\Daft Punk\\Discovery\\01 One More Time.flac"
@@ -53,7 +53,9 @@ def standin(slskd_root: Path, flac: bytes):
             "fvxlo",
             files=[
                 SharedFile(FLAC_NAME, flac, bit_depth=16, sample_rate=44100, length=1),
-                SharedFile(MP3_NAME, audio_bytes("mp3", seconds=0.5), bit_rate=320, length=1, is_variable_bit_rate=False),
+                SharedFile(
+                    MP3_NAME, audio_bytes("mp3", seconds=0.5), bit_rate=320, length=1, is_variable_bit_rate=False
+                ),
             ],
         )
         server.add_peer("other", files=[SharedFile("@@abcde\\Électro\\Daft Punk - Homework\\Da Funk.flac", flac)])
@@ -128,8 +130,15 @@ def test_a_search_runs_for_some_polls_and_ends_with_real_shapes(api: httpx.Clien
     by_user = {r["username"]: r for r in responses}
     fvxlo = by_user["fvxlo"]
     assert set(fvxlo) == {
-        "username", "fileCount", "files", "lockedFileCount", "lockedFiles",
-        "hasFreeUploadSlot", "queueLength", "uploadSpeed", "token",
+        "username",
+        "fileCount",
+        "files",
+        "lockedFileCount",
+        "lockedFiles",
+        "hasFreeUploadSlot",
+        "queueLength",
+        "uploadSpeed",
+        "token",
     }
     assert fvxlo["token"] == search["token"] and fvxlo["lockedFiles"] == []
     lossless, lossy = sorted(fvxlo["files"], key=lambda f: f["filename"])
@@ -280,7 +289,10 @@ def test_older_slskd_answers_enqueue_with_an_empty_201(slskd_root: Path, flac: b
 
 def test_the_download_listing_is_nested_by_user_and_directory(api: httpx.Client, flac: bytes) -> None:
     api.post("/transfers/downloads/fvxlo", json=[{"filename": FLAC_NAME, "size": 1}, {"filename": MP3_NAME, "size": 1}])
-    api.post("/transfers/downloads/other", json=[{"filename": "@@abcde\\Électro\\Daft Punk - Homework\\Da Funk.flac", "size": 1}])
+    api.post(
+        "/transfers/downloads/other",
+        json=[{"filename": "@@abcde\\Électro\\Daft Punk - Homework\\Da Funk.flac", "size": 1}],
+    )
     listing = api.get("/transfers/downloads").json()
     assert [u["username"] for u in listing] == ["fvxlo", "other"]
     (directory,) = listing[0]["directories"]
@@ -295,15 +307,13 @@ def test_the_download_listing_is_nested_by_user_and_directory(api: httpx.Client,
     assert api.get("/transfers/downloads/fvxlo/not-a-guid").status_code == 400
 
 
-def test_a_successful_download_progresses_and_lands_under_its_folder(
-    slskd_root: Path, flac: bytes
-) -> None:
+def test_a_successful_download_progresses_and_lands_under_its_folder(slskd_root: Path, flac: bytes) -> None:
     with _standin(slskd_root, progress_polls=3) as standin:
         standin.add_peer("fvxlo", files=[SharedFile(FLAC_NAME, flac)], queue_length=2)
         with httpx.Client(base_url=standin.url + "/api/v0", headers={"X-API-Key": KEY}) as api:
-            transfer_id = api.post("/transfers/downloads/fvxlo", json=[{"filename": FLAC_NAME, "size": len(flac)}]).json()[
-                "enqueued"
-            ][0]["id"]
+            transfer_id = api.post(
+                "/transfers/downloads/fvxlo", json=[{"filename": FLAC_NAME, "size": len(flac)}]
+            ).json()["enqueued"][0]["id"]
             seen = []
             partial_sizes = []
             incomplete = slskd_root / "incomplete" / "Discovery" / "01 One More Time.flac"
@@ -314,9 +324,15 @@ def test_a_successful_download_progresses_and_lands_under_its_folder(
                     partial_sizes.append(incomplete.stat().st_size)
     size = len(flac)
     assert [s for s, _, _ in seen] == [
-        "Queued, Remotely", "Queued, Remotely", "Initializing",
-        "InProgress", "InProgress", "InProgress",
-        "Completed, Succeeded", "Completed, Succeeded", "Completed, Succeeded",
+        "Queued, Remotely",
+        "Queued, Remotely",
+        "Initializing",
+        "InProgress",
+        "InProgress",
+        "InProgress",
+        "Completed, Succeeded",
+        "Completed, Succeeded",
+        "Completed, Succeeded",
     ]
     assert [p for _, p, _ in seen[:2]] == [2, 1]
     assert [b for s, _, b in seen if s == "InProgress"] == [size // 4, size // 2, size * 3 // 4]
@@ -366,10 +382,14 @@ def test_failing_peers_behave_like_real_ones(
 def test_a_file_can_override_its_peers_behaviour(slskd_root: Path, flac: bytes) -> None:
     with _standin(slskd_root) as standin:
         standin.add_peer(
-            "peer", files=[SharedFile("@@p\\A\\good.flac", flac), SharedFile("@@p\\A\\bad.flac", flac, behaviour="rejected")]
+            "peer",
+            files=[SharedFile("@@p\\A\\good.flac", flac), SharedFile("@@p\\A\\bad.flac", flac, behaviour="rejected")],
         )
         with httpx.Client(base_url=standin.url + "/api/v0", headers={"X-API-Key": KEY}) as api:
-            api.post("/transfers/downloads/peer", json=[{"filename": "@@p\\A\\good.flac", "size": 1}, {"filename": "@@p\\A\\bad.flac", "size": 1}])
+            api.post(
+                "/transfers/downloads/peer",
+                json=[{"filename": "@@p\\A\\good.flac", "size": 1}, {"filename": "@@p\\A\\bad.flac", "size": 1}],
+            )
             states = {t["filename"]: t["state"] for t in _poll(api, 8)}
     assert states == {"@@p\\A\\good.flac": "Completed, Succeeded", "@@p\\A\\bad.flac": "Completed, Rejected"}
     with pytest.raises(ValueError):
@@ -378,7 +398,9 @@ def test_a_file_can_override_its_peers_behaviour(slskd_root: Path, flac: bytes) 
 
 def test_cancel_and_remove(api: httpx.Client, standin: SlskdStandin, flac: bytes) -> None:
     standin.add_peer("slow", files=[SharedFile(FLAC_NAME, flac)], behaviour="stall")
-    transfer_id = api.post("/transfers/downloads/slow", json=[{"filename": FLAC_NAME, "size": 1}]).json()["enqueued"][0]["id"]
+    transfer_id = api.post("/transfers/downloads/slow", json=[{"filename": FLAC_NAME, "size": 1}]).json()["enqueued"][
+        0
+    ]["id"]
     _poll(api, 3)
     assert api.delete(f"/transfers/downloads/slow/{transfer_id}").status_code == 204
     cancelled = api.get(f"/transfers/downloads/slow/{transfer_id}").json()
@@ -413,7 +435,9 @@ def test_hostile_remote_names_never_write_outside_the_download_folders(tmp_path:
     with SlskdStandin(root / "downloads", api_key=KEY) as standin:
         standin.add_peer("mallory", files=[SharedFile(name, data) for name in HOSTILE])
         with httpx.Client(base_url=standin.url + "/api/v0", headers={"X-API-Key": KEY}) as api:
-            body = api.post("/transfers/downloads/mallory", json=[{"filename": n, "size": len(data)} for n in HOSTILE]).json()
+            body = api.post(
+                "/transfers/downloads/mallory", json=[{"filename": n, "size": len(data)} for n in HOSTILE]
+            ).json()
             assert body["failed"] == []
             transfers = _poll(api, 8)
         landed = [standin.local_path(t["id"]) for t in transfers]

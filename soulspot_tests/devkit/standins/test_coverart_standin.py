@@ -10,8 +10,8 @@ import httpx
 import pytest
 from PIL import Image
 
+from soulspot_pipeline.devkit.standins.coverart import CoverArtStandin, make_image, truncated
 from soulspot_pipeline.domain.images import best_caa_image_url
-from soulspot_pipeline.standins.coverart import CoverArtStandin, make_image, truncated
 
 RELEASE = "76df3287-6cda-33eb-8e9a-044b5e15ffdd"
 GROUP = "c7b4e2a0-1f3d-4a5e-9b6c-2d8f0e1a3b4c"
@@ -122,4 +122,3 @@ def test_generated_pictures_are_real_deterministic_and_distinct():
     assert flat.getpixel((25, 25)) == (10, 20, 30)
     data = make_image(200, 200, seed=1)
     assert truncated(data) == data[: len(data) // 2]
-

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from soulspot_pipeline.standins.server import Response, StandinServer
+from soulspot_pipeline.devkit.standins.server import Response, StandinServer
 
 MMD_NS = "http://musicbrainz.org/ns/mmd-2.0#"
 EXT_NS = "http://musicbrainz.org/ns/ext#-2.0"

@@ -1,4 +1,4 @@
-"""soulspot_pipeline.synth: every format parses with mutagen, with the right stream info and Picard-style tags."""
+"""soulspot_pipeline.devkit.synth: every format parses with mutagen, with the right stream info and Picard-style tags."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 from mutagen.wavpack import WavPack
 
-from soulspot_pipeline import synth
+from soulspot_pipeline.devkit import synth
 
 TAGS = {
     "artist": "Björk",
@@ -77,11 +77,21 @@ def _check_id3(tags):
 
 def _check_vorbis(f):
     expected = {
-        "ARTIST": "artist", "ALBUMARTIST": "albumartist", "ALBUM": "album", "TITLE": "title",
-        "TRACKNUMBER": "track_number", "TRACKTOTAL": "track_total", "DISCNUMBER": "disc_number",
-        "DISCTOTAL": "disc_total", "DATE": "date", "GENRE": "genre", "ISRC": "isrc",
-        "MUSICBRAINZ_TRACKID": "recording_mbid", "MUSICBRAINZ_ALBUMID": "release_mbid",
-        "MUSICBRAINZ_RELEASEGROUPID": "release_group_mbid", "MUSICBRAINZ_ARTISTID": "artist_mbid",
+        "ARTIST": "artist",
+        "ALBUMARTIST": "albumartist",
+        "ALBUM": "album",
+        "TITLE": "title",
+        "TRACKNUMBER": "track_number",
+        "TRACKTOTAL": "track_total",
+        "DISCNUMBER": "disc_number",
+        "DISCTOTAL": "disc_total",
+        "DATE": "date",
+        "GENRE": "genre",
+        "ISRC": "isrc",
+        "MUSICBRAINZ_TRACKID": "recording_mbid",
+        "MUSICBRAINZ_ALBUMID": "release_mbid",
+        "MUSICBRAINZ_RELEASEGROUPID": "release_group_mbid",
+        "MUSICBRAINZ_ARTISTID": "artist_mbid",
     }
     for field, key in expected.items():
         assert f[field] == [str(TAGS[key])], field
@@ -90,10 +100,18 @@ def _check_vorbis(f):
 
 def _check_ape(tags):
     expected = {
-        "Artist": TAGS["artist"], "Album Artist": TAGS["albumartist"], "Album": TAGS["album"],
-        "Title": TAGS["title"], "Track": "3/11", "Disc": "1/2", "Year": TAGS["date"], "Genre": TAGS["genre"],
-        "ISRC": TAGS["isrc"], "MUSICBRAINZ_TRACKID": TAGS["recording_mbid"],
-        "MUSICBRAINZ_ALBUMID": TAGS["release_mbid"], "MUSICBRAINZ_RELEASEGROUPID": TAGS["release_group_mbid"],
+        "Artist": TAGS["artist"],
+        "Album Artist": TAGS["albumartist"],
+        "Album": TAGS["album"],
+        "Title": TAGS["title"],
+        "Track": "3/11",
+        "Disc": "1/2",
+        "Year": TAGS["date"],
+        "Genre": TAGS["genre"],
+        "ISRC": TAGS["isrc"],
+        "MUSICBRAINZ_TRACKID": TAGS["recording_mbid"],
+        "MUSICBRAINZ_ALBUMID": TAGS["release_mbid"],
+        "MUSICBRAINZ_RELEASEGROUPID": TAGS["release_group_mbid"],
         "MUSICBRAINZ_ARTISTID": TAGS["artist_mbid"],
     }
     for key, value in expected.items():
@@ -111,8 +129,11 @@ def _check_mp4(tags):
     assert tags["\xa9day"] == [TAGS["date"]]
     assert tags["\xa9gen"] == [TAGS["genre"]]
     freeform = {
-        "ISRC": "isrc", "MusicBrainz Track Id": "recording_mbid", "MusicBrainz Album Id": "release_mbid",
-        "MusicBrainz Release Group Id": "release_group_mbid", "MusicBrainz Artist Id": "artist_mbid",
+        "ISRC": "isrc",
+        "MusicBrainz Track Id": "recording_mbid",
+        "MusicBrainz Album Id": "release_mbid",
+        "MusicBrainz Release Group Id": "release_group_mbid",
+        "MusicBrainz Artist Id": "artist_mbid",
     }
     for name, key in freeform.items():
         assert tags["----:com.apple.iTunes:" + name] == [TAGS[key].encode()], name
@@ -120,10 +141,18 @@ def _check_mp4(tags):
 
 def _check_asf(tags):
     expected = {
-        "Author": TAGS["artist"], "WM/AlbumArtist": TAGS["albumartist"], "WM/AlbumTitle": TAGS["album"],
-        "Title": TAGS["title"], "WM/TrackNumber": "3", "WM/PartOfSet": "1/2", "WM/Year": TAGS["date"],
-        "WM/Genre": TAGS["genre"], "WM/ISRC": TAGS["isrc"], "MusicBrainz/Track Id": TAGS["recording_mbid"],
-        "MusicBrainz/Album Id": TAGS["release_mbid"], "MusicBrainz/Release Group Id": TAGS["release_group_mbid"],
+        "Author": TAGS["artist"],
+        "WM/AlbumArtist": TAGS["albumartist"],
+        "WM/AlbumTitle": TAGS["album"],
+        "Title": TAGS["title"],
+        "WM/TrackNumber": "3",
+        "WM/PartOfSet": "1/2",
+        "WM/Year": TAGS["date"],
+        "WM/Genre": TAGS["genre"],
+        "WM/ISRC": TAGS["isrc"],
+        "MusicBrainz/Track Id": TAGS["recording_mbid"],
+        "MusicBrainz/Album Id": TAGS["release_mbid"],
+        "MusicBrainz/Release Group Id": TAGS["release_group_mbid"],
         "MusicBrainz/Artist Id": TAGS["artist_mbid"],
     }
     for key, value in expected.items():

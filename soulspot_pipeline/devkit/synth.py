@@ -59,7 +59,7 @@ FORMATS: tuple[str, ...] = ("flac", "mp3", "ogg", "opus", "wav", "aiff", "wv", "
 TAG_KEYS: tuple[str, ...] = tuple(f for f in TAG_FIELDS if f != "albumartist_mbid")
 _TAG_KEY_SET = frozenset(TAG_KEYS)
 
-_VENDOR = "soulspot_pipeline.synth"
+_VENDOR = "soulspot_pipeline.devkit.synth"
 _PCM_BITS = (8, 16, 24)
 
 
@@ -297,14 +297,10 @@ def _id3v24(tags) -> bytes:
     if "isrc" in tags:
         frames.append(_id3_text(b"TSRC", tags["isrc"]))
     if "recording_mbid" in tags:
-        frames.append(
-            _id3_frame(b"UFID", b"http://musicbrainz.org\x00" + tags["recording_mbid"].encode("utf-8"))
-        )
+        frames.append(_id3_frame(b"UFID", b"http://musicbrainz.org\x00" + tags["recording_mbid"].encode("utf-8")))
     for key, desc in _ID3_TXXX:
         if key in tags:
-            frames.append(
-                _id3_frame(b"TXXX", b"\x03" + desc.encode() + b"\x00" + tags[key].encode("utf-8"))
-            )
+            frames.append(_id3_frame(b"TXXX", b"\x03" + desc.encode() + b"\x00" + tags[key].encode("utf-8")))
     body = b"".join(frames)
     return b"ID3\x04\x00\x00" + _syncsafe(len(body)) + body
 
@@ -385,8 +381,17 @@ def _apev2(tags) -> bytes:
 
 _FLAC_BLOCKSIZE = 4096
 _FLAC_RATE_CODES = {
-    88200: 1, 176400: 2, 192000: 3, 8000: 4, 16000: 5, 22050: 6, 24000: 7,
-    32000: 8, 44100: 9, 48000: 10, 96000: 11,
+    88200: 1,
+    176400: 2,
+    192000: 3,
+    8000: 4,
+    16000: 5,
+    22050: 6,
+    24000: 7,
+    32000: 8,
+    44100: 9,
+    48000: 10,
+    96000: 11,
 }
 _FLAC_SIZE_CODES = {8: 1, 16: 4, 24: 6}
 
@@ -495,9 +500,15 @@ def _build_flac(tags, seconds, rate, channels, bits):
 
 # sample rate -> (version bits, rate index, bits/s of bitrate index 1, samples per frame, slot factor)
 _MPEG_RATES = {
-    44100: (3, 0, 32000, 1152, 144), 48000: (3, 1, 32000, 1152, 144), 32000: (3, 2, 32000, 1152, 144),
-    22050: (2, 0, 8000, 576, 72), 24000: (2, 1, 8000, 576, 72), 16000: (2, 2, 8000, 576, 72),
-    11025: (0, 0, 8000, 576, 72), 12000: (0, 1, 8000, 576, 72), 8000: (0, 2, 8000, 576, 72),
+    44100: (3, 0, 32000, 1152, 144),
+    48000: (3, 1, 32000, 1152, 144),
+    32000: (3, 2, 32000, 1152, 144),
+    22050: (2, 0, 8000, 576, 72),
+    24000: (2, 1, 8000, 576, 72),
+    16000: (2, 2, 8000, 576, 72),
+    11025: (0, 0, 8000, 576, 72),
+    12000: (0, 1, 8000, 576, 72),
+    8000: (0, 2, 8000, 576, 72),
 }
 
 
@@ -859,12 +870,12 @@ def _ape_body(total, rate, channels, bits):
     flags = 2 | 32 | (1 if bits == 8 else 0) | (8 if bits == 24 else 0)
     seek_bytes = 4 * frames
     first = 52 + 24 + seek_bytes
-    descriptor = b"MAC " + struct.pack(
-        "<HHIIIIIII", _APE_VERSION, 0, 52, 24, seek_bytes, 0, frames * _APE_FRAME_BYTES, 0, 0
-    ) + bytes(16)  # file MD5 left zero (not computed)
-    header = struct.pack(
-        "<HHIIIHHI", 2000, flags, _APE_BLOCKS_PER_FRAME, final_blocks, frames, bits, channels, rate
-    )
+    descriptor = (
+        b"MAC "
+        + struct.pack("<HHIIIIIII", _APE_VERSION, 0, 52, 24, seek_bytes, 0, frames * _APE_FRAME_BYTES, 0, 0)
+        + bytes(16)
+    )  # file MD5 left zero (not computed)
+    header = struct.pack("<HHIIIHHI", 2000, flags, _APE_BLOCKS_PER_FRAME, final_blocks, frames, bits, channels, rate)
     seek = struct.pack(f"<{frames}I", *(first + i * _APE_FRAME_BYTES for i in range(frames)))
     # Silence special frame: stored CRC (CRC-32 of the PCM >> 1) with the top
     # bit set announces a special-codes word; 1|2 = left and right silent.
@@ -965,8 +976,10 @@ def _m4a_skeleton(total, rate, channels):
     data_offset = len(_FTYP) + 8
     mp4a = _atom(
         b"mp4a",
-        bytes(6), struct.pack(">H", 1),  # reserved, data_reference_index
-        bytes(8), struct.pack(">HHHH", channels, 16, 0, 0),
+        bytes(6),
+        struct.pack(">H", 1),  # reserved, data_reference_index
+        bytes(8),
+        struct.pack(">HHHH", channels, 16, 0, 0),
         struct.pack(">I", rate << 16 if rate < 65536 else 0),
         _esds(rate, channels, bitrate),
     )
@@ -991,14 +1004,22 @@ def _m4a_skeleton(total, rate, channels):
         minf,
     )
     tkhd = _full_atom(
-        b"tkhd", 0x7,
-        struct.pack(">IIIII", 0, 0, 1, 0, movie_duration), bytes(8),
-        struct.pack(">hhhH", 0, 0, 0x0100, 0), _MATRIX, struct.pack(">II", 0, 0),
+        b"tkhd",
+        0x7,
+        struct.pack(">IIIII", 0, 0, 1, 0, movie_duration),
+        bytes(8),
+        struct.pack(">hhhH", 0, 0, 0x0100, 0),
+        _MATRIX,
+        struct.pack(">II", 0, 0),
     )
     mvhd = _full_atom(
-        b"mvhd", 0,
-        struct.pack(">IIIIIH", 0, 0, 1000, movie_duration, 0x10000, 0x0100), bytes(10),
-        _MATRIX, bytes(24), struct.pack(">I", 2),
+        b"mvhd",
+        0,
+        struct.pack(">IIIIIH", 0, 0, 1000, movie_duration, 0x10000, 0x0100),
+        bytes(10),
+        _MATRIX,
+        bytes(24),
+        struct.pack(">I", 2),
     )
     return _FTYP + mdat, mvhd + _atom(b"trak", tkhd, mdia)
 
@@ -1116,8 +1137,10 @@ def _asf_stream_properties(rate, channels):
     wfx += struct.pack("<IHI", 2048, 0x000F, 0)
     return _asf_object(
         _ASF_STREAM_PROPERTIES,
-        _ASF_AUDIO_MEDIA, _ASF_NO_ERROR_CORRECTION,
-        struct.pack("<QIIHI", 0, len(wfx), 0, 1, 0), wfx,
+        _ASF_AUDIO_MEDIA,
+        _ASF_NO_ERROR_CORRECTION,
+        struct.pack("<QIIHI", 0, len(wfx), 0, 1, 0),
+        wfx,
     )
 
 

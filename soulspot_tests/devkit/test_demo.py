@@ -12,10 +12,18 @@ SOULSPOT = Path(sys.executable).with_name("soulspot")
 
 def test_the_demo_runs_every_phase_offline_and_imports_downloads_into_its_own_music_folder(tmp_path):
     data = tmp_path / "demo"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOULSPOT_", "DAGSTER_", "SPOTIFY_", "DEEZER_", "SLSKD_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SOULSPOT_", "DAGSTER_", "SPOTIFY_", "DEEZER_", "SLSKD_"))
+    }
     done = subprocess.run(
-        [str(SOULSPOT), "demo", "--no-ui", "--data-dir", str(data)], env=env, cwd=tmp_path,
-        capture_output=True, text=True, timeout=300,
+        [str(SOULSPOT), "demo", "--no-ui", "--data-dir", str(data)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:]
     assert "DEMO" in done.stdout.splitlines()[0]
@@ -42,7 +50,10 @@ def test_the_demo_runs_every_phase_offline_and_imports_downloads_into_its_own_mu
     for (path,) in imported:
         assert Path(path).is_relative_to(music) and Path(path).is_file(), path
         assert path in done.stdout
-    assert one("""SELECT count(*) FROM library.local_files
-                   WHERE NOT missing AND path IN (SELECT local_path FROM library.downloads WHERE state = 'downloaded')""") == len(imported)
+    assert (
+        one("""SELECT count(*) FROM library.local_files
+                   WHERE NOT missing AND path IN (SELECT local_path FROM library.downloads WHERE state = 'downloaded')""")
+        == len(imported)
+    )
     # Nothing outside the demo's folder: no default data folder appeared where it ran.
     assert not (tmp_path / "data").exists()

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
-from soulspot_pipeline.standins.coverart import picture_for, serve_locally
-from soulspot_pipeline.standins.server import Response, StandinServer
+from soulspot_pipeline.devkit.standins.coverart import picture_for, serve_locally
+from soulspot_pipeline.devkit.standins.server import Response, StandinServer
 
 WEB = "https://www.deezer.com"
 API = "https://api.deezer.com"

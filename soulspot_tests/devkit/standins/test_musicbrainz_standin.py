@@ -6,13 +6,12 @@ import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import musicbrainzngs
 import pytest
 
-from soulspot_pipeline.standins.musicbrainz import (
+from soulspot_pipeline.devkit.standins.musicbrainz import (
     EXT_NS,
     MMD_NS,
     RATE_LIMIT_TEXT,
@@ -22,8 +21,8 @@ from soulspot_pipeline.standins.musicbrainz import (
     generate_catalog,
     parse_query,
 )
+from soulspot_tests.conftest import REALDATA
 
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
 MB_RECORDINGS = REALDATA / "musicbrainzngs" / "test" / "data"
 ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}\d{7}$")
 UA = {"User-Agent": "soulspot-tests/1.0 ( tests@example.invalid )"}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from soulspot_pipeline.standins.server import Response, StandinServer
+from soulspot_pipeline.devkit.standins.server import Response, StandinServer
 
 MUSICBRAINZ = "https://musicbrainz.org"
 KINDS = ("release", "release-group")

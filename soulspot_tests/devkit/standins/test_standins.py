@@ -15,12 +15,12 @@ import pytest
 import spotipy
 from spotipy.cache_handler import MemoryCacheHandler
 
-from soulspot_pipeline.standins import deezer, spotify
-from soulspot_pipeline.standins.coverart import serve_locally
-from soulspot_pipeline.standins.deezer import DeezerStandin
-from soulspot_pipeline.standins.spotify import SpotifyStandin
+from soulspot_pipeline.devkit.standins import deezer, spotify
+from soulspot_pipeline.devkit.standins.coverart import serve_locally
+from soulspot_pipeline.devkit.standins.deezer import DeezerStandin
+from soulspot_pipeline.devkit.standins.spotify import SpotifyStandin
+from soulspot_tests.conftest import REALDATA
 
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
 SPOTIFY_RECORDINGS = REALDATA / "spotify" / "spotify-web-api-java" / "src" / "test" / "fixtures" / "requests" / "data"
 DEEZER_RECORDINGS = REALDATA / "deezer" / "deezer-python" / "extracted-json"
 REDIRECT_URI = "http://127.0.0.1:8888/callback"
@@ -333,7 +333,9 @@ def test_spotify_library_from_recordings():
         sp = spotipy.Spotify(auth=standin.issue_tokens(SCOPE)["access_token"], requests_timeout=5)
         sp.prefix = standin.api_url
         # Served verbatim, except that pictures come from the stand-in's own image host.
-        assert sp.current_user_saved_tracks()["items"] == serve_locally(recorded_tracks, spotify.IMAGE_HOST, f"{standin.url}/image/")
+        assert sp.current_user_saved_tracks()["items"] == serve_locally(
+            recorded_tracks, spotify.IMAGE_HOST, f"{standin.url}/image/"
+        )
         cover = sp.current_user_saved_tracks()["items"][0]["track"]["album"]["images"][0]["url"]
         assert cover.startswith(f"{standin.url}/image/") and httpx.get(cover).content.startswith(b"\xff\xd8")
 

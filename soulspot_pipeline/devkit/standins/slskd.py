@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote
 
-from soulspot_pipeline.standins.server import Response, StandinServer
+from soulspot_pipeline.devkit.standins.server import Response, StandinServer
 
 API = "/api/v0"
 VERSION = "0.22.5"
@@ -254,7 +254,9 @@ class SlskdStandin(StandinServer):
         (searches, seconds): more starts than that within the window get the client banned."""
         super().__init__()
         self.downloads_dir = Path(downloads_dir)
-        self.incomplete_dir = Path(incomplete_dir) if incomplete_dir is not None else self.downloads_dir.parent / "incomplete"
+        self.incomplete_dir = (
+            Path(incomplete_dir) if incomplete_dir is not None else self.downloads_dir.parent / "incomplete"
+        )
         self.api_key = api_key
         self.search_polls = search_polls
         self.search_final_state = search_final_state
@@ -336,7 +338,13 @@ class SlskdStandin(StandinServer):
 
     def _application(self) -> dict:
         return {
-            "version": {"full": f"{VERSION}.0", "current": VERSION, "isUpdateAvailable": False, "isCanary": False, "isDevelopment": False},
+            "version": {
+                "full": f"{VERSION}.0",
+                "current": VERSION,
+                "isUpdateAvailable": False,
+                "isCanary": False,
+                "isDevelopment": False,
+            },
             "pendingReconnect": False,
             "pendingRestart": False,
             "server": {
@@ -370,7 +378,9 @@ class SlskdStandin(StandinServer):
             search.polls += 1
             if search.in_progress and self.search_polls is not None and search.polls > self.search_polls:
                 self._end_search(search, search.limit_state or self.search_final_state)
-            return Response(200, self._search_view(search, responses=query.get("includeResponses", "").lower() == "true"))
+            return Response(
+                200, self._search_view(search, responses=query.get("includeResponses", "").lower() == "true")
+            )
         if method == "PUT":
             if search.in_progress:
                 self._end_search(search, "Completed, Cancelled")
@@ -535,8 +545,10 @@ class SlskdStandin(StandinServer):
             requests = json.loads(body or b"null")
         except ValueError:
             return _json_string(400, "The request body is not JSON")
-        if not isinstance(requests, list) or not requests or not all(
-            isinstance(r, dict) and isinstance(r.get("filename"), str) for r in requests
+        if (
+            not isinstance(requests, list)
+            or not requests
+            or not all(isinstance(r, dict) and isinstance(r.get("filename"), str) for r in requests)
         ):
             return _json_string(400, "Expected a list of {filename, size}")
         peer = self.peers.get(username)
@@ -585,7 +597,11 @@ class SlskdStandin(StandinServer):
         if behaviour == "queued_remotely":
             return [_Step("Queued, Remotely", place=peer.queue_length + 1)]
         if behaviour == "errored":
-            return [_Step("Initializing"), progress[0], _Step("Completed, Errored", progress[0].fraction, exception=ERRORED_EXCEPTION)]
+            return [
+                _Step("Initializing"),
+                progress[0],
+                _Step("Completed, Errored", progress[0].fraction, exception=ERRORED_EXCEPTION),
+            ]
         if behaviour == "rejected":
             return [_Step("Completed, Rejected", exception=REJECTED_EXCEPTION)]
         if behaviour == "stall":
@@ -673,7 +689,9 @@ class SlskdStandin(StandinServer):
         for transfer in self._transfers.values():
             if transfer.removed and not include_removed:
                 continue
-            users.setdefault(transfer.username, {}).setdefault(transfer.directory, []).append(self._transfer_view(transfer))
+            users.setdefault(transfer.username, {}).setdefault(transfer.directory, []).append(
+                self._transfer_view(transfer)
+            )
         return [
             {
                 "username": username,

@@ -26,16 +26,22 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from soulspot_pipeline import cli, connect
+from soulspot_pipeline.devkit.standins import deezer as dz
+from soulspot_pipeline.devkit.standins import spotify as sp
+from soulspot_pipeline.devkit.standins.coverart import CoverArtStandin, make_image
+from soulspot_pipeline.devkit.standins.deezer import DeezerLibrary, DeezerStandin
+from soulspot_pipeline.devkit.standins.musicbrainz import (
+    MbCatalog,
+    MbRecording,
+    MbRelease,
+    MbReleaseGroup,
+    MusicBrainzStandin,
+)
+from soulspot_pipeline.devkit.standins.slskd import SharedFile, SlskdStandin
+from soulspot_pipeline.devkit.standins.spotify import SpotifyLibrary, SpotifyStandin
+from soulspot_pipeline.devkit.synth import audio_bytes, write_audio_file
 from soulspot_pipeline.resources.spotify import SCOPES, TokenFile
 from soulspot_pipeline.settings import Settings
-from soulspot_pipeline.standins import deezer as dz
-from soulspot_pipeline.standins import spotify as sp
-from soulspot_pipeline.standins.coverart import CoverArtStandin, make_image
-from soulspot_pipeline.standins.deezer import DeezerLibrary, DeezerStandin
-from soulspot_pipeline.standins.musicbrainz import MbCatalog, MbRecording, MbRelease, MbReleaseGroup, MusicBrainzStandin
-from soulspot_pipeline.standins.slskd import SharedFile, SlskdStandin
-from soulspot_pipeline.standins.spotify import SpotifyLibrary, SpotifyStandin
-from soulspot_pipeline.synth import audio_bytes, write_audio_file
 
 LOCAL_HOST = "127.0.0.1"
 MARKER = ".soulspot-demo"
@@ -92,42 +98,107 @@ class SampleArtist:
 
 T = SampleTrack
 SAMPLE = (
-    SampleArtist("The Velvet Lanterns", "Group", "GB", ("dream pop", "indie pop"), (
-        # Partly owned: three files, a liked track to download, and one track missing.
-        SampleAlbum("Paper Harbor", "2014-03-10", tags="mbids", tracks=(
-            T("Paper Harbor", 3, "flac", ("spotify",)), T("Golden Parade", 4, "flac"), T("Signals", 3, "flac"),
-            T("Hollow Streets", 4, liked_on=("spotify",)), T("Last Lantern", 5),
-        )),
-        SampleAlbum("Neon Garden", "2017-09-22", tags="isrc", tracks=(
-            T("Neon Garden", 3, "mp3"), T("Velvet Hours", 4, "mp3", ("spotify",)), T("Satellite Hearts", 2, "mp3"),
-            T("Distant Rooftops", 5, "mp3"),
-        )),
-        SampleAlbum("Live in Oslo", "2019-11-02", secondary_types=("Live",), tracks=(
-            T("Paper Harbor (Live)", 4), T("Golden Parade (Live)", 5),
-        )),
-        SampleAlbum("Quiet Satellites", "2021-05-14", tracks=(
-            T("Quiet Satellites", 3), T("Harbor Lights", 4), T("Midnight Echoes", 3), T("Silver Tide", 5),
-        )),
-        SampleAlbum("Rooftops", "2023-02-03", primary_type="EP", tracks=(T("Rooftops", 3), T("Glass Summer", 4))),
-    )),
-    SampleArtist("Ada Varga", "Person", "SE", ("folk", "ambient"), (
-        SampleAlbum("Amber Tides", "2019-04-05", tracks=(
-            T("Low Tide", 3, "ogg", ("deezer",)), T("Amber Tides", 4, "ogg"), T("Salt and Cedar", 3, "ogg"),
-            T("Winter Orchard", 5, "ogg"),
-        )),
-        SampleAlbum("Velvet Morning", "2020-08-14", primary_type="Single", tracks=(T("Velvet Morning", 3),)),
-        SampleAlbum("Glass Meadow", "2022-10-28", tracks=(T("Glass Meadow", 4), T("Northern Psalm", 3), T("Ferry Song", 5))),
-    )),
-    SampleArtist("Kofi Lindqvist", "Person", "NO", ("jazz", "soul"), (
-        SampleAlbum("Atlas", "2020-06-19", tracks=(
-            T("Meadow Lights", 4, liked_on=("spotify", "deezer")), T("Crimson Fever", 3, liked_on=("spotify",)), T("Slow Canyon", 5),
-        )),
-        SampleAlbum("Embers", "2024-01-12", primary_type="EP", tracks=(T("Embers", 3), T("Night Ferry", 4))),
-    )),
+    SampleArtist(
+        "The Velvet Lanterns",
+        "Group",
+        "GB",
+        ("dream pop", "indie pop"),
+        (
+            # Partly owned: three files, a liked track to download, and one track missing.
+            SampleAlbum(
+                "Paper Harbor",
+                "2014-03-10",
+                tags="mbids",
+                tracks=(
+                    T("Paper Harbor", 3, "flac", ("spotify",)),
+                    T("Golden Parade", 4, "flac"),
+                    T("Signals", 3, "flac"),
+                    T("Hollow Streets", 4, liked_on=("spotify",)),
+                    T("Last Lantern", 5),
+                ),
+            ),
+            SampleAlbum(
+                "Neon Garden",
+                "2017-09-22",
+                tags="isrc",
+                tracks=(
+                    T("Neon Garden", 3, "mp3"),
+                    T("Velvet Hours", 4, "mp3", ("spotify",)),
+                    T("Satellite Hearts", 2, "mp3"),
+                    T("Distant Rooftops", 5, "mp3"),
+                ),
+            ),
+            SampleAlbum(
+                "Live in Oslo",
+                "2019-11-02",
+                secondary_types=("Live",),
+                tracks=(
+                    T("Paper Harbor (Live)", 4),
+                    T("Golden Parade (Live)", 5),
+                ),
+            ),
+            SampleAlbum(
+                "Quiet Satellites",
+                "2021-05-14",
+                tracks=(
+                    T("Quiet Satellites", 3),
+                    T("Harbor Lights", 4),
+                    T("Midnight Echoes", 3),
+                    T("Silver Tide", 5),
+                ),
+            ),
+            SampleAlbum("Rooftops", "2023-02-03", primary_type="EP", tracks=(T("Rooftops", 3), T("Glass Summer", 4))),
+        ),
+    ),
+    SampleArtist(
+        "Ada Varga",
+        "Person",
+        "SE",
+        ("folk", "ambient"),
+        (
+            SampleAlbum(
+                "Amber Tides",
+                "2019-04-05",
+                tracks=(
+                    T("Low Tide", 3, "ogg", ("deezer",)),
+                    T("Amber Tides", 4, "ogg"),
+                    T("Salt and Cedar", 3, "ogg"),
+                    T("Winter Orchard", 5, "ogg"),
+                ),
+            ),
+            SampleAlbum("Velvet Morning", "2020-08-14", primary_type="Single", tracks=(T("Velvet Morning", 3),)),
+            SampleAlbum(
+                "Glass Meadow", "2022-10-28", tracks=(T("Glass Meadow", 4), T("Northern Psalm", 3), T("Ferry Song", 5))
+            ),
+        ),
+    ),
+    SampleArtist(
+        "Kofi Lindqvist",
+        "Person",
+        "NO",
+        ("jazz", "soul"),
+        (
+            SampleAlbum(
+                "Atlas",
+                "2020-06-19",
+                tracks=(
+                    T("Meadow Lights", 4, liked_on=("spotify", "deezer")),
+                    T("Crimson Fever", 3, liked_on=("spotify",)),
+                    T("Slow Canyon", 5),
+                ),
+            ),
+            SampleAlbum("Embers", "2024-01-12", primary_type="EP", tracks=(T("Embers", 3), T("Night Ferry", 4))),
+        ),
+    ),
     # A home recording MusicBrainz has never heard of: identify finds nothing, as it should.
-    SampleArtist("The Unsigned", "Group", "DE", ("garage rock",), on_musicbrainz=False, albums=(
-        SampleAlbum("Garage Sketches", "2024-05-01", tracks=(T("First Take", 2, "flac"),)),
-    )),
+    SampleArtist(
+        "The Unsigned",
+        "Group",
+        "DE",
+        ("garage rock",),
+        on_musicbrainz=False,
+        albums=(SampleAlbum("Garage Sketches", "2024-05-01", tracks=(T("First Take", 2, "flac"),)),),
+    ),
 )
 
 
@@ -164,15 +235,23 @@ def build_catalog() -> tuple[MbCatalog, list[Placed]]:
         if artist.name not in artists:
             weighted = [(genre, 9 - 3 * i) for i, genre in enumerate(artist.genres)]
             artists[artist.name] = catalog.add_artist(
-                artist.name, type=artist.kind, country=artist.country, tags=weighted, genres=weighted,
+                artist.name,
+                type=artist.kind,
+                country=artist.country,
+                tags=weighted,
+                genres=weighted,
                 begin=str(int(artist.albums[0].date[:4]) - 2),
             )
         key = (artist.name, album.title)
         if key not in groups:
             groups[key] = catalog.add_release_group(
-                album.title, artists[artist.name], primary_type=album.primary_type,
-                secondary_types=album.secondary_types, first_release_date=album.date,
-                tags=[(artist.genres[0], 4)], genres=[(artist.genres[0], 4)],
+                album.title,
+                artists[artist.name],
+                primary_type=album.primary_type,
+                secondary_types=album.secondary_types,
+                first_release_date=album.date,
+                tags=[(artist.genres[0], 4)],
+                genres=[(artist.genres[0], 4)],
             )
             releases[key] = catalog.add_release(groups[key], country=artist.country, media=[[]])
         counters[artist.name] = counters.get(artist.name, 0) + 1
@@ -187,15 +266,23 @@ def build_catalog() -> tuple[MbCatalog, list[Placed]]:
 
 def _file_tags(p: Placed) -> dict[str, str | int | None]:
     tags: dict[str, str | int | None] = {
-        "artist": p.artist.name, "albumartist": p.artist.name, "album": p.album.title, "title": p.track.title,
-        "track_number": p.number, "track_total": len(p.album.tracks), "date": p.album.date[:4], "genre": p.artist.genres[0],
+        "artist": p.artist.name,
+        "albumartist": p.artist.name,
+        "album": p.album.title,
+        "title": p.track.title,
+        "track_number": p.number,
+        "track_total": len(p.album.tracks),
+        "date": p.album.date[:4],
+        "genre": p.artist.genres[0],
     }
     if p.album.tags in ("mbids", "isrc"):
         tags["isrc"] = p.isrc
     if p.album.tags == "mbids" and p.recording and p.release and p.group:
         tags.update(
-            recording_mbid=p.recording.mbid, release_mbid=p.release.mbid,
-            release_group_mbid=p.group.mbid, artist_mbid=p.group.artist.mbid,
+            recording_mbid=p.recording.mbid,
+            release_mbid=p.release.mbid,
+            release_group_mbid=p.group.mbid,
+            artist_mbid=p.group.artist.mbid,
         )
     return tags
 
@@ -239,12 +326,21 @@ def spotify_library(placed: list[Placed]) -> SpotifyLibrary:
         if key not in albums:
             album_id = _spotify_id(*key)
             albums[key] = sp.album(
-                album_id, p.album.title, [artists[p.artist.name]], release_date=p.album.date,
-                total_tracks=len(p.album.tracks), image_url=f"{sp.IMAGE_HOST}{album_id.lower()}",
+                album_id,
+                p.album.title,
+                [artists[p.artist.name]],
+                release_date=p.album.date,
+                total_tracks=len(p.album.tracks),
+                image_url=f"{sp.IMAGE_HOST}{album_id.lower()}",
             )
         track = sp.track(
-            _spotify_id(*key, p.track.title), p.track.title, [artists[p.artist.name]], albums[key],
-            isrc=p.isrc, duration_ms=p.track.seconds * 1000, track_number=p.number,
+            _spotify_id(*key, p.track.title),
+            p.track.title,
+            [artists[p.artist.name]],
+            albums[key],
+            isrc=p.isrc,
+            duration_ms=p.track.seconds * 1000,
+            track_number=p.number,
         )
         added = LIKED_SINCE + timedelta(days=i)
         library.saved_tracks.append({"added_at": added.strftime("%Y-%m-%dT%H:%M:%SZ"), "track": track})
@@ -264,20 +360,34 @@ def deezer_library(placed: list[Placed]) -> DeezerLibrary:
         if p.artist.name not in artists:
             picture = hashlib.md5(p.artist.name.encode()).hexdigest()
             artists[p.artist.name] = dz.artist(
-                _deezer_id(p.artist.name), p.artist.name, picture_url=f"{dz.CDN}/artist/{picture}/1000x1000-000000-80-0-0.jpg"
+                _deezer_id(p.artist.name),
+                p.artist.name,
+                picture_url=f"{dz.CDN}/artist/{picture}/1000x1000-000000-80-0-0.jpg",
             )
             library.artists.append({**artists[p.artist.name], "time_add": added})
         key = (p.artist.name, p.album.title)
         if key not in albums:
             albums[key] = dz.album(
-                _deezer_id(*key), p.album.title, artists[p.artist.name], release_date=p.album.date, nb_tracks=len(p.album.tracks)
+                _deezer_id(*key),
+                p.album.title,
+                artists[p.artist.name],
+                release_date=p.album.date,
+                nb_tracks=len(p.album.tracks),
             )
             library.album_tracks[albums[key]["id"]] = []
         track_id = _deezer_id(*key, p.track.title)
         track = dz.track(track_id, p.track.title, artists[p.artist.name], albums[key], duration_s=p.track.seconds)
         library.album_tracks[albums[key]["id"]].append(
-            dz.track(track_id, p.track.title, artists[p.artist.name], albums[key], duration_s=p.track.seconds,
-                     isrc=p.isrc, track_position=p.number, disk_number=1)
+            dz.track(
+                track_id,
+                p.track.title,
+                artists[p.artist.name],
+                albums[key],
+                duration_s=p.track.seconds,
+                isrc=p.isrc,
+                track_position=p.number,
+                disk_number=1,
+            )
         )
         added += 86_400
         library.tracks.insert(0, {**track, "time_add": added})
@@ -285,11 +395,16 @@ def deezer_library(placed: list[Placed]) -> DeezerLibrary:
 
 
 def _flac(p: Placed, seconds: int | None = None) -> bytes:
-    return audio_bytes("flac", {"artist": p.artist.name, "album": p.album.title, "title": p.track.title},
-                       seconds=seconds or p.track.seconds)
+    return audio_bytes(
+        "flac",
+        {"artist": p.artist.name, "album": p.album.title, "title": p.track.title},
+        seconds=seconds or p.track.seconds,
+    )
 
 
-def _shared_flac(share: str, p: Placed, suffix: str = "", seconds: int | None = None, folder: str | None = None) -> SharedFile:
+def _shared_flac(
+    share: str, p: Placed, suffix: str = "", seconds: int | None = None, folder: str | None = None
+) -> SharedFile:
     name = f"@@{share}\\{p.artist.name}\\{folder or p.album.title}\\{p.number:02d} {p.track.title}{suffix}.flac"
     length = seconds or p.track.seconds
     return SharedFile(name, _flac(p, length), bit_depth=16, sample_rate=44100, length=length)
@@ -301,16 +416,31 @@ def populate_soulseek(slskd: SlskdStandin, placed: list[Placed]) -> None:
     for p in placed:
         if p.recording is not None and not p.album.secondary_types:
             by_artist.setdefault(p.artist.name, []).append(p)
-    for username, artist in (("lantern_keeper", "The Velvet Lanterns"), ("ada_archive", "Ada Varga"), ("nordic_flac", "Kofi Lindqvist")):
+    for username, artist in (
+        ("lantern_keeper", "The Velvet Lanterns"),
+        ("ada_archive", "Ada Varga"),
+        ("nordic_flac", "Kofi Lindqvist"),
+    ):
         slskd.add_peer(username, files=[_shared_flac(username, p) for p in by_artist[artist]])
     wanted = {p.track.title: p for p in placed if p.track.liked_on and p.track.file_format is None}
     hollow, crimson, meadow = wanted["Hollow Streets"], wanted["Crimson Fever"], wanted["Meadow Lights"]
-    slskd.add_peer("mp3_hoarder", files=[
-        SharedFile("@@mp3\\The Velvet Lanterns - Hollow Streets.mp3", audio_bytes("mp3", seconds=hollow.track.seconds),
-                   bit_rate=128, length=hollow.track.seconds),
-        SharedFile("@@mp3\\Kofi Lindqvist - Crimson Fever.mp3", audio_bytes("mp3", seconds=crimson.track.seconds),
-                   bit_rate=320, length=crimson.track.seconds),
-    ])
+    slskd.add_peer(
+        "mp3_hoarder",
+        files=[
+            SharedFile(
+                "@@mp3\\The Velvet Lanterns - Hollow Streets.mp3",
+                audio_bytes("mp3", seconds=hollow.track.seconds),
+                bit_rate=128,
+                length=hollow.track.seconds,
+            ),
+            SharedFile(
+                "@@mp3\\Kofi Lindqvist - Crimson Fever.mp3",
+                audio_bytes("mp3", seconds=crimson.track.seconds),
+                bit_rate=320,
+                length=crimson.track.seconds,
+            ),
+        ],
+    )
     slskd.add_peer("bootleg_club", files=[_shared_flac("boots", hollow, " (Live)", seconds=6, folder="Live in Oslo")])
     slskd.add_peer("remix_corner", files=[_shared_flac("mixes", meadow, " (Extended Mix)", seconds=12)])
     slskd.add_peer("busy_peer", has_free_upload_slot=False, queue_length=6, files=[_shared_flac("busy", meadow)])
@@ -383,7 +513,9 @@ def check_offline(settings: Settings) -> None:
     }
     for name, url in urls.items():
         if urlsplit(url or "").hostname != LOCAL_HOST:
-            raise DemoError(f"refusing to run: {name}={url!r} is not on {LOCAL_HOST}, and the demo never leaves this machine")
+            raise DemoError(
+                f"refusing to run: {name}={url!r} is not on {LOCAL_HOST}, and the demo never leaves this machine"
+            )
 
 
 # -- the data folder and the Dagster instance -----------------------------------------------
@@ -403,7 +535,11 @@ def prepare_data_dir(data_dir: Path) -> None:
     instance_config = cli.PROJECT_ROOT / "dagster.yaml"
     if instance_config.is_file():
         shutil.copyfile(instance_config, data_dir / "dagster" / "dagster.yaml")
-    workspace = {"load_from": [{"python_module": {"module_name": "soulspot_pipeline.definitions", "location_name": LOCATION_NAME}}]}
+    workspace = {
+        "load_from": [
+            {"python_module": {"module_name": "soulspot_pipeline.definitions", "location_name": LOCATION_NAME}}
+        ]
+    }
     (data_dir / "dagster" / "workspace.yaml").write_text(json.dumps(workspace, indent=2) + "\n")
 
 
@@ -416,7 +552,17 @@ def use_environment(values: dict[str, str]) -> None:
 
 def run_job(job: str, env: dict[str, str], log_path: Path) -> float:
     """One job through ``dagster job execute`` (as ``soulspot refresh`` runs it); its output goes to ``log_path``."""
-    command = [cli._dagster(), "job", "execute", "-m", "soulspot_pipeline.definitions", "-j", job, "--tags", json.dumps(RUN_TAGS)]
+    command = [
+        cli._dagster(),
+        "job",
+        "execute",
+        "-m",
+        "soulspot_pipeline.definitions",
+        "-j",
+        job,
+        "--tags",
+        json.dumps(RUN_TAGS),
+    ]
     started = time.monotonic()
     with log_path.open("w", encoding="utf-8") as log:
         code = subprocess.call(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -443,52 +589,81 @@ def _listing(values: dict[str, int]) -> str:
 
 def report_refresh(snapshot: Path) -> None:
     conn = connect(snapshot)
-    likes = _counts(conn, """SELECT source, count(*) FROM library.cloud_likes
-                             WHERE kind = 'track' AND unliked_at IS NULL GROUP BY 1 ORDER BY 1""")
-    say(f"   cloud likes:   {likes.get('spotify', 0)} liked tracks from Spotify, {likes.get('deezer', 0)} favorites from Deezer")
+    likes = _counts(
+        conn,
+        """SELECT source, count(*) FROM library.cloud_likes
+                             WHERE kind = 'track' AND unliked_at IS NULL GROUP BY 1 ORDER BY 1""",
+    )
+    say(
+        f"   cloud likes:   {likes.get('spotify', 0)} liked tracks from Spotify, {likes.get('deezer', 0)} favorites from Deezer"
+    )
     formats = _counts(conn, "SELECT format, count(*) FROM library.local_files WHERE NOT missing GROUP BY 1 ORDER BY 1")
-    say(f"   local scan:    {sum(formats.values())} audio files read ({', '.join(f'{n} {k}' for k, n in formats.items())})")
+    say(
+        f"   local scan:    {sum(formats.values())} audio files read ({', '.join(f'{n} {k}' for k, n in formats.items())})"
+    )
     ((artists, albums, tracks, owned),) = conn.execute("""
         SELECT (SELECT count(*) FROM library.artists), (SELECT count(*) FROM library.albums),
                count(*), count(*) FILTER (WHERE ownership_state = 'owned') FROM library.tracks""").fetchall()
-    say(f"   merge:         one library of {artists} artists, {albums} albums, {tracks} tracks ({owned} owned): files and likes of the same song are one track")
+    say(
+        f"   merge:         one library of {artists} artists, {albums} albums, {tracks} tracks ({owned} owned): files and likes of the same song are one track"
+    )
     ((tagged,),) = conn.execute("SELECT count(*) FROM library.local_files WHERE recording_mbid IS NOT NULL").fetchall()
     status = _counts(conn, "SELECT status, count(*) FROM library.identifications GROUP BY 1 ORDER BY 1")
-    rules = _counts(conn, "SELECT rule, count(*) FROM library.identifications WHERE status = 'accepted' GROUP BY 1 ORDER BY 2 DESC, 1")
-    say(f"   identify:      MusicBrainz ids read from the tags of {tagged} files, and looked up for {status.get('accepted', 0)} "
+    rules = _counts(
+        conn,
+        "SELECT rule, count(*) FROM library.identifications WHERE status = 'accepted' GROUP BY 1 ORDER BY 2 DESC, 1",
+    )
+    say(
+        f"   identify:      MusicBrainz ids read from the tags of {tagged} files, and looked up for {status.get('accepted', 0)} "
         f"artists, albums and tracks (rules: {_listing(rules)}); {status.get('none', 0)} without a match, "
-        f"{status.get('ambiguous', 0)} kept for review")
-    ((enriched,),) = conn.execute("SELECT count(DISTINCT (entity_type, entity_id)) FROM library.entity_metadata WHERE source = 'musicbrainz'").fetchall()
+        f"{status.get('ambiguous', 0)} kept for review"
+    )
+    ((enriched,),) = conn.execute(
+        "SELECT count(DISTINCT (entity_type, entity_id)) FROM library.entity_metadata WHERE source = 'musicbrainz'"
+    ).fetchall()
     say(f"   enrich:        genres, dates and types from MusicBrainz for {enriched} entities")
     gaps = conn.execute("""SELECT artist_name, title, release_type, left(first_release_date, 4) FROM library.discography_gaps
                            ORDER BY artist_name, first_release_date""").fetchall()
     ((missing,),) = conn.execute("SELECT count(*) FROM library.missing_tracks").fetchall()
-    say(f"   discography:   {len(gaps)} releases your artists made that you lack, and {missing} missing tracks of albums you own:")
+    say(
+        f"   discography:   {len(gaps)} releases your artists made that you lack, and {missing} missing tracks of albums you own:"
+    )
     for artist, title, kind, year in gaps:
         say(f"                    {artist}: {title} ({kind}, {year})")
     stored = conn.execute("""SELECT CASE entity_type WHEN 'album' THEN 'album covers' ELSE 'artist pictures' END,
                                     count(*), string_agg(DISTINCT source, ' and ' ORDER BY source)
                              FROM library.images WHERE status = 'stored' GROUP BY 1 ORDER BY 1""").fetchall()
     ((unavailable,),) = conn.execute("SELECT count(*) FROM library.images WHERE status <> 'stored'").fetchall()
-    say(f"   images:        {', '.join(f'{n} {what} (from {sources})' for what, n, sources in stored)} stored, "
-        f"{unavailable} found nowhere; the cover wall drawn from the covers")
+    say(
+        f"   images:        {', '.join(f'{n} {what} (from {sources})' for what, n, sources in stored)} stored, "
+        f"{unavailable} found nowhere; the cover wall drawn from the covers"
+    )
     chosen = conn.execute("""
         SELECT t.title, c.username, c.filename, c.reason FROM library.downloads d JOIN library.tracks t USING (track_id)
         JOIN library.download_candidates c ON c.track_id = d.track_id AND c.chosen ORDER BY t.title""").fetchall()
-    refused = _counts(conn, "SELECT decided_by, count(*) FROM library.download_candidates WHERE NOT accepted GROUP BY 1 ORDER BY 1")
+    refused = _counts(
+        conn, "SELECT decided_by, count(*) FROM library.download_candidates WHERE NOT accepted GROUP BY 1 ORDER BY 1"
+    )
     say(f"   downloads:     {len(chosen)} liked tracks without a file searched on Soulseek and handed to slskd:")
     for title, username, filename, reason in chosen:
         say(f"                    {title}: {filename.split(chr(92))[-1]} from {username} ({reason})")
-    say(f"                  turned down, by rule: {_listing(refused)} (every candidate and why: library.download_candidates)")
+    say(
+        f"                  turned down, by rule: {_listing(refused)} (every candidate and why: library.download_candidates)"
+    )
     conn.close()
 
 
 def follow_state(snapshot: Path) -> tuple[int, str]:
     """How many downloads are still moving, and a line about all of them."""
     conn = connect(snapshot)
-    rows = conn.execute("SELECT state, count(*), round(avg(percent_complete)) FROM library.downloads GROUP BY 1 ORDER BY 1").fetchall()
+    rows = conn.execute(
+        "SELECT state, count(*), round(avg(percent_complete)) FROM library.downloads GROUP BY 1 ORDER BY 1"
+    ).fetchall()
     conn.close()
-    parts = [f"{n} {state}" + (f" ({percent:.0f}% on average)" if state == "downloading" else "") for state, n, percent in rows]
+    parts = [
+        f"{n} {state}" + (f" ({percent:.0f}% on average)" if state == "downloading" else "")
+        for state, n, percent in rows
+    ]
     return sum(n for state, n, _ in rows if state == "downloading"), ", ".join(parts)
 
 
@@ -508,8 +683,10 @@ def report_summary(snapshot: Path, settings: Settings) -> None:
     say(f"   downloads imported:  {len(imported)}")
     for title, path in imported:
         say(f"                        {title}: {path}")
-    say(f"   the library:         SOULSPOT_DATA_DIR={settings.data_dir} {sys.executable} -c "
-        "\"from soulspot_pipeline import connect; print(connect().sql('FROM library.tracks'))\"")
+    say(
+        f"   the library:         SOULSPOT_DATA_DIR={settings.data_dir} {sys.executable} -c "
+        "\"from soulspot_pipeline import connect; print(connect().sql('FROM library.tracks'))\""
+    )
 
 
 # -- the demo -----------------------------------------------------------------------------------
@@ -540,12 +717,16 @@ def _run(stack: ExitStack, data_dir: Path, *, ui: bool, host: str, port: int) ->
     music_dir = data_dir / "music"
     files = write_music_folder(music_dir, placed)
     artists = sorted({p.artist.name for p in placed if p.track.file_format})
-    say(f"1. sample music folder {music_dir}: {len(files)} tagged audio files (FLAC, MP3, Ogg Vorbis) by {', '.join(artists)}")
+    say(
+        f"1. sample music folder {music_dir}: {len(files)} tagged audio files (FLAC, MP3, Ogg Vorbis) by {', '.join(artists)}"
+    )
     say("   Paper Harbor files carry MusicBrainz ids, Neon Garden only ISRCs, the rest just names.")
 
     servers = start_standins(stack, placed, catalog, data_dir)
-    say(f"2. stand-ins answering on {LOCAL_HOST}: Spotify {servers.spotify.url}, Deezer {servers.deezer.url}, "
-        f"MusicBrainz {servers.musicbrainz.url}, Cover Art Archive {servers.coverart.url}, slskd {servers.slskd.url}")
+    say(
+        f"2. stand-ins answering on {LOCAL_HOST}: Spotify {servers.spotify.url}, Deezer {servers.deezer.url}, "
+        f"MusicBrainz {servers.musicbrainz.url}, Cover Art Archive {servers.coverart.url}, slskd {servers.slskd.url}"
+    )
     use_environment(demo_environment(data_dir, servers))
     settings = Settings.from_env()
     check_offline(settings)
@@ -563,7 +744,9 @@ def _run(stack: ExitStack, data_dir: Path, *, ui: bool, host: str, port: int) ->
     say(f"   done in {seconds:.0f} s")
     report_refresh(snapshot)
 
-    say("4. follow_downloads: slskd moves the transfers a step each time it is asked; finished files are verified, tagged and moved in")
+    say(
+        "4. follow_downloads: slskd moves the transfers a step each time it is asked; finished files are verified, tagged and moved in"
+    )
     for n in range(1, MAX_FOLLOW_RUNS + 1):
         seconds = run_job("follow_downloads", env, logs / f"{n + 1}-follow_downloads.log")
         moving, line = follow_state(snapshot)
@@ -580,8 +763,10 @@ def _run(stack: ExitStack, data_dir: Path, *, ui: bool, host: str, port: int) ->
     if not ui:
         return 0
     say()
-    say(f"6. DEMO UI at http://{host}:{port} (runs tagged soulspot/mode=DEMO, location {LOCATION_NAME}); "
-        "the stand-ins keep answering. Ctrl-C stops the UI and the demo.")
+    say(
+        f"6. DEMO UI at http://{host}:{port} (runs tagged soulspot/mode=DEMO, location {LOCATION_NAME}); "
+        "the stand-ins keep answering. Ctrl-C stops the UI and the demo."
+    )
     # Ctrl-C reaches the UI's processes too: let them shut down, then stop the stand-ins.
     previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
     try:

@@ -17,10 +17,10 @@ import threading
 import time
 from pathlib import Path
 
+from soulspot_pipeline.devkit.synth import write_audio_file
 from soulspot_pipeline.scan.scanner import scan_music_folder
 from soulspot_pipeline.store import entities
 from soulspot_pipeline.store.database import LibraryDatabase
-from soulspot_pipeline.synth import write_audio_file
 
 FORMATS = ("flac", "mp3", "ogg")
 
@@ -142,7 +142,9 @@ def run_benchmark(files: int, workers: int, directory: Path | None = None, keep:
         paths = _timed("build synthetic library", files, lambda: build_library(music, files))
         with PeakMemory() as memory, db.writer() as conn:
             cold = _timed("cold scan (empty database)", files, lambda: scan_music_folder(conn, music, workers=workers))
-            warm = _timed("warm rescan (nothing changed)", files, lambda: scan_music_folder(conn, music, workers=workers))
+            warm = _timed(
+                "warm rescan (nothing changed)", files, lambda: scan_music_folder(conn, music, workers=workers)
+            )
             scan_peak_mb = memory.own_mb
             step = 100
             for path in paths[::step]:
@@ -159,13 +161,17 @@ def run_benchmark(files: int, workers: int, directory: Path | None = None, keep:
             second_merge = _timed("library merge (unchanged)", files, merge)
         print(f"cold scan read {cold.read:,} files with {cold.errors} errors")
         print(f"warm rescan read {warm.read:,} files; after touching {len(paths[::step]):,}, read {touched.read:,}")
-        print(f"first merge inserted {first_merge['tracks']['inserted']:,} tracks; unchanged merge changed "
-              f"{changed_rows(second_merge)} rows")
+        print(
+            f"first merge inserted {first_merge['tracks']['inserted']:,} tracks; unchanged merge changed "
+            f"{changed_rows(second_merge)} rows"
+        )
         workers_mb = memory.workers_mb
         print(f"peak memory of the main process during the cold and warm scans: {scan_peak_mb:,.0f} MB")
-        print(f"peak memory: main process {memory.own_mb:,.0f} MB; scan workers "
-              f"{', '.join(f'{m:,.0f}' for m in workers_mb[-workers:]) or '-'} MB; "
-              f"all together {memory.own_mb + sum(workers_mb):,.0f} MB")
+        print(
+            f"peak memory: main process {memory.own_mb:,.0f} MB; scan workers "
+            f"{', '.join(f'{m:,.0f}' for m in workers_mb[-workers:]) or '-'} MB; "
+            f"all together {memory.own_mb + sum(workers_mb):,.0f} MB"
+        )
         print(f"database size: {Path(db.database).stat().st_size / 1e6:,.1f} MB")
     finally:
         if not keep and directory is None:
@@ -179,10 +185,10 @@ def run_cloud_benchmark(tracks: int, directory: Path | None = None) -> int:
 
     from soulspot_pipeline.assets.cloud import METADATA_ORDER, SOURCE_ORDER, cloud_assets
     from soulspot_pipeline.assets.library import library_entities
+    from soulspot_pipeline.devkit.standins.spotify import SpotifyStandin, generate_library
     from soulspot_pipeline.resources.deezer import DeezerResource
     from soulspot_pipeline.resources.policies import LibraryPolicy
     from soulspot_pipeline.resources.spotify import SCOPES, SpotifyResource, TokenFile
-    from soulspot_pipeline.standins.spotify import SpotifyStandin, generate_library
 
     scratch = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="soulspot-bench-cloud-"))
     db = LibraryDatabase(database=str(scratch / "bench.duckdb"), snapshot_path=str(scratch / "bench.snapshot.duckdb"))
@@ -197,8 +203,11 @@ def run_cloud_benchmark(tracks: int, directory: Path | None = None) -> int:
                 "library_db": db,
                 "library_policy": LibraryPolicy(),
                 "spotify": SpotifyResource(
-                    client_id=server.client_id, redirect_uri="http://127.0.0.1:8888/callback",
-                    api_url=server.api_url, accounts_url=server.accounts_url, token_path=str(token_path),
+                    client_id=server.client_id,
+                    redirect_uri="http://127.0.0.1:8888/callback",
+                    api_url=server.api_url,
+                    accounts_url=server.accounts_url,
+                    token_path=str(token_path),
                 ),
                 "deezer": DeezerResource(),
             }
@@ -214,7 +223,11 @@ def run_cloud_benchmark(tracks: int, directory: Path | None = None) -> int:
                         conn, auto_queue=False, source_order=SOURCE_ORDER, metadata_order=METADATA_ORDER
                     )[2]
                 merged = time.perf_counter() - started
-                meta = {k: v.value for e in result.get_asset_materialization_events() for k, v in e.materialization.metadata.items()}
+                meta = {
+                    k: v.value
+                    for e in result.get_asset_materialization_events()
+                    for k, v in e.materialization.metadata.items()
+                }
                 print(
                     f"{label}: import {imported:6.2f} s ({tracks / imported:,.0f} tracks/s, "
                     f"{len(server.requests) - before} requests, {meta['rate_limited']} rate-limited), "

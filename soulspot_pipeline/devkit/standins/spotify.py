@@ -25,8 +25,8 @@ from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
-from soulspot_pipeline.standins.coverart import picture_for, serve_locally
-from soulspot_pipeline.standins.server import Response, StandinServer
+from soulspot_pipeline.devkit.standins.coverart import picture_for, serve_locally
+from soulspot_pipeline.devkit.standins.server import Response, StandinServer
 
 WEB = "https://open.spotify.com"
 API = "https://api.spotify.com/v1"
@@ -342,9 +342,7 @@ def generate_library(
         name = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}" if i % 2 else f"The {title()}"
         artist_id = new_id()
         artists.append(
-            artist(
-                artist_id, name, genres=rng.sample(_GENRES, 2), image_url=f"{IMAGE_HOST}{artist_id.lower()}"
-            )
+            artist(artist_id, name, genres=rng.sample(_GENRES, 2), image_url=f"{IMAGE_HOST}{artist_id.lower()}")
         )
         registrants.append("".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(3)))
 

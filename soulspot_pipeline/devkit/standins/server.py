@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
+import contextlib
 
 
 @dataclass(frozen=True)
@@ -154,10 +155,8 @@ class StandinServer:
             connections = list(self._connections)
             self._connections.clear()
         for conn in connections:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -238,7 +237,7 @@ class StandinServer:
             if response is None:
                 try:
                     response = self.handle(method, path, query, headers, body)
-                except Exception as exc:  # noqa: BLE001 - a broken handler answers 500 instead of dropping the connection
+                except Exception as exc:
                     traceback.print_exc()
                     response = Response(500, {"error": {"status": 500, "message": f"stand-in failure: {exc!r}"}})
             payload, content_type = encode_body(response.body)
