@@ -3,7 +3,7 @@
 import dagster as dg
 
 from soulspot_pipeline.assets.cleanup import library_cleanup
-from soulspot_pipeline.assets.cloud import CLOUD_SOURCES, cloud_assets
+from soulspot_pipeline.assets.cloud import cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.downloads import download_transfers, downloads
 from soulspot_pipeline.assets.enrich import enriched_metadata
@@ -33,6 +33,7 @@ from soulspot_pipeline.automation import (
     pending_downloads_sensor,
     transfer_monitor_sensor,
 )
+from soulspot_pipeline.resources.cloud_sources import CLOUD_SOURCES
 from soulspot_pipeline.resources.images import CoverArtResource
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
@@ -73,11 +74,13 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         ),
         "slskd": SlskdResource(
             base_url=settings.slskd_url if settings.slskd_configured else None,
-            api_key=settings.slskd_api_key,
+            # By name, resolved when a run starts: the UI and run records show SLSKD_API_KEY, never the key.
+            # An unset variable cannot be resolved, so an unconfigured slskd gets None (the phase skips).
+            api_key=dg.EnvVar("SLSKD_API_KEY") if settings.slskd_configured else None,
             downloads_dir=str(settings.downloads_dir),
         ),
         "search_budget": SearchBudget(
-            ledger_path=str(settings.slskd_dir / "searches.duckdb"),
+            ledger_path=str(settings.slskd_dir / "searches.sqlite"),
             max_searches=settings.search_budget[0],
             window_s=settings.search_budget[1],
         ),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from soulspot_pipeline.domain.discography import DEFAULT_EXCLUDED_SECONDARY, DEFAULT_PRIMARY_TYPES
@@ -118,7 +118,8 @@ class Settings:
     music_sensor_interval_s: int
     timezone: str
     spotify_client_id: str | None
-    spotify_client_secret: str | None
+    # Credentials (this and slskd_api_key) stay out of repr(): printing the settings never shows them.
+    spotify_client_secret: str | None = field(repr=False)
     spotify_redirect_uri: str | None
     spotify_api_url: str
     spotify_accounts_url: str
@@ -144,7 +145,7 @@ class Settings:
     contact: str | None
     coverart_url: str
     slskd_url: str | None
-    slskd_api_key: str | None
+    slskd_api_key: str | None = field(repr=False)
     download_formats: tuple[str, ...]
     download_min_bitrate: int
     download_duration_tolerance_s: float

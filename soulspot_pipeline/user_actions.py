@@ -7,14 +7,14 @@ sync: a removed like stays removed until it is liked again, an ignored one for g
 
 from collections.abc import Callable
 from datetime import datetime
-from enum import Enum
+from enum import Enum, StrEnum
 
 import dagster as dg
 import duckdb
 from pydantic import Field
 
 from soulspot_pipeline.assets.expand import discography_gaps
-from soulspot_pipeline.assets.library import rebuild
+from soulspot_pipeline.assets.shared import rebuild
 from soulspot_pipeline.domain.cloud import PLAYLIST_MODES
 from soulspot_pipeline.domain.library_merge import ENRICHED_FIELDS
 from soulspot_pipeline.domain.ownership import IGNORED, REMOVED
@@ -25,7 +25,7 @@ from soulspot_pipeline.store.enrich import write_metadata
 from soulspot_pipeline.store.sql import utc_now
 
 
-class EntityType(str, Enum):
+class EntityType(StrEnum):
     artist = "artist"
     album = "album"
     track = "track"
@@ -90,15 +90,9 @@ def _action_job(name: str, op_name: str, config_type: type[dg.Config], descripti
                 text = act(conn, utc_now(), config)
             except (decisions.UnknownEntityError, decisions.InvalidValueError) as exc:
                 raise dg.Failure(description=str(exc)) from None
-            _, result, changes = rebuild(conn, library_policy)
+            merged = rebuild(conn, library_policy)
         context.log.info(text)
-        context.log_event(
-            dg.AssetMaterialization(
-                asset_key="library_entities",
-                description=text,
-                metadata={"action": text, "changes": dg.MetadataValue.json(changes), "tracks": len(result.tracks)},
-            )
-        )
+        context.log_event(merged.materialization(action=text))
 
     @dg.job(name=name, description=description, tags={"soulspot/kind": "user_action"})
     def action_job():

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from soulspot_pipeline.assets.downloads import download_transfers
-from soulspot_pipeline.assets.library import rebuild
+from soulspot_pipeline.assets.shared import DUCKDB_POOL, rebuild
 from soulspot_pipeline.importing.place import clean_staging
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import LibraryPolicy
@@ -18,10 +17,10 @@ GIVE_UP_AFTER = timedelta(days=7)  # a download failed this long ago goes back t
 
 
 @dg.asset(
-    deps=[download_transfers],
+    deps=[dg.AssetKey("download_transfers")],
     group_name="cleanup",
     kinds={"duckdb"},
-    pool="duckdb",
+    pool=DUCKDB_POOL,
 )
 def library_cleanup(
     context: dg.AssetExecutionContext,
@@ -34,12 +33,15 @@ def library_cleanup(
     leftovers = clean_staging(Path(music_folder.music_dir))
     with library_db.writer() as conn:
         abandoned = store.abandon_failed(conn, now - GIVE_UP_AFTER, now)
-        _, _, changes = rebuild(conn, library_policy) if abandoned else (None, None, None)
+        # Only a given-up download changes what the merge reads.
+        merged = rebuild(conn, library_policy) if abandoned else None
+    if merged is not None:
+        context.log_event(merged.materialization())
     context.log.info(f"{abandoned} failed downloads given up, {len(leftovers)} import leftovers removed")
     return dg.MaterializeResult(
         metadata={
             "abandoned_downloads": abandoned,
             "staging_leftovers_removed": len(leftovers),
-            **({"library_changes": dg.MetadataValue.json(changes)} if changes else {}),
+            **({"library_changes": dg.MetadataValue.json(merged.changes)} if merged else {}),
         }
     )

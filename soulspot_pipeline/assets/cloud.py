@@ -1,70 +1,18 @@
 """Discover: what the user liked, saved, followed and collected in playlists on cloud services.
 
-One asset per registered provider, all built by one factory. Adding a provider (Tidal,
-Apple Music) is a module in ``resources/`` implementing ``domain.cloud.CloudSource``
-plus one ``CloudSourceSpec`` below; the sync, the raw tables, the merge and the
-ownership rules stay as they are.
+One asset per provider registered in ``resources/cloud_sources.py``, all built by one factory.
 """
-
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import dagster as dg
 
 from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.domain.cloud import LoginRequired, ProviderError
 from soulspot_pipeline.domain.cloud_sync import collect
-from soulspot_pipeline.domain.library_merge import WANTED
 from soulspot_pipeline.domain.resilience import breaker_after_failure, breaker_after_success, breaker_allows
-from soulspot_pipeline.resources.deezer import DeezerResource
-from soulspot_pipeline.resources.spotify import SpotifyResource
-from soulspot_pipeline.settings import Settings
+from soulspot_pipeline.resources.cloud_sources import CLOUD_SOURCES, CloudSourceSpec
 from soulspot_pipeline.store import cloud as cloud_store
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.store.sql import utc_now
-
-
-@dataclass(frozen=True)
-class CloudSourceSpec:
-    name: str  # the source's name in every table (`source` columns, `{name}_id` columns)
-    asset_name: str
-    description: str
-    build_resource: Callable[[Settings], dg.ConfigurableResource]
-
-    @property
-    def resource_key(self) -> str:
-        return self.name
-
-    @property
-    def pool(self) -> str:
-        return f"{self.name}_api"
-
-
-CLOUD_SOURCES: tuple[CloudSourceSpec, ...] = (
-    CloudSourceSpec(
-        name="spotify",
-        asset_name="spotify_likes",
-        description="The user's Spotify library: saved tracks and albums, followed artists, playlists.",
-        build_resource=lambda s: SpotifyResource(
-            client_id=s.spotify_client_id,
-            redirect_uri=s.spotify_redirect_uri,
-            api_url=s.spotify_api_url,
-            accounts_url=s.spotify_accounts_url,
-            token_path=str(s.spotify_token_path),
-        ),
-    ),
-    CloudSourceSpec(
-        name="deezer",
-        asset_name="deezer_favorites",
-        description="The user's Deezer favorites: tracks, albums, artists and playlists.",
-        build_resource=lambda s: DeezerResource(user_id=s.deezer_user_id, api_url=s.deezer_api_url),
-    ),
-)
-
-# Whose title and ids win when sources disagree: files first, then providers, then requested gaps.
-SOURCE_ORDER: tuple[str, ...] = ("local", *(spec.name for spec in CLOUD_SOURCES), WANTED)
-# Whose value of an enriched field (genres, dates, types, durations) wins.
-METADATA_ORDER: tuple[str, ...] = ("manual", "musicbrainz", WANTED, *(spec.name for spec in CLOUD_SOURCES), "local")
 
 
 def sync_cloud_source(context: dg.AssetExecutionContext, source, library_db: LibraryDatabase) -> dg.MaterializeResult:

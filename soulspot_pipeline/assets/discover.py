@@ -4,6 +4,7 @@ import dagster as dg
 from pydantic import Field
 
 from soulspot_pipeline.assets.reporting import markdown_table
+from soulspot_pipeline.assets.shared import DUCKDB_POOL
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.store.database import LibraryDatabase
 
@@ -21,7 +22,7 @@ class LocalScanConfig(dg.Config):
 @dg.asset(
     group_name="discover",
     kinds={"python", "duckdb"},
-    pool="duckdb",
+    pool=DUCKDB_POOL,
     retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
 )
 def local_scan(

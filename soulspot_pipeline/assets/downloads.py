@@ -11,9 +11,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from soulspot_pipeline.assets.expand import discography_gaps
-from soulspot_pipeline.assets.library import library_entities, rebuild
 from soulspot_pipeline.assets.reporting import markdown_table
+from soulspot_pipeline.assets.shared import LIBRARY_ENTITIES, SLSKD_POOL, rebuild
 from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.download_query import album_query, search_queries
 from soulspot_pipeline.domain.download_ranking import (
@@ -52,7 +51,6 @@ from soulspot_pipeline.store import downloads as store
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.store.sql import utc_now
 
-SLSKD_POOL = "slskd_api"
 ENQUEUE_TRIES = 3  # accepted candidates offered to slskd before the track waits for the next search
 
 
@@ -177,7 +175,7 @@ def search_queue(
 
 
 @dg.asset(
-    deps=[library_entities, discography_gaps],
+    deps=[LIBRARY_ENTITIES, dg.AssetKey("discography_gaps")],
     group_name="downloads",
     kinds={"slskd", "duckdb"},
     pool=SLSKD_POOL,
@@ -212,7 +210,7 @@ def downloads(
     )
     with library_db.writer(patient=True) as conn:
         written = store.write_outcomes(conn, outcomes, now)
-        _, _, changes = rebuild(conn, library_policy)
+        merged = rebuild(conn, library_policy)
         preview = conn.execute(
             """
             SELECT t.title, d.state, d.query_tier, c.username, c.filename, c.reason
@@ -222,13 +220,14 @@ def downloads(
             """
         ).fetchall()
         states = dict(conn.execute("SELECT state, count(*) FROM library.downloads GROUP BY 1").fetchall())
+    context.log_event(merged.materialization())
     metadata = {
         "searched": len(outcomes),
         "upgrade_candidates": len(upgrades),
         "this_run": dg.MetadataValue.json(written),
         "downloads": dg.MetadataValue.json(states),
         **slskd.stats.as_metadata(),
-        "library_changes": dg.MetadataValue.json(changes),
+        "library_changes": dg.MetadataValue.json(merged.changes),
         "dagster/row_count": sum(states.values()),
         "preview": dg.MetadataValue.md(markdown_table(["track", "state", "found by", "peer", "file", "why"], preview)),
     }
@@ -436,19 +435,19 @@ def download_transfers(
             report = follow_transfers(conn, active, slskd, music_dir, Path(slskd.downloads_dir), now, download_policy)
         except ProviderError as exc:
             raise dg.Failure(description=f"following transfers stopped: {exc}") from None
-        changes = None
         if any(what in ("placed", "replaced") for _, what, _ in report.events):
             music_folder.scan(conn, progress=context.log.info)  # the new files join the library as files
-        if report.events:
-            _, _, changes = rebuild(conn, library_policy)
+        merged = rebuild(conn, library_policy) if report.events else None
         states = dict(conn.execute("SELECT state, count(*) FROM library.downloads GROUP BY 1").fetchall())
+    if merged is not None:
+        context.log_event(merged.materialization())
     return dg.MaterializeResult(
         metadata={
             "status": "followed",
             "active": len(active),
             "verdicts": dg.MetadataValue.json(dict(report.counts)),
             "downloads": dg.MetadataValue.json(states),
-            **({"library_changes": dg.MetadataValue.json(changes)} if changes else {}),
+            **({"library_changes": dg.MetadataValue.json(merged.changes)} if merged else {}),
             "dagster/row_count": sum(states.values()),
             "events": dg.MetadataValue.md(markdown_table(["track", "what", "detail"], report.events[:20])),
         }

@@ -2,9 +2,8 @@
 
 import dagster as dg
 
-from soulspot_pipeline.assets.identify import MUSICBRAINZ_POOL, identified_entities
-from soulspot_pipeline.assets.library import rebuild
 from soulspot_pipeline.assets.reporting import markdown_table
+from soulspot_pipeline.assets.shared import MUSICBRAINZ_POOL, rebuild
 from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.enrich import artist_fields, recording_fields, release_fields, release_group_fields
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource, lookup_key
@@ -55,7 +54,7 @@ def collect_metadata(musicbrainz: MusicBrainzResource, artists, albums, tracks, 
 
 
 @dg.asset(
-    deps=[identified_entities],
+    deps=[dg.AssetKey("identified_entities")],
     group_name="enrich",
     kinds={"musicbrainz", "duckdb"},
     pool=MUSICBRAINZ_POOL,
@@ -80,7 +79,7 @@ def enriched_metadata(
     now = utc_now()
     with library_db.writer(patient=True) as conn:
         written = enrich_store.write_metadata(conn, values, SOURCE, now)
-        _, _, changes = rebuild(conn, library_policy)
+        merged = rebuild(conn, library_policy)
         sources = conn.execute(
             "SELECT entity_type, field, source, count(*) FROM library.field_sources GROUP BY ALL ORDER BY ALL"
         ).fetchall()
@@ -91,6 +90,7 @@ def enriched_metadata(
             WHERE al.release_group_mbid IS NOT NULL ORDER BY al.updated_at DESC, ar.name LIMIT 10
             """
         ).fetchall()
+    context.log_event(merged.materialization())
     return dg.MaterializeResult(
         metadata={
             "status": "enriched",
@@ -101,7 +101,7 @@ def enriched_metadata(
             "cache_hits": musicbrainz.cache_hits,
             **musicbrainz.stats.as_metadata(),
             "written": dg.MetadataValue.json(written),
-            "library_changes": dg.MetadataValue.json(changes),
+            "library_changes": dg.MetadataValue.json(merged.changes),
             "field_sources": dg.MetadataValue.md(markdown_table(["entity", "field", "source", "values"], sources)),
             "dagster/row_count": len(values),
             "preview": dg.MetadataValue.md(markdown_table(["artist", "album", "type", "released", "genres"], preview)),

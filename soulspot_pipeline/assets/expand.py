@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 import dagster as dg
 from pydantic import Field
 
-from soulspot_pipeline.assets.enrich import enriched_metadata
-from soulspot_pipeline.assets.identify import MUSICBRAINZ_POOL
-from soulspot_pipeline.assets.library import library_entities, rebuild
 from soulspot_pipeline.assets.reporting import markdown_table
+from soulspot_pipeline.assets.shared import LIBRARY_ENTITIES, MUSICBRAINZ_POOL, Merged, rebuild
 from soulspot_pipeline.domain.cloud import EndpointUnavailable, ProviderError
 from soulspot_pipeline.domain.discography import (
     MISSING,
@@ -146,7 +144,7 @@ def expand_library(
 
 
 @dg.asset(
-    deps=[enriched_metadata, library_entities],
+    deps=[dg.AssetKey("enriched_metadata"), LIBRARY_ENTITIES],
     group_name="expand",
     kinds={"musicbrainz", "spotify", "duckdb"},
     pool=MUSICBRAINZ_POOL,
@@ -167,12 +165,15 @@ def discography_gaps(
         )
     now = utc_now()
     decisions = config.decisions()
+    unwanted: Merged | None = None
     with library_db.writer(publish=bool(decisions), patient=True) as conn:
         store.record_decisions(conn, decisions, "user", now)
         # A gap no longer requested stops owning its tracks before the library is compared.
         if store.drop_unwanted(conn):
-            rebuild(conn, library_policy)
+            unwanted = rebuild(conn, library_policy)
         inputs = store.load_inputs(conn)
+    if unwanted is not None:
+        context.log_event(unwanted.materialization())
     try:
         found = expand_library(inputs, musicbrainz, spotify, discography_policy, context.log.info)
     except ProviderError as exc:
@@ -191,9 +192,7 @@ def discography_gaps(
         written["missing_tracks"] = store.write_missing_tracks(
             conn, [a.album_id for a in inputs.partly_owned], found.missing
         )
-        changes = None
-        if written["wanted_tracks"]:
-            _, _, changes = rebuild(conn, library_policy)
+        merged = rebuild(conn, library_policy) if written["wanted_tracks"] else None
         statuses = dict(conn.execute("SELECT status, count(*) FROM library.discography_gaps GROUP BY 1").fetchall())
         preview = conn.execute(
             """
@@ -205,6 +204,8 @@ def discography_gaps(
             "SELECT name, owned, release_groups, completeness_pct FROM library.artist_completeness "
             "WHERE release_groups > 0 ORDER BY completeness_pct, name LIMIT 10"
         ).fetchall()
+    if merged is not None:
+        context.log_event(merged.materialization())
     new_releases = sum(len(keys) for keys in found.new_keys.values())
     context.log.info(
         f"{len(found.entries)} discographies, {len(found.gaps)} gaps, {new_releases} new release groups, "
@@ -222,7 +223,7 @@ def discography_gaps(
             "cache_hits": musicbrainz.cache_hits,
             **musicbrainz.stats.as_metadata(),
             "written": dg.MetadataValue.json(written),
-            **({"library_changes": dg.MetadataValue.json(changes)} if changes else {}),
+            **({"library_changes": dg.MetadataValue.json(merged.changes)} if merged else {}),
             "dagster/row_count": sum(statuses.values()),
             "preview": dg.MetadataValue.md(
                 markdown_table(["artist", "title", "type", "released", "status", "new"], preview)

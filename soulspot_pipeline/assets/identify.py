@@ -5,8 +5,8 @@ from collections import Counter
 import dagster as dg
 from pydantic import Field
 
-from soulspot_pipeline.assets.library import library_entities, rebuild
 from soulspot_pipeline.assets.reporting import markdown_table
+from soulspot_pipeline.assets.shared import LIBRARY_ENTITIES, MUSICBRAINZ_POOL, rebuild
 from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.identify_run import identify_library
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
@@ -14,8 +14,6 @@ from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.store import identify as identify_store
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.store.sql import utc_now
-
-MUSICBRAINZ_POOL = "musicbrainz_api"
 
 
 class IdentifyConfig(dg.Config):
@@ -25,7 +23,7 @@ class IdentifyConfig(dg.Config):
 
 
 @dg.asset(
-    deps=[library_entities],
+    deps=[LIBRARY_ENTITIES],
     group_name="identify",
     kinds={"musicbrainz", "duckdb"},
     pool=MUSICBRAINZ_POOL,
@@ -53,7 +51,7 @@ def identified_entities(
 
     with library_db.writer(patient=True) as conn:
         written = identify_store.write_outcomes(conn, outcomes, utc_now())
-        _, result, changes = rebuild(conn, library_policy)
+        merged = rebuild(conn, library_policy)
         preview = conn.execute(
             """
             SELECT i.entity_type, coalesce(t.title, al.title, ar.name), i.status, i.rule, round(i.score, 2), i.reason
@@ -66,6 +64,7 @@ def identified_entities(
         ).fetchall()
         totals = dict(conn.execute("SELECT status, count(*) FROM library.identifications GROUP BY 1").fetchall())
 
+    context.log_event(merged.materialization())
     statuses = Counter(f"{o.entity_type}:{o.decision.status}" for o in outcomes)
     rules = Counter(f"{o.entity_type}:{o.rule}" for o in outcomes if o.decision.status == "accepted")
     context.log.info(
@@ -80,11 +79,11 @@ def identified_entities(
             "decisions": dg.MetadataValue.json(dict(sorted(statuses.items()))),
             "accepted_by": dg.MetadataValue.json(dict(sorted(rules.items()))),
             "all_identifications": dg.MetadataValue.json(totals),
-            "entities_merged": len(result.aliases),
+            "entities_merged": len(merged.result.aliases),
             "cache_hits": musicbrainz.cache_hits,
             **musicbrainz.stats.as_metadata(),
             "written": dg.MetadataValue.json(written),
-            "library_changes": dg.MetadataValue.json(changes),
+            "library_changes": dg.MetadataValue.json(merged.changes),
             "dagster/row_count": sum(totals.values()),
             "preview": dg.MetadataValue.md(
                 markdown_table(["type", "name", "status", "rule", "score", "reason"], preview)

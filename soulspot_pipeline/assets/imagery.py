@@ -8,9 +8,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from soulspot_pipeline.assets.enrich import enriched_metadata
-from soulspot_pipeline.assets.library import library_entities
 from soulspot_pipeline.assets.reporting import markdown_table
+from soulspot_pipeline.assets.shared import IMAGES_POOL, LIBRARY_ENTITIES
 from soulspot_pipeline.domain.image_sources import (
     COVER_ART_ARCHIVE,
     FAILED,
@@ -27,7 +26,6 @@ from soulspot_pipeline.store import images as store
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.store.sql import utc_now
 
-IMAGES_POOL = "image_hosts"
 # The wall on disk shows up to 400 covers at 120 px; the one in the run's metadata 100 at
 # 48 px, a few hundred kilobytes at most, so the event log stays light.
 WALL_TILES, WALL_TILE_PX = 400, 120
@@ -142,7 +140,7 @@ def write_cover_files(conn, outcomes: list[store.ImageOutcome]) -> int:
 
 
 @dg.asset(
-    deps=[enriched_metadata, library_entities],
+    deps=[dg.AssetKey("enriched_metadata"), LIBRARY_ENTITIES],
     group_name="imagery",
     kinds={"pillow", "duckdb"},
     pool=IMAGES_POOL,

@@ -1,31 +1,20 @@
 """Library: one deduplicated set of artists, albums and tracks, with ownership."""
 
 import os
-from collections import Counter
 
 import dagster as dg
 
-from soulspot_pipeline.assets.cloud import METADATA_ORDER, SOURCE_ORDER, cloud_assets
-from soulspot_pipeline.assets.discover import local_scan
-from soulspot_pipeline.assets.reporting import markdown_table
+from soulspot_pipeline.assets.shared import DUCKDB_POOL, cloud_items, duplicate_files, rebuild
+from soulspot_pipeline.resources.cloud_sources import CLOUD_SOURCES
 from soulspot_pipeline.resources.policies import LibraryPolicy
-from soulspot_pipeline.store import entities
 from soulspot_pipeline.store.database import LibraryDatabase
 
 
-def rebuild(conn, policy: LibraryPolicy):
-    """Merge every source into the library: the one writer of artists, albums and tracks,
-    run by this asset and by every phase or action that changes what the merge reads."""
-    return entities.rebuild_library(
-        conn, auto_queue=policy.auto_queue_downloads, source_order=SOURCE_ORDER, metadata_order=METADATA_ORDER
-    )
-
-
 @dg.asset(
-    deps=[local_scan, *cloud_assets],
+    deps=[dg.AssetKey("local_scan"), *(dg.AssetKey(spec.asset_name) for spec in CLOUD_SOURCES)],
     group_name="library",
     kinds={"python", "duckdb"},
-    pool="duckdb",
+    pool=DUCKDB_POOL,
     retry_policy=dg.RetryPolicy(max_retries=2, delay=10),
 )
 def library_entities(
@@ -33,51 +22,12 @@ def library_entities(
 ) -> dg.MaterializeResult:
     """The library: every source deduplicated into artists, albums and tracks, with what the user owns."""
     with library_db.writer() as conn:
-        inputs, result, changes = rebuild(conn, library_policy)
-        totals = conn.execute(
-            """
-            SELECT (SELECT count(*) FROM library.artists), (SELECT count(*) FROM library.albums),
-                   (SELECT count(*) FROM library.tracks),
-                   (SELECT count(*) FROM library.tracks WHERE ownership_state = 'owned'),
-                   (SELECT count(*) FROM library.tracks WHERE download_state = 'downloaded')
-            """
-        ).fetchall()[0]
-        preview = conn.execute(
-            """
-            SELECT ar.name, al.title, t.title, t.audio_format, t.download_state
-            FROM library.tracks t JOIN library.artists ar USING (artist_id)
-            LEFT JOIN library.albums al USING (album_id)
-            ORDER BY t.updated_at DESC, ar.name, al.title, t.track_number LIMIT 10
-            """
-        ).fetchall()
-    artists, albums, tracks, owned, downloaded = totals
-    file_count = len(inputs.local_files)
-    duplicates = sum(1 for _, _, _, primary in result.track_files if not primary)
-    cloud_items = len(inputs.cloud_tracks) + len(inputs.cloud_albums) + len(inputs.cloud_artists)
+        merged = rebuild(conn, library_policy)
     context.log.info(
-        f"{file_count} local files and {cloud_items} cloud items -> {len(result.tracks)} tracks "
-        f"({duplicates} duplicate files)"
+        f"{len(merged.inputs.local_files)} local files and {cloud_items(merged.inputs)} cloud items -> "
+        f"{len(merged.result.tracks)} tracks ({duplicate_files(merged.result)} duplicate files)"
     )
-    link_rules = Counter(f"{link.entity_type}:{link.matched_by}" for link in result.links)
-    return dg.MaterializeResult(
-        metadata={
-            "artists": artists,
-            "albums": albums,
-            "tracks": tracks,
-            "owned_tracks": owned,
-            "downloaded_tracks": downloaded,
-            "local_files": file_count,
-            "duplicate_files": duplicates,
-            "cloud_items": cloud_items,
-            "matched_by": dg.MetadataValue.json(dict(result.rules)),
-            "cloud_matched_by": dg.MetadataValue.json(dict(sorted(link_rules.items()))),
-            "changes": dg.MetadataValue.json(changes),
-            "dagster/row_count": tracks,
-            "preview": dg.MetadataValue.md(
-                markdown_table(["artist", "album", "title", "format", "download_state"], preview)
-            ),
-        }
-    )
+    return dg.MaterializeResult(metadata=merged.metadata)
 
 
 @dg.asset_check(asset=library_entities, blocking=True, description="No two tracks point at the same file.")

@@ -183,8 +183,9 @@ def run_cloud_benchmark(tracks: int, directory: Path | None = None) -> int:
     """Import ``tracks`` saved Spotify tracks from the local stand-in, then sync again unchanged."""
     import dagster as dg
 
-    from soulspot_pipeline.assets.cloud import METADATA_ORDER, SOURCE_ORDER, cloud_assets
+    from soulspot_pipeline.assets.cloud import cloud_assets
     from soulspot_pipeline.assets.library import library_entities
+    from soulspot_pipeline.assets.shared import METADATA_ORDER, SOURCE_ORDER
     from soulspot_pipeline.devkit.standins.spotify import SpotifyStandin, generate_library
     from soulspot_pipeline.resources.deezer import DeezerResource
     from soulspot_pipeline.resources.policies import LibraryPolicy

@@ -131,7 +131,10 @@ class SlskdResource(dg.ConfigurableResource):
     """A slskd instance: serial searches, enqueued downloads and their progress."""
 
     base_url: str | None = Field(default=None, description="slskd's address (SLSKD_URL); unset means not configured.")
-    api_key: str | None = Field(default=None, description="slskd's API key (SLSKD_API_KEY), sent as X-API-Key.")
+    api_key: str | None = Field(
+        default=None,
+        description='slskd\'s API key, sent as X-API-Key; pass dg.EnvVar("SLSKD_API_KEY") so the UI shows its name only.',
+    )
     downloads_dir: str = Field(
         default="data/downloads",
         description="Where slskd writes finished downloads, as this machine sees it (SOULSPOT_DOWNLOADS_DIR).",
@@ -166,7 +169,9 @@ class SlskdResource(dg.ConfigurableResource):
         url = self._url()
         with _GUARD:
             if self._http is None:
-                headers = {"X-API-Key": self.api_key} if self.api_key else {}
+                # An EnvVar arrives as set, unstripped; a stray newline would make httpx quote the key in an error.
+                key = (self.api_key or "").strip()
+                headers = {"X-API-Key": key} if key else {}
                 self._http = httpx.Client(base_url=url, headers=headers, timeout=self.timeout_s)
             return self._http
 
@@ -203,7 +208,9 @@ class SlskdResource(dg.ConfigurableResource):
             if status == 404 and missing_ok:
                 return None
             if status >= 400:
-                raise HttpFailure(status, response.text[:200], parse_retry_after(response.headers.get("Retry-After")))
+                raise HttpFailure(
+                    status, self._redact(response.text[:200]), parse_retry_after(response.headers.get("Retry-After"))
+                )
             return response
 
         return call_with_retries(
@@ -213,6 +220,11 @@ class SlskdResource(dg.ConfigurableResource):
             stats=self._stats,
             sleep=self._sleep,
         )
+
+    def _redact(self, text: str) -> str:
+        """``text`` without the API key: what slskd or a proxy answers may echo the request."""
+        key = (self.api_key or "").strip()
+        return text.replace(key, "<SLSKD_API_KEY>") if key else text
 
     @staticmethod
     def _json(response: httpx.Response | None) -> object:

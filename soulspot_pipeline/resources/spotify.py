@@ -7,6 +7,7 @@ as optional, since Spotify withdrew several from development-mode apps in 2026.
 """
 
 import json
+import logging
 import os
 import tempfile
 import time
@@ -37,6 +38,17 @@ from soulspot_pipeline.settings import SPOTIFY_ACCOUNTS_URL, SPOTIFY_API_URL
 
 SCOPES = ("user-library-read", "user-follow-read", "playlist-read-private", "playlist-read-collaborative")
 LOGIN_COMMAND = "soulspot spotify-login"
+
+
+class _NoRequestDumps(logging.Filter):
+    """Drops spotipy's debug dumps of each request: they hold the bearer token, the refresh token or the code."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Sending ")
+
+
+for _logger in ("spotipy.client", "spotipy.oauth2"):
+    logging.getLogger(_logger).addFilter(_NoRequestDumps())
 
 
 class TokenFile(CacheHandler):

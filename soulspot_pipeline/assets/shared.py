@@ -1,0 +1,108 @@
+"""What the phase modules share, so that none imports another: pools, the merge and its report.
+
+Phases depend on each other by ``AssetKey``; this module imports no phase module.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+
+import dagster as dg
+import duckdb
+
+from soulspot_pipeline.assets.reporting import markdown_table
+from soulspot_pipeline.domain.library_merge import WANTED, MergeInputs, MergeResult
+from soulspot_pipeline.resources.cloud_sources import CLOUD_SOURCES
+from soulspot_pipeline.resources.policies import LibraryPolicy
+from soulspot_pipeline.store import entities
+
+# Concurrency pools (limits in dagster.yaml): the one writer of the database, and the outside
+# services whose budgets the phases share. Cloud providers' pools come from their CloudSourceSpec.
+DUCKDB_POOL = "duckdb"
+MUSICBRAINZ_POOL = "musicbrainz_api"
+IMAGES_POOL = "image_hosts"
+SLSKD_POOL = "slskd_api"
+
+LIBRARY_ENTITIES = dg.AssetKey("library_entities")
+
+# Whose title and ids win when sources disagree: files first, then providers, then requested gaps.
+SOURCE_ORDER: tuple[str, ...] = ("local", *(spec.name for spec in CLOUD_SOURCES), WANTED)
+# Whose value of an enriched field (genres, dates, types, durations) wins.
+METADATA_ORDER: tuple[str, ...] = ("manual", "musicbrainz", WANTED, *(spec.name for spec in CLOUD_SOURCES), "local")
+
+
+@dataclass(frozen=True)
+class Merged:
+    """One run of the merge: what it read, what it built, the rows it changed, and the
+    ``library_entities`` metadata of the tables it left."""
+
+    inputs: MergeInputs
+    result: MergeResult
+    changes: dict[str, dict[str, int]]
+    metadata: dict[str, object]
+
+    def materialization(self, action: str | None = None) -> dg.AssetMaterialization:
+        """This merge as a ``library_entities`` materialization, for the runs of other assets
+        and jobs: whoever rewrote the tables, the catalog's counts match them."""
+        return dg.AssetMaterialization(
+            asset_key=LIBRARY_ENTITIES,
+            description=action,
+            metadata={**({"action": action} if action else {}), **self.metadata},
+        )
+
+
+def rebuild(conn: duckdb.DuckDBPyConnection, policy: LibraryPolicy) -> Merged:
+    """Merge every source into the library: the one writer of artists, albums and tracks,
+    run by ``library_entities`` and by every phase or action that changes what the merge reads."""
+    inputs, result, changes = entities.rebuild_library(
+        conn, auto_queue=policy.auto_queue_downloads, source_order=SOURCE_ORDER, metadata_order=METADATA_ORDER
+    )
+    return Merged(inputs, result, changes, library_entities_metadata(conn, inputs, result, changes))
+
+
+def library_entities_metadata(
+    conn: duckdb.DuckDBPyConnection, inputs: MergeInputs, result: MergeResult, changes: dict[str, dict[str, int]]
+) -> dict[str, object]:
+    """What every ``library_entities`` materialization reports: the tables' counts as written,
+    and how the merge that wrote them decided."""
+    artists, albums, tracks, owned, downloaded = conn.execute(
+        """
+        SELECT (SELECT count(*) FROM library.artists), (SELECT count(*) FROM library.albums),
+               (SELECT count(*) FROM library.tracks),
+               (SELECT count(*) FROM library.tracks WHERE ownership_state = 'owned'),
+               (SELECT count(*) FROM library.tracks WHERE download_state = 'downloaded')
+        """
+    ).fetchall()[0]
+    preview = conn.execute(
+        """
+        SELECT ar.name, al.title, t.title, t.audio_format, t.download_state
+        FROM library.tracks t JOIN library.artists ar USING (artist_id)
+        LEFT JOIN library.albums al USING (album_id)
+        ORDER BY t.updated_at DESC, ar.name, al.title, t.track_number LIMIT 10
+        """
+    ).fetchall()
+    link_rules = Counter(f"{link.entity_type}:{link.matched_by}" for link in result.links)
+    return {
+        "artists": artists,
+        "albums": albums,
+        "tracks": tracks,
+        "owned_tracks": owned,
+        "downloaded_tracks": downloaded,
+        "local_files": len(inputs.local_files),
+        "duplicate_files": duplicate_files(result),
+        "cloud_items": cloud_items(inputs),
+        "matched_by": dg.MetadataValue.json(dict(result.rules)),
+        "cloud_matched_by": dg.MetadataValue.json(dict(sorted(link_rules.items()))),
+        "changes": dg.MetadataValue.json(changes),
+        "dagster/row_count": tracks,
+        "preview": dg.MetadataValue.md(
+            markdown_table(["artist", "album", "title", "format", "download_state"], preview)
+        ),
+    }
+
+
+def duplicate_files(result: MergeResult) -> int:
+    return sum(1 for _, _, _, primary in result.track_files if not primary)
+
+
+def cloud_items(inputs: MergeInputs) -> int:
+    return len(inputs.cloud_tracks) + len(inputs.cloud_albums) + len(inputs.cloud_artists)
