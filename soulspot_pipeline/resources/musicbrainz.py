@@ -221,11 +221,11 @@ class MusicBrainzResource(dg.ConfigurableResource):
 
         def attempt() -> dict:
             self._configure()
-            throttle.wait()
             previous = socket.getdefaulttimeout()
             socket.setdefaulttimeout(self.request_timeout_s)  # musicbrainzngs sets none of its own
             try:
-                return call()
+                with throttle.turn():
+                    return call()
             except musicbrainzngs.ResponseError as exc:
                 code = getattr(exc.cause, "code", None)
                 if code == 404:

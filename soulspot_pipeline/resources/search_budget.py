@@ -2,29 +2,42 @@
 
 Searches take turns through an exclusive lock held for the whole search, so no two ever
 overlap, even from two processes; before starting, a search waits until the ledger of
-recent searches (a small DuckDB file) leaves room within the budget.
+recent searches leaves room within the budget. The ledger is a small SQLite file: it is
+opened for every search by whichever process holds the lock, which SQLite does in well
+under a millisecond.
 """
 
 import fcntl
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
 from soulspot_pipeline.domain.search_budget import MAX_SEARCHES, WINDOW_S, wait_before_search
-from soulspot_pipeline.store.database import connect_when_free
+
+
+class Clock:
+    """Wall-clock time, and waiting: the budget's only contact with time, so tests can give it a clock they control."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
 
 class SearchBudget(dg.ConfigurableResource):
     """At most ``max_searches`` Soulseek searches in any ``window_s`` seconds, one at a time."""
 
-    ledger_path: str = Field(description="The ledger of recent searches (a DuckDB file).")
+    ledger_path: str = Field(description="The ledger of recent searches (a SQLite file).")
     max_searches: int = Field(default=MAX_SEARCHES, description="Searches allowed per window.")
     window_s: float = Field(default=WINDOW_S, description="The window, in seconds.")
+    clock: dg.ResourceDependency[Clock] = Field(default_factory=Clock, description="Time and waiting.")
 
     @contextmanager
     def slot(self, text: str) -> Iterator[float]:
@@ -39,22 +52,42 @@ class SearchBudget(dg.ConfigurableResource):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             # Whoever holds the lock may hold the ledger too: one connection per search.
-            conn = connect_when_free(str(ledger), wait_s=60)
-            try:
-                conn.execute("CREATE TABLE IF NOT EXISTS searches (started_at DOUBLE NOT NULL, text VARCHAR NOT NULL)")
+            with closing(_open_ledger(ledger)) as conn:
                 recent = conn.execute(
-                    "SELECT started_at FROM searches WHERE started_at > ?", [time.time() - self.window_s]
+                    "SELECT started_at FROM searches WHERE started_at > ?", [self.clock.now() - self.window_s]
                 ).fetchall()
-                waited = wait_before_search([r[0] for r in recent], time.time(), self.max_searches, self.window_s)
+                waited = wait_before_search([r[0] for r in recent], self.clock.now(), self.max_searches, self.window_s)
                 if waited:
-                    time.sleep(waited)
+                    self.clock.sleep(waited)
                 try:
                     yield waited
                 finally:
-                    conn.execute("INSERT INTO searches VALUES (?, ?)", [time.time(), text])
+                    now = self.clock.now()
+                    conn.execute("INSERT INTO searches VALUES (?, ?)", [now, text])
                     # Only the last window counts; older rows are kept a while for the curious.
-                    conn.execute("DELETE FROM searches WHERE started_at < ?", [time.time() - 50 * self.window_s])
-            finally:
-                conn.close()
+                    conn.execute("DELETE FROM searches WHERE started_at < ?", [now - 50 * self.window_s])
         finally:
             os.close(fd)  # releases the lock
+
+
+def _open_ledger(path: Path) -> sqlite3.Connection:
+    """The ledger, created if need be; one that a power cut left unreadable is set aside for a new one."""
+    try:
+        return _connect(path)
+    except sqlite3.DatabaseError:
+        path.replace(path.with_name(f"{path.name}.unreadable-{int(time.time())}"))
+        return _connect(path)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        # No sync per search: a killed process loses nothing, and a machine that lost power
+        # is down longer than any window the ledger must remember.
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("CREATE TABLE IF NOT EXISTS searches (started_at REAL NOT NULL, text TEXT NOT NULL)")
+    except sqlite3.DatabaseError:
+        conn.close()
+        raise
+    return conn

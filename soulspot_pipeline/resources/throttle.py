@@ -1,8 +1,10 @@
 """One request rate shared by every process on the machine: runs, sensors, notebooks.
 
-A small file holds the time of the last request; an exclusive lock on it makes the
-processes take turns. A caller waits until the interval since the last request has
-passed, then records its own and goes.
+A small file holds the time the last request ended; an exclusive lock on it makes the
+processes take turns. A caller holds the lock for its whole request: it waits until the
+interval since the last request's end has passed, sends, and records when its answer came.
+Because the next request can only leave after the previous answer arrived, the gaps the
+server sees are never shorter than the interval, however busy the machine is.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-# Requests leave a little after the throttle lets them go; the margin keeps the gaps the
-# server sees at or above the interval.
+# The server's clock and ours may tick at slightly different rates; a small margin keeps
+# the gaps it measures at or above the interval.
 MARGIN_S = 0.02
 
 
@@ -22,8 +26,9 @@ class FileThrottle:
         self.path = Path(path)
         self.interval_s = interval_s
 
-    def wait(self) -> float:
-        """Block until this process may send the next request; returns the seconds waited."""
+    @contextmanager
+    def turn(self) -> Iterator[float]:
+        """Hold this machine's turn for one request; yields the seconds waited for it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -36,9 +41,11 @@ class FileThrottle:
             waited = max(0.0, last + self.interval_s + MARGIN_S - time.time())
             if waited:
                 time.sleep(waited)
-            stamp = f"{time.time():.6f}".encode("ascii")
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, stamp, 0)
-            return waited
+            try:
+                yield waited
+            finally:
+                # A failed request counted too: the server may have seen it.
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{time.time():.6f}".encode("ascii"), 0)
         finally:
             os.close(fd)  # closing releases the lock

@@ -6,6 +6,8 @@ import textwrap
 
 from soulspot_pipeline.devkit.standins.slskd import SharedFile, SlskdStandin
 from soulspot_pipeline.domain.search_budget import wait_before_search
+from soulspot_pipeline.resources.search_budget import SearchBudget
+from soulspot_tests.clock import VirtualClock
 
 
 def test_a_search_waits_until_the_oldest_of_a_full_window_leaves_it():
@@ -24,7 +26,7 @@ def test_two_processes_searching_at_once_never_overlap_and_stay_within_the_budge
         script = textwrap.dedent(f"""
             from soulspot_pipeline.resources.search_budget import SearchBudget
             from soulspot_pipeline.resources.slskd import SlskdResource
-            budget = SearchBudget(ledger_path={str(tmp_path / "ledger.duckdb")!r}, max_searches={budget}, window_s={window})
+            budget = SearchBudget(ledger_path={str(tmp_path / "ledger.sqlite")!r}, max_searches={budget}, window_s={window})
             slskd = SlskdResource(base_url={slskd.url!r}, api_key="standin-api-key", poll_interval_s=0.001)
             for n in range(12):
                 with budget.slot("song"):
@@ -34,3 +36,19 @@ def test_two_processes_searching_at_once_never_overlap_and_stay_within_the_budge
         assert [w.wait(timeout=120) for w in workers] == [0, 0]
     assert len(slskd.searches) == 24 and not slskd.banned
     assert slskd.max_concurrent_searches == 1 and slskd.max_searches_in_window(window) <= budget
+
+
+def test_an_unreadable_ledger_is_set_aside_and_the_budget_still_counts(tmp_path):
+    ledger = tmp_path / "slskd" / "searches.sqlite"
+    ledger.parent.mkdir()
+    ledger.write_bytes(b"not a database, as a power cut may leave it" * 100)
+    clock = VirtualClock()
+    budget = SearchBudget(ledger_path=str(ledger), max_searches=2, window_s=10.0, clock=clock)
+    waits = []
+    for _ in range(3):
+        with budget.slot("song") as waited:
+            waits.append(waited)
+    assert waits == [0.0, 0.0, 10.0]  # the third waits for the first to leave the window
+    assert [p.name.split("-")[0] for p in ledger.parent.glob("searches.sqlite.unreadable-*")] == [
+        "searches.sqlite.unreadable"
+    ]
