@@ -47,7 +47,7 @@ def build_library(root: Path, files: int) -> list[Path]:
                 "genre": "Benchmark",
             },
             seconds=1.0,
-            channels=1,
+            channels=2 if fmt == "ogg" else 1,  # FFmpeg's Vorbis encoder codes stereo only
         )
         paths.append(path)
     return paths

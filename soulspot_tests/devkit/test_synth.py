@@ -1,17 +1,18 @@
-"""soulspot_pipeline.devkit.synth: every format parses with mutagen, with the right stream info and Picard-style tags."""
+"""soulspot_pipeline.devkit.synth: every format is real encoder output that FFmpeg decodes cleanly and mutagen
+reads with the right stream info and Picard-style tags."""
 
 from __future__ import annotations
 
 import io
-import struct
 
+import av
+import av.logging
 import mutagen
 import pytest
 from mutagen.aiff import AIFF
 from mutagen.apev2 import APEv2File
 from mutagen.asf import ASF
 from mutagen.flac import FLAC
-from mutagen.monkeysaudio import MonkeysAudio
 from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4
 from mutagen.ogg import OggPage
@@ -49,15 +50,112 @@ CLASSES = {
     "aiff": AIFF,
     "wv": WavPack,
     "m4a": MP4,
-    "ape": MonkeysAudio,
+    "alac": MP4,
     "wma": ASF,
 }
-PCM16 = {"flac", "wav", "aiff", "wv", "ape"}
+# What FFmpeg's decoder for each format is called.
+DECODERS = {
+    "flac": "flac",
+    "mp3": "mp3float",
+    "ogg": "vorbis",
+    "opus": "opus",
+    "wav": "pcm_s16le",
+    "aiff": "pcm_s16be",
+    "wv": "wavpack",
+    "m4a": "aac",
+    "alac": "alac",
+    "wma": "wmav2",
+}
+LOSSLESS16 = {"flac", "wav", "aiff", "wv", "alac"}
+STEREO_ONLY = {"ogg"}  # FFmpeg's Vorbis encoder
 
 
 def test_formats_cover_the_required_set():
-    assert {"flac", "mp3", "ogg", "opus", "wav", "aiff", "wv"} <= set(synth.FORMATS)
-    assert set(synth.FORMATS) <= set(CLASSES)
+    assert set(synth.FORMATS) == set(CLASSES)
+    assert "ape" not in synth.FORMATS  # FFmpeg has no Monkey's Audio encoder
+
+
+# --------------------------------------------------------------------------
+# Decoding through FFmpeg
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ffmpeg_logs():
+    """FFmpeg's warnings and errors, every one of them, for the duration of a test."""
+    level, skip = av.logging.get_level(), av.logging.get_skip_repeated()
+    av.logging.set_level(av.logging.WARNING)
+    av.logging.set_skip_repeated(False)
+    try:
+        yield
+    finally:
+        av.logging.set_level(level)
+        av.logging.set_skip_repeated(skip)
+
+
+def decode(data: bytes) -> tuple[float, int, int, str, list[str]]:
+    """(decoded seconds, sample rate, channels, decoder, problems) after decoding every frame.
+
+    The decoder checks CRCs and bitstream conformance and fails on the first error; whatever
+    FFmpeg logs at warning level or worse is a problem too.
+    """
+    problems: list[str] = []
+    samples = rate = channels = 0
+    codec = ""
+    with av.logging.Capture() as logs:
+        try:
+            with av.open(io.BytesIO(data), mode="r") as container:
+                stream = container.streams.audio[0]
+                stream.codec_context.options = {"err_detect": "crccheck+bitstream+buffer+explode"}
+                codec = stream.codec_context.name
+                for frame in container.decode(stream):
+                    samples += frame.samples
+                    rate, channels = frame.sample_rate, frame.layout.nb_channels
+        except av.FFmpegError as exc:
+            problems.append(f"{type(exc).__name__}: {exc}")
+    problems.extend(f"{name}: {message.strip()}" for _level, name, message in logs)
+    return (samples / rate if rate else 0.0), rate, channels, codec, problems
+
+
+CHANNEL_VARIANTS = [
+    pytest.param(fmt, channels, id=f"{fmt}-{channels}ch")
+    for fmt in synth.FORMATS
+    for channels in (1, 2)
+    if not (fmt in STEREO_ONLY and channels == 1)
+]
+
+
+@pytest.mark.parametrize(("fmt", "channels"), CHANNEL_VARIANTS)
+def test_every_format_decodes_through_ffmpeg_without_an_error(ffmpeg_logs, fmt, channels):
+    data = synth.audio_bytes(fmt, TAGS, seconds=1.5, channels=channels)
+
+    seconds, rate, decoded_channels, codec, problems = decode(data)
+    assert problems == []
+    assert codec == DECODERS[fmt]
+    # Lossy codecs round to whole frames (AAC adds its priming, WMA drops its last frame).
+    assert seconds == pytest.approx(1.5, abs=0.05)
+    assert rate == (48000 if fmt == "opus" else 44100)
+    assert decoded_channels == channels
+
+    f = mutagen.File(io.BytesIO(data))
+    assert type(f) is CLASSES[fmt]
+    assert f.info.length == pytest.approx(1.5, abs=0.1)
+    assert f.info.channels == channels
+    if fmt != "opus":  # mutagen gives Opus no sample rate: it always decodes at 48 kHz
+        assert f.info.sample_rate == 44100
+    check_tags(fmt, f)
+
+
+def test_the_decode_check_catches_a_damaged_file(ffmpeg_logs):
+    data = bytearray(synth.audio_bytes("flac", TAGS, seconds=1.5))
+    middle = len(data) - 100  # inside the audio frames, after the metadata
+    data[middle : middle + 4] = bytes(b ^ 0x5A for b in data[middle : middle + 4])
+    assert decode(bytes(data))[-1] != []
+
+
+# --------------------------------------------------------------------------
+# mutagen: stream info and tags
+# --------------------------------------------------------------------------
 
 
 def _check_id3(tags):
@@ -73,6 +171,7 @@ def _check_id3(tags):
     assert tags["TXXX:MusicBrainz Release Group Id"].text[0] == TAGS["release_group_mbid"]
     assert tags["TXXX:MusicBrainz Artist Id"].text[0] == TAGS["artist_mbid"]
     assert tags.version[:2] == (2, 4)
+    assert len(tags) == 13
 
 
 def _check_vorbis(f):
@@ -137,6 +236,7 @@ def _check_mp4(tags):
     }
     for name, key in freeform.items():
         assert tags["----:com.apple.iTunes:" + name] == [TAGS[key].encode()], name
+    assert len(tags) == 13
 
 
 def _check_asf(tags):
@@ -146,6 +246,7 @@ def _check_asf(tags):
         "WM/AlbumTitle": TAGS["album"],
         "Title": TAGS["title"],
         "WM/TrackNumber": "3",
+        "TotalTracks": "11",
         "WM/PartOfSet": "1/2",
         "WM/Year": TAGS["date"],
         "WM/Genre": TAGS["genre"],
@@ -157,6 +258,21 @@ def _check_asf(tags):
     }
     for key, value in expected.items():
         assert [str(v) for v in tags[key]] == [value], key
+    assert len(tags) == len(expected)
+
+
+def check_tags(fmt, f):
+    if fmt in ("mp3", "wav", "aiff"):
+        _check_id3(f.tags)
+    elif fmt in ("flac", "ogg", "opus"):
+        _check_vorbis(f)
+    elif fmt == "wv":
+        assert isinstance(f, APEv2File)
+        _check_ape(f.tags)
+    elif fmt in ("m4a", "alac"):
+        _check_mp4(f.tags)
+    else:
+        _check_asf(f.tags)
 
 
 @pytest.mark.parametrize("fmt", synth.FORMATS)
@@ -169,27 +285,13 @@ def test_every_format_parses_with_stream_info_and_tags(tmp_path, fmt):
     assert type(f) is CLASSES[fmt]
     assert f.info.length == pytest.approx(1.0, abs=0.1)
     assert f.info.channels == 2
-    if fmt == "opus":
-        # Opus always decodes at 48 kHz; the requested rate is the OpusHead input rate.
-        with open(path, "rb") as fh:
-            head = OggPage(fh).packets[0]
-        assert struct.unpack("<I", head[12:16])[0] == 44100
-    else:
+    if fmt != "opus":
         assert f.info.sample_rate == 44100
-    if fmt in PCM16:
+    if fmt in LOSSLESS16:
         assert f.info.bits_per_sample == 16
-
-    if fmt in ("mp3", "wav", "aiff"):
-        _check_id3(f.tags)
-    elif fmt in ("flac", "ogg", "opus"):
-        _check_vorbis(f)
-    elif fmt in ("wv", "ape"):
-        assert isinstance(f, APEv2File)
-        _check_ape(f.tags)
-    elif fmt == "m4a":
-        _check_mp4(f.tags)
-    else:
-        _check_asf(f.tags)
+    if fmt in ("m4a", "alac"):
+        assert f.info.codec == {"m4a": "mp4a.40.2", "alac": "alac"}[fmt]
+    check_tags(fmt, f)
 
     assert path.read_bytes() == synth.audio_bytes(fmt, TAGS)
 
@@ -213,20 +315,29 @@ def test_none_values_are_skipped(tmp_path):
     ("fmt", "kwargs"),
     [
         ("wav", {"channels": 1, "bits_per_sample": 8, "sample_rate": 8000, "seconds": 2.5}),
+        ("wav", {"channels": 8, "bits_per_sample": 24, "sample_rate": 48000, "seconds": 0.5}),
         ("aiff", {"channels": 1, "bits_per_sample": 8, "sample_rate": 8000, "seconds": 2.5}),
+        ("aiff", {"channels": 7, "bits_per_sample": 24, "sample_rate": 48000, "seconds": 0.5}),
         ("flac", {"channels": 1, "bits_per_sample": 24, "sample_rate": 96000, "seconds": 7.3}),
+        ("flac", {"channels": 8, "sample_rate": 48000, "seconds": 1.0}),
         ("wv", {"channels": 1, "sample_rate": 22050, "seconds": 3.2}),
+        ("wv", {"channels": 1, "bits_per_sample": 8, "sample_rate": 8000, "seconds": 45.0}),
+        ("wv", {"channels": 2, "bits_per_sample": 24, "sample_rate": 96000, "seconds": 1.0}),
         ("mp3", {"channels": 1, "sample_rate": 48000, "seconds": 4.0}),
         ("mp3", {"channels": 2, "sample_rate": 22050, "seconds": 0.5}),
-        ("ogg", {"channels": 6, "sample_rate": 48000, "seconds": 30.0}),
+        ("ogg", {"channels": 2, "sample_rate": 48000, "seconds": 30.0}),
         ("opus", {"channels": 6, "sample_rate": 48000, "seconds": 12.34}),
+        ("opus", {"channels": 1, "sample_rate": 16000, "seconds": 2.0}),
         ("m4a", {"channels": 1, "sample_rate": 22050, "seconds": 5.0}),
-        ("ape", {"channels": 1, "bits_per_sample": 8, "sample_rate": 8000, "seconds": 45.0}),
+        ("m4a", {"channels": 6, "sample_rate": 48000, "seconds": 2.0}),
+        ("alac", {"channels": 1, "bits_per_sample": 24, "sample_rate": 96000, "seconds": 3.0}),
+        ("alac", {"channels": 8, "sample_rate": 48000, "seconds": 1.0}),
         ("wma", {"channels": 1, "sample_rate": 32000, "seconds": 200.0}),
     ],
 )
-def test_stream_parameters_are_honoured(fmt, kwargs):
-    f = mutagen.File(io.BytesIO(synth.audio_bytes(fmt, {"artist": "x"}, **kwargs)))
+def test_stream_parameters_are_honoured(ffmpeg_logs, fmt, kwargs):
+    data = synth.audio_bytes(fmt, {"artist": "x"}, **kwargs)
+    f = mutagen.File(io.BytesIO(data))
     assert type(f) is CLASSES[fmt]
     assert f.info.length == pytest.approx(kwargs["seconds"], abs=0.1)
     assert f.info.channels == kwargs["channels"]
@@ -235,9 +346,40 @@ def test_stream_parameters_are_honoured(fmt, kwargs):
     if "bits_per_sample" in kwargs:
         assert f.info.bits_per_sample == kwargs["bits_per_sample"]
 
+    seconds, rate, channels, _codec, problems = decode(data)
+    assert problems == []
+    # WMA's last frame is 64 ms at 32 kHz.
+    assert seconds == pytest.approx(kwargs["seconds"], abs=0.07)
+    assert (rate, channels) == (48000 if fmt == "opus" else kwargs["sample_rate"], kwargs["channels"])
+
+
+def _opus_input_rate(data: bytes) -> int:
+    head = OggPage(io.BytesIO(data)).packets[0]
+    assert head.startswith(b"OpusHead")
+    return int.from_bytes(head[12:16], "little")
+
+
+def test_opus_takes_its_own_rates_and_resamples_others_to_48_khz(ffmpeg_logs):
+    native = synth.audio_bytes("opus", None, sample_rate=24000, seconds=2.0)
+    resampled = synth.audio_bytes("opus", None, sample_rate=44100, seconds=2.0)
+    assert _opus_input_rate(native) == 24000
+    assert _opus_input_rate(resampled) == 48000
+    for data in (native, resampled):
+        seconds, rate, _channels, _codec, problems = decode(data)
+        assert problems == [] and rate == 48000
+        assert seconds == pytest.approx(2.0, abs=0.01)
+        assert mutagen.File(io.BytesIO(data)).info.length == pytest.approx(2.0, abs=0.01)
+
+
+def test_the_same_arguments_give_the_same_bytes_after_a_fresh_encode():
+    before = {fmt: synth.audio_bytes(fmt, TAGS, seconds=0.3) for fmt in synth.FORMATS}
+    synth._template.cache_clear()
+    after = {fmt: synth.audio_bytes(fmt, TAGS, seconds=0.3) for fmt in synth.FORMATS}
+    assert before == after
+
 
 @pytest.mark.parametrize("fmt", ["ogg", "opus"])
-def test_ogg_pages_have_valid_crcs_and_flags(fmt):
+def test_a_comment_larger_than_a_page_gives_valid_ogg_pages(ffmpeg_logs, fmt):
     # A comment larger than one page forces a continued packet.
     data = synth.audio_bytes(fmt, {"title": "x" * 70_000, "artist": "Ø"}, seconds=3.0)
     fileobj = io.BytesIO(data)
@@ -251,60 +393,41 @@ def test_ogg_pages_have_valid_crcs_and_flags(fmt):
     assert pages[0].first and pages[-1].last
     assert any(p.continued for p in pages)
     assert mutagen.File(io.BytesIO(data))["TITLE"] == ["x" * 70_000]
-
-
-def _crc(data, poly, width):
-    crc, top, mask = 0, 1 << (width - 1), (1 << width) - 1
-    for byte in data:
-        crc ^= byte << (width - 8)
-        for _ in range(8):
-            crc = ((crc << 1) ^ poly) & mask if crc & top else (crc << 1) & mask
-    return crc
-
-
-def test_flac_frames_have_valid_crcs():
-    data = synth.audio_bytes("flac", None, seconds=0.5, sample_rate=44100, channels=2)
-    assert data[:4] == b"fLaC" and data[4] == 0x80  # STREAMINFO is the last metadata block
-    pos = 8 + 34
-    frames = samples = 0
-    while pos < len(data):
-        assert data[pos : pos + 2] == b"\xff\xf8"
-        code = data[pos + 2] >> 4
-        header_len = 5 + (0 if code == 12 else 2)  # sync, codes, 1-byte frame number, 16-bit block size
-        block = 4096 if code == 12 else struct.unpack(">H", data[pos + 5 : pos + 7])[0] + 1
-        assert data[pos + header_len] == _crc(data[pos : pos + header_len], 0x07, 8)
-        end = pos + header_len + 1 + 2 * 3  # two CONSTANT 16-bit subframes
-        assert struct.unpack(">H", data[end : end + 2])[0] == _crc(data[pos:end], 0x8005, 16)
-        pos = end + 2
-        frames += 1
-        samples += block
-    assert samples == 22050 and frames == 6
-
-
-def test_mp3_is_a_run_of_whole_frames():
-    data = synth.audio_bytes("mp3", None, seconds=1.0)
-    pos = count = 0
-    while pos < len(data):
-        header = struct.unpack(">I", data[pos : pos + 4])[0]
-        assert header >> 21 == 0x7FF
-        pos += 144 * 32000 // 44100 + (header >> 9 & 1)
-        count += 1
-    assert pos == len(data) and count == 39
+    seconds, _rate, _channels, _codec, problems = decode(data)
+    assert problems == [] and seconds == pytest.approx(3.0, abs=0.01)
 
 
 def test_unknown_format_raises():
     with pytest.raises(ValueError, match="unknown audio format"):
         synth.audio_bytes("xyz")
     with pytest.raises(ValueError, match="unknown audio format"):
+        synth.audio_bytes("ape")
+    with pytest.raises(ValueError, match="unknown audio format"):
         synth.write_audio_file("never-written.xyz", "xyz")
 
 
-def test_invalid_arguments_raise():
-    with pytest.raises(ValueError, match="unknown tag key"):
-        synth.audio_bytes("flac", {"composer": "x"})
-    with pytest.raises(ValueError, match="channel"):
-        synth.audio_bytes("mp3", channels=3)
-    with pytest.raises(ValueError, match="sample_rate"):
-        synth.audio_bytes("wv", sample_rate=12345)
-    with pytest.raises(ValueError, match="seconds"):
-        synth.audio_bytes("wav", seconds=0)
+@pytest.mark.parametrize(
+    ("fmt", "kwargs", "tags", "message"),
+    [
+        ("flac", {}, {"composer": "x"}, "unknown tag key"),
+        ("mp3", {"channels": 3}, None, "channel"),
+        ("ogg", {"channels": 1}, None, "channel"),
+        ("opus", {"channels": 9}, None, "channel"),
+        ("wma", {"channels": 6}, None, "channel"),
+        ("aiff", {"channels": 8}, None, "channel"),
+        ("wv", {"sample_rate": 12345}, None, "sample_rate"),
+        ("mp3", {"sample_rate": 96000}, None, "sample_rate"),
+        ("m4a", {"sample_rate": 12345}, None, "sample_rate"),
+        ("wma", {"sample_rate": 96000}, None, "sample_rate"),
+        ("flac", {"bits_per_sample": 8}, None, "bits_per_sample"),
+        ("alac", {"bits_per_sample": 8}, None, "bits_per_sample"),
+        ("wav", {"bits_per_sample": 32}, None, "bits_per_sample"),
+        ("wav", {"seconds": 0}, None, "seconds"),
+        ("wav", {"seconds": 100_000.0, "sample_rate": 192000}, None, "32-bit"),
+        ("m4a", {}, {"track_number": 70_000}, "65535"),
+        ("alac", {}, {"disc_number": "one"}, "integers"),
+    ],
+)
+def test_invalid_arguments_raise(fmt, kwargs, tags, message):
+    with pytest.raises(ValueError, match=message):
+        synth.audio_bytes(fmt, tags, **kwargs)

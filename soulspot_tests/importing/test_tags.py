@@ -29,7 +29,6 @@ FAMILIES = {
     "opus": "ogg",
     "m4a": "mp4",
     "wv": "ape",
-    "ape": "ape",
 }
 
 FULL = TrackTags(
@@ -72,7 +71,7 @@ def read_back(path: Path) -> dict:
     """The tag fields the scanner records for ``path``."""
     result = read_audio_file(FileStat(str(path), path.stat().st_size, 0))
     assert result.error is None and result.warnings == []
-    record = dict(zip(RECORD_FIELDS, result.record))
+    record = dict(zip(RECORD_FIELDS, result.record, strict=True))
     return {name: record[name] for name in TAG_FIELDS}
 
 
