@@ -5,6 +5,7 @@ import time
 
 import dagster as dg
 import duckdb
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition  # not exported
 
 from soulspot_pipeline.assets.cleanup import library_cleanup
 from soulspot_pipeline.assets.cloud import cloud_assets
@@ -70,7 +71,12 @@ cleanup_schedule = dg.ScheduleDefinition(
 
 
 def _schedule(
-    name: str, job: dg.JobDefinition, cron: str, settings: Settings, what: str, variable: str
+    name: str,
+    job: dg.JobDefinition | UnresolvedAssetJobDefinition,
+    cron: str,
+    settings: Settings,
+    what: str,
+    variable: str,
 ) -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(
         name=name,

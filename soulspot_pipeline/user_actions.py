@@ -7,15 +7,17 @@ sync: a removed like stays removed until it is liked again, an ignored one for g
 
 from collections.abc import Callable
 from datetime import datetime
-from enum import Enum, StrEnum
+from enum import StrEnum
+from typing import TypeVar
 
 import dagster as dg
 import duckdb
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition  # not exported
 from pydantic import Field
 
 from soulspot_pipeline.assets.expand import discography_gaps
 from soulspot_pipeline.assets.shared import rebuild
-from soulspot_pipeline.domain.cloud import PLAYLIST_MODES
+from soulspot_pipeline.domain.cloud import DISABLED, OWN, REFERENCE
 from soulspot_pipeline.domain.library_merge import ENRICHED_FIELDS
 from soulspot_pipeline.domain.ownership import IGNORED, REMOVED
 from soulspot_pipeline.resources.policies import LibraryPolicy
@@ -31,7 +33,10 @@ class EntityType(StrEnum):
     track = "track"
 
 
-PlaylistMode = Enum("PlaylistMode", {mode: mode for mode in PLAYLIST_MODES}, type=str)
+class PlaylistMode(StrEnum):
+    reference = REFERENCE
+    own = OWN
+    disabled = DISABLED
 
 
 class EntityConfig(dg.Config):
@@ -74,16 +79,21 @@ def manual_value(entity_type: str, field: str, value: str | None) -> object:
     return value.strip()
 
 
+C = TypeVar("C", bound=dg.Config)
+
 # What each action records, given its config; returns what it did, in words.
-Act = Callable[[duckdb.DuckDBPyConnection, datetime, dg.Config], str]
+Act = Callable[[duckdb.DuckDBPyConnection, datetime, C], str]
 
 
-def _action_job(name: str, op_name: str, config_type: type[dg.Config], description: str, act: Act) -> dg.JobDefinition:
+def _action_job(name: str, op_name: str, config_type: type[C], description: str, act: Act[C]) -> dg.JobDefinition:
     """A job of one op: record the decision and rebuild the library in one writer session."""
 
     @dg.op(name=op_name, description=description)
     def action(
-        context: dg.OpExecutionContext, config: config_type, library_db: LibraryDatabase, library_policy: LibraryPolicy
+        context: dg.OpExecutionContext,
+        config: config_type,  # type: ignore[valid-type]  # Dagster reads each job's config class from here
+        library_db: LibraryDatabase,
+        library_policy: LibraryPolicy,
     ) -> None:
         with library_db.writer() as conn:
             try:
@@ -101,7 +111,7 @@ def _action_job(name: str, op_name: str, config_type: type[dg.Config], descripti
     return action_job
 
 
-def _decide(decision: str | None, verb: str) -> Act:
+def _decide(decision: str | None, verb: str) -> Act[EntityConfig]:
     def act(conn, now, config: EntityConfig) -> str:
         entity_type, entity_id = config.entity_type.value, config.entity_id
         label = decisions.entity_name(conn, entity_type, entity_id)
@@ -190,7 +200,7 @@ decide_discography_gaps = dg.define_asset_job(
     tags={"soulspot/kind": "user_action"},
 )
 
-user_action_jobs = [
+user_action_jobs: list[dg.JobDefinition | UnresolvedAssetJobDefinition] = [
     remove_from_library,
     ignore_in_library,
     restore_to_library,

@@ -193,3 +193,10 @@ def test_discography_and_images_run_after_their_ticks_only_once_their_upstream_s
             instance.report_runless_asset_event(dg.AssetMaterialization(key))
         result = evaluate(6, 10, result.cursor)
         assert result.get_num_requested(gaps) == 1
+
+
+def test_the_playlist_mode_choices_are_the_merges_modes():
+    from soulspot_pipeline.domain.cloud import PLAYLIST_MODES
+    from soulspot_pipeline.user_actions import PlaylistMode
+
+    assert sorted(mode.value for mode in PlaylistMode) == sorted(PLAYLIST_MODES)

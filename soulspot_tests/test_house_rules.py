@@ -17,7 +17,7 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 def locked_versions() -> dict[str, str]:
     """The pinned version of every package requirements.lock installs on this machine."""
-    pins = {}
+    pins: dict[str, str] = {}
     for line in (ROOT / "requirements.lock").read_text().splitlines():
         line = line.strip()
         if not line or line.startswith("#"):

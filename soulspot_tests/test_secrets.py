@@ -77,6 +77,7 @@ def run_records(instance: dg.DagsterInstance, run_id: str) -> str:
     """What the UI shows of a run: the run itself (config, tags), its job and plan snapshots, every event
     (logs, materialization metadata, step failures), serialized."""
     run = instance.get_run_by_id(run_id)
+    assert run is not None and run.job_snapshot_id is not None and run.execution_plan_snapshot_id is not None
     parts = [
         serialize_value(run),
         serialize_value(instance.get_job_snapshot(run.job_snapshot_id)),

@@ -50,7 +50,7 @@ def local_scan(
 
     if not summary.folder_exists:
         context.log.warning(f"the music folder {summary.music_dir} does not exist yet; nothing to scan")
-    metadata: dict[str, object] = {
+    metadata: dict[str, dg.MetadataValue | int | float | str] = {
         "music_dir": dg.MetadataValue.path(summary.music_dir),
         "seen": summary.seen,
         "new": summary.new,

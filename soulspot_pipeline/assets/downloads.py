@@ -285,21 +285,33 @@ def import_finished(active: store.ActiveDownload, downloads_dir: Path, music_dir
         "title": t["title"],
     }
     cover = Path(active.cover_path).read_bytes() if active.cover_path and os.path.exists(active.cover_path) else None
-    common = dict(
-        template=DEFAULT_TEMPLATE,
-        fields=fields,
-        cover_jpeg=cover,
-        expected_duration_ms=active.duration_ms,
-        expected_size=active.size_bytes,
-        existing=_quality(active.existing),
-    )
+    existing = _quality(active.existing)
+
+    def place(tags: TrackTags | None) -> ImportOutcome:
+        return import_download(
+            source,
+            music_dir,
+            template=DEFAULT_TEMPLATE,
+            fields=fields,
+            tags=tags,
+            cover_jpeg=cover,
+            expected_duration_ms=active.duration_ms,
+            expected_size=active.size_bytes,
+            existing=existing,
+        )
+
     try:
-        outcome = import_download(source, music_dir, tags=TrackTags(**t), **common)
+        outcome = place(TrackTags(**t))
     except TaggingError:
-        outcome = import_download(source, music_dir, tags=None, **common)  # a format we cannot tag still counts
+        outcome = place(None)  # a format we cannot tag still counts
     old = active.existing_path
-    inside = old and Path(old).resolve().is_relative_to(music_dir.resolve())
-    if outcome.status == "placed" and inside and os.path.exists(old) and Path(old).resolve() != outcome.path.resolve():
+    if (
+        old
+        and Path(old).resolve().is_relative_to(music_dir.resolve())
+        and outcome.status == "placed"
+        and os.path.exists(old)
+        and Path(old).resolve() != outcome.path.resolve()
+    ):
         set_aside(Path(old), music_dir)  # an upgrade under a new name: the old copy leaves the library, kept aside
     return outcome
 

@@ -110,7 +110,8 @@ def expand_library(
         out.entries[artist.artist_id], out.new_keys[artist.artist_id] = entries, new
         for entry in entries:
             key = entry.group.key
-            status = gap_status(entry, decisions.get(key), album_states.get(entry.album_id))
+            album_state = album_states.get(entry.album_id) if entry.album_id is not None else None
+            status = gap_status(entry, decisions.get(key), album_state)
             if status == MISSING and (policy.request_gaps or (policy.request_new_releases and key in new)):
                 origin = "auto_gaps" if policy.request_gaps else "auto_new"
                 out.auto_requests.setdefault(origin, {})[key] = REQUESTED

@@ -129,7 +129,11 @@ def fetch_images(
 
 def write_cover_files(conn, outcomes: list[store.ImageOutcome]) -> int:
     """cover.jpg beside the files of each album that lives in one folder, never over one already there."""
-    stored = {o.target.entity_id: o.path for o in outcomes if o.status == STORED and o.target.entity_type == "album"}
+    stored = {
+        o.target.entity_id: o.path
+        for o in outcomes
+        if o.status == STORED and o.path is not None and o.target.entity_type == "album"
+    }
     written = 0
     for album_id, folder in store.album_folders(conn, list(stored)):
         cover = Path(folder) / "cover.jpg"

@@ -37,8 +37,8 @@ class Merged:
 
     inputs: MergeInputs
     result: MergeResult
-    changes: dict[str, dict[str, int]]
-    metadata: dict[str, object]
+    changes: dict[str, entities.TableChanges]
+    metadata: dict[str, dg.MetadataValue | int]
 
     def materialization(self, action: str | None = None) -> dg.AssetMaterialization:
         """This merge as a ``library_entities`` materialization, for the runs of other assets
@@ -60,8 +60,8 @@ def rebuild(conn: duckdb.DuckDBPyConnection, policy: LibraryPolicy) -> Merged:
 
 
 def library_entities_metadata(
-    conn: duckdb.DuckDBPyConnection, inputs: MergeInputs, result: MergeResult, changes: dict[str, dict[str, int]]
-) -> dict[str, object]:
+    conn: duckdb.DuckDBPyConnection, inputs: MergeInputs, result: MergeResult, changes: dict[str, entities.TableChanges]
+) -> dict[str, dg.MetadataValue | int]:
     """What every ``library_entities`` materialization reports: the tables' counts as written,
     and how the merge that wrote them decided."""
     artists, albums, tracks, owned, downloaded = conn.execute(

@@ -1,10 +1,13 @@
-"""``soulspot bench``: throughput and peak memory of the scan, the merge and the cloud import.
+"""``soulspot bench``: throughput and peak memory of the scan, the merge and the cloud import,
+and how fully the downloads phase uses the Soulseek search budget.
 
 The scan benchmark builds N small tagged files (FLAC, MP3 and Ogg Vorbis mixed) in a
 scratch folder, then measures a cold scan into an empty database, a warm rescan with
 nothing changed, a rescan after touching 1% of the files, and the library merge. The
 cloud benchmark (``--cloud-tracks``) imports N saved tracks from the Spotify stand-in
-through spotipy and Dagster, twice. Figures, not assertions.
+through spotipy and Dagster, twice. The downloads benchmark (``--downloads``) searches a queue
+of N pending tracks at the slskd stand-in within the budget scaled to a short window, and
+prints how many searches the busiest window held. Figures, not assertions.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from soulspot_pipeline.devkit.synth import write_audio_file
 from soulspot_pipeline.scan.scanner import scan_music_folder
@@ -101,7 +106,8 @@ def _descendants(root: int) -> set[int]:
                     parents[int(entry)] = int(stat.read().rsplit(b")", 1)[1].split()[1])
             except (OSError, ValueError, IndexError):
                 continue
-    found, frontier = set(), {root}
+    found: set[int] = set()
+    frontier = {root}
     while frontier:
         frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
         found |= frontier
@@ -119,9 +125,18 @@ def _vm_hwm_kb(pid: int) -> int:
     return 0
 
 
-def changed_rows(changes: dict) -> int:
+def changed_rows(changes: Mapping[str, Any]) -> int:
     """All the counts of a nested ``changes`` report added up."""
-    return sum(changed_rows(v) if isinstance(v, dict) else v for v in changes.values())
+    return sum(changed_rows(v) if isinstance(v, Mapping) else v for v in changes.values())
+
+
+def materialized_metadata(result: Any) -> dict[str, Any]:
+    """The metadata values of every materialization of a ``dg.materialize`` result, by name."""
+    return {
+        name: value.value
+        for event in result.get_asset_materialization_events()
+        for name, value in event.materialization.metadata.items()
+    }
 
 
 def _timed(label: str, files: int, fn):
@@ -224,11 +239,7 @@ def run_cloud_benchmark(tracks: int, directory: Path | None = None) -> int:
                         conn, auto_queue=False, source_order=SOURCE_ORDER, metadata_order=METADATA_ORDER
                     )[2]
                 merged = time.perf_counter() - started
-                meta = {
-                    k: v.value
-                    for e in result.get_asset_materialization_events()
-                    for k, v in e.materialization.metadata.items()
-                }
+                meta = materialized_metadata(result)
                 print(
                     f"{label}: import {imported:6.2f} s ({tracks / imported:,.0f} tracks/s, "
                     f"{len(server.requests) - before} requests, {meta['rate_limited']} rate-limited), "
@@ -236,6 +247,83 @@ def run_cloud_benchmark(tracks: int, directory: Path | None = None) -> int:
                     flush=True,
                 )
             print(f"peak memory of the process: {memory.own_mb:,.0f} MB")
+    finally:
+        if directory is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+def run_downloads_benchmark(tracks: int, window_s: float, directory: Path | None = None) -> int:
+    """Search a queue of ``tracks`` pending tracks at the slskd stand-in within the Soulseek
+    budget (34 searches per window, the window scaled down from 220 s so it binds in seconds)."""
+    import dagster as dg
+
+    from soulspot_pipeline.assets.cloud import cloud_assets
+    from soulspot_pipeline.assets.downloads import downloads
+    from soulspot_pipeline.assets.library import library_entities
+    from soulspot_pipeline.devkit.standins import deezer as dz
+    from soulspot_pipeline.devkit.standins.slskd import SharedFile, SlskdStandin
+    from soulspot_pipeline.domain.search_budget import MAX_SEARCHES
+    from soulspot_pipeline.resources.deezer import DeezerResource
+    from soulspot_pipeline.resources.policies import DownloadPolicy, LibraryPolicy
+    from soulspot_pipeline.resources.search_budget import SearchBudget
+    from soulspot_pipeline.resources.slskd import SlskdResource
+
+    scratch = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="soulspot-bench-downloads-"))
+    db = LibraryDatabase(database=str(scratch / "bench.duckdb"), snapshot_path=str(scratch / "bench.snapshot.duckdb"))
+    library = dz.generate_library(tracks, seed=5)
+    slskd = SlskdStandin(scratch / "slskd", search_polls=1, ban_after=(MAX_SEARCHES, window_s))
+    # One peer shares every track in its album's folder, plus a bonus file, so no folder is a
+    # whole album and each track is searched for on its own after its album's search.
+    albums = {t["album"]["id"]: (t["artist"]["name"], t["album"]["title"]) for t in library.tracks}
+    shared = [(t["artist"]["name"], t["album"]["title"], t["title"], t["duration"]) for t in library.tracks]
+    shared += [(artist, album, "bonus", 100) for artist, album in albums.values()]
+    slskd.add_peer(
+        "everything",
+        files=[
+            SharedFile(f"@@lib\\{artist}\\{album}\\{name}.mp3", b"\xff\xfb" * 64, bit_rate=320, length=length)
+            for artist, album, name, length in shared
+        ],
+    )
+    print(
+        f"soulspot bench: {tracks:,} liked tracks queued for download, budget {MAX_SEARCHES} searches "
+        f"per {window_s:g} s (Soulseek's is per 220 s), in {scratch}"
+    )
+    try:
+        with dz.DeezerStandin(library) as deezer, slskd:
+            resources = {
+                "library_db": db,
+                "library_policy": LibraryPolicy(auto_queue_downloads=True),
+                "deezer": DeezerResource(user_id=library.user_id, api_url=deezer.api_url),
+                "slskd": SlskdResource(base_url=slskd.url, api_key="standin-api-key", poll_interval_s=0.001),
+                "search_budget": SearchBudget(
+                    ledger_path=str(scratch / "searches.sqlite"), max_searches=MAX_SEARCHES, window_s=window_s
+                ),
+                "download_policy": DownloadPolicy(tracks_per_run=tracks),
+            }
+            favorites = next(a for a in cloud_assets if a.key == dg.AssetKey("deezer_favorites"))
+            dg.materialize([favorites, library_entities], resources=resources)
+            started = time.perf_counter()
+            result = dg.materialize([downloads], resources=resources)
+            seconds = time.perf_counter() - started
+        meta = materialized_metadata(result)
+        searches = len(slskd.searches)
+        # The least time the budget allows for that many searches: full windows, back to back.
+        floor_s = (searches - 1) // MAX_SEARCHES * window_s
+        busiest = slskd.max_searches_in_window(window_s)
+        print(
+            f"{meta['searched']:,} tracks searched with {searches:,} searches in {seconds:.1f} s ({searches / seconds:.1f}/s)"
+        )
+        print(
+            f"busiest {window_s:g} s window: {busiest} searches of the {MAX_SEARCHES} allowed "
+            f"({busiest / MAX_SEARCHES:.0%} of the budget used); overlapping searches: "
+            f"{'none' if slskd.max_concurrent_searches == 1 else slskd.max_concurrent_searches}; "
+            f"banned: {'yes' if slskd.banned else 'no'}"
+        )
+        print(
+            f"the budget allows that many searches in {floor_s:.1f} s at the least; "
+            f"the run took {seconds - floor_s:.1f} s more"
+        )
     finally:
         if directory is None:
             shutil.rmtree(scratch, ignore_errors=True)

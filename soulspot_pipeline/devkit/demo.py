@@ -227,7 +227,8 @@ def build_catalog() -> tuple[MbCatalog, list[Placed]]:
     """The MusicBrainz catalog of the sample (every release group, so discographies have gaps) and its tracks."""
     catalog = MbCatalog()
     placed = []
-    artists, groups, releases, counters = {}, {}, {}, {}
+    artists, groups, releases = {}, {}, {}
+    counters: dict[str, int] = {}  # recordings per artist, for their ISRCs
     for artist, album, number, track in _tracks():
         if not artist.on_musicbrainz:
             placed.append(Placed(artist, album, track, number, None, None, None, None))

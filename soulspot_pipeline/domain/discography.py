@@ -94,20 +94,21 @@ def match_discography(
             by_title.setdefault(base_title(album.title), album)
     entries = []
     for group in groups:
-        album, rule = None, None
+        matched: LibraryAlbum | None = None
+        rule: str | None = None
         if group.release_group_mbid and group.release_group_mbid in by_mbid:
-            album, rule = by_mbid[group.release_group_mbid], "release_group_mbid"
+            matched, rule = by_mbid[group.release_group_mbid], "release_group_mbid"
         elif group.spotify_album_id and group.spotify_album_id in by_spotify:
-            album, rule = by_spotify[group.spotify_album_id], "spotify_id"
+            matched, rule = by_spotify[group.spotify_album_id], "spotify_id"
         elif base_title(group.title) in by_title:
-            album, rule = by_title[base_title(group.title)], "title"
+            matched, rule = by_title[base_title(group.title)], "title"
         entries.append(
             DiscographyEntry(
                 group,
                 policy.collects(group),
-                album.album_id if album else None,
+                matched.album_id if matched else None,
                 rule,
-                album is not None and album.ownership_state == OWNED,
+                matched is not None and matched.ownership_state == OWNED,
             )
         )
     return entries
@@ -167,9 +168,10 @@ def choose_release(releases: Sequence[Release]) -> Release | None:
     )
 
 
-def _int(value: object) -> int | None:
+def _int(value: str | int | None) -> int | None:
+    """A number musicbrainzngs gives as text; None when absent or not a number."""
     try:
-        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
+        return int(value) if value is not None and value != "" else None
     except (TypeError, ValueError):
         return None
 

@@ -131,7 +131,7 @@ def score_recording(wanted: WantedTrack, candidate: RecordingCandidate) -> Score
 
     if artist < MIN_ARTIST:
         decision, reason = REJECTED, f"another artist ({candidate.artist_phrase})"
-    elif duration == 0.0:
+    elif duration == 0.0 and wanted.duration_ms and candidate.length_ms:  # 0.0 is only scored for two known lengths
         decision, reason = REJECTED, f"length differs by {abs(wanted.duration_ms - candidate.length_ms) / 1000:.0f} s"
     elif isrc_match and title >= ISRC_MIN_TITLE and artist >= ISRC_MIN_ARTIST:
         decision, reason = ACCEPTED, "same ISRC, plausible title and artist"

@@ -64,6 +64,10 @@ class NamedTodo:
     facts_hash: str
 
 
+# A candidate as MusicBrainz has it: (title, artist, album, length).
+Shown = tuple[str | None, str | None, str | None, int | None]
+
+
 @dataclass
 class Outcome:
     """One entity's identification: the rule and query that produced its candidates."""
@@ -76,10 +80,10 @@ class Outcome:
     facts_hash: str
     release_mbid: str | None = None
     # mbid -> (title, artist, album, length) as MusicBrainz has them, for match_candidates.
-    shown: dict[str, tuple[str | None, str | None, str | None, int | None]] = field(default_factory=dict)
+    shown: dict[str, Shown] = field(default_factory=dict)
 
 
-def _show_recordings(candidates: Sequence[RecordingCandidate], scored: Sequence[Scored]) -> dict:
+def _show_recordings(candidates: Sequence[RecordingCandidate], scored: Sequence[Scored]) -> dict[str, Shown]:
     by_mbid = {c.mbid: c for c in candidates}
     return {
         s.mbid: (
@@ -120,16 +124,16 @@ def identify_library(
             matched[todo.track_id] = ({c.mbid: c for c in candidates}[best.mbid], best)
         return outcome
 
-    with_isrc = [t for t in tracks if t.isrc]
+    with_isrc = [(t, t.isrc) for t in tracks if t.isrc]
     say(f"identifying {len(tracks)} tracks ({len(with_isrc)} by ISRC), {len(artists)} artists, {len(albums)} albums")
-    by_isrc = mb.recordings_by_isrc([t.isrc for t in with_isrc]) if with_isrc else {}
+    by_isrc = mb.recordings_by_isrc([isrc for _, isrc in with_isrc]) if with_isrc else {}
     searched = [t for t in tracks if not t.isrc]
-    for todo in with_isrc:
-        candidates = by_isrc.get(todo.isrc) or []
+    for todo, isrc in with_isrc:
+        candidates = by_isrc.get(isrc) or []
         if not candidates:
             searched.append(todo)  # MusicBrainz does not know the ISRC: search by name
             continue
-        outcomes.append(settle(todo, "isrc", f"isrc:{todo.isrc}", candidates))
+        outcomes.append(settle(todo, "isrc", f"isrc:{isrc}", candidates))
     for n, todo in enumerate(searched, 1):
         query, candidates = mb.search_recordings(todo.title, todo.artist)
         outcomes.append(settle(todo, "recording_search", query, candidates))
@@ -144,54 +148,51 @@ def identify_library(
             if todo.album_id:
                 tracks_of_album[todo.album_id].append(todo.track_id)
 
-    for todo in artists:
+    for artist in artists:
         credits = [
             (credit.mbid, credit.name)
-            for track_id in tracks_of_artist.get(todo.entity_id, ())
+            for track_id in tracks_of_artist.get(artist.entity_id, ())
             for credit in matched[track_id][0].artists
-            if name_similarity(todo.name, credit.name) >= CREDIT_MATCH
+            if name_similarity(artist.name, credit.name) >= CREDIT_MATCH
         ]
         if credits:
-            outcomes.append(_from_votes("artist", todo, [m for m, _ in credits], dict(credits)))
+            outcomes.append(_from_votes("artist", artist, [m for m, _ in credits], dict(credits)))
             continue
-        query, candidates = mb.search_artists(todo.name)
-        decision = identify_named(todo.name, candidates)
-        shown = {c.mbid: (c.name, c.disambiguation, None, None) for c in candidates}
+        query, named = mb.search_artists(artist.name)
+        decision = identify_named(artist.name, named)
+        shown: dict[str, Shown] = {c.mbid: (c.name, c.disambiguation, None, None) for c in named}
         outcomes.append(
-            Outcome("artist", todo.entity_id, "artist_search", query, decision, todo.facts_hash, shown=shown)
+            Outcome("artist", artist.entity_id, "artist_search", query, decision, artist.facts_hash, shown=shown)
         )
 
-    for todo in albums:
+    for album in albums:
+        found = [matched[track_id][1].best_release for track_id in tracks_of_album.get(album.entity_id, ())]
+        # (release group, release) of each matched release that is this album
         releases = [
-            matched[track_id][1].best_release
-            for track_id in tracks_of_album.get(todo.entity_id, ())
-            if matched[track_id][1].best_release is not None
-        ]
-        releases = [
-            r
-            for r in releases
-            if r.release_group_mbid and name_similarity(base_title(todo.name), base_title(r.title)) >= RELEASE_MATCH
+            (r.release_group_mbid, r)
+            for r in found
+            if r is not None
+            and r.release_group_mbid
+            and name_similarity(base_title(album.name), base_title(r.title)) >= RELEASE_MATCH
         ]
         if releases:
             outcome = _from_votes(
                 "album",
-                todo,
-                [r.release_group_mbid for r in releases],
-                {r.release_group_mbid: r.title for r in releases},
+                album,
+                [group for group, _ in releases],
+                {group: r.title for group, r in releases},
             )
             if outcome.decision.mbid:
-                outcome.release_mbid = vote(r.mbid for r in releases if r.release_group_mbid == outcome.decision.mbid)[
-                    0
-                ]
+                outcome.release_mbid = vote(r.mbid for group, r in releases if group == outcome.decision.mbid)[0]
             outcomes.append(outcome)
             continue
-        if not todo.artist:
+        if not album.artist:
             continue
-        query, candidates = mb.search_release_groups(todo.name, todo.artist)
-        decision = identify_named(todo.name, candidates, wanted_artist=todo.artist, edition_blind=True)
-        shown = {c.mbid: (c.name, c.artist, c.release_group_type, None) for c in candidates}
+        query, named = mb.search_release_groups(album.name, album.artist)
+        decision = identify_named(album.name, named, wanted_artist=album.artist, edition_blind=True)
+        shown = {c.mbid: (c.name, c.artist, c.release_group_type, None) for c in named}
         outcomes.append(
-            Outcome("album", todo.entity_id, "release_group_search", query, decision, todo.facts_hash, shown=shown)
+            Outcome("album", album.entity_id, "release_group_search", query, decision, album.facts_hash, shown=shown)
         )
     return outcomes
 

@@ -82,7 +82,7 @@ def render_cover_wall(
     The grid is about square (``ceil(sqrt(n))`` columns) unless ``columns`` is given;
     unreadable inputs are skipped, and no readable input gives a one-tile placeholder.
     """
-    tiles = []
+    tiles: list[Image.Image] = []
     for data in thumbnails:
         if len(tiles) >= max_tiles:
             break

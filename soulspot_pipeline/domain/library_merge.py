@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePath
-from typing import Any
+from typing import Any, TypeVar
 
 from soulspot_pipeline.domain.matching import TrackFacts, base_title, score_tracks
 from soulspot_pipeline.domain.ownership import (
@@ -32,6 +32,8 @@ from soulspot_pipeline.domain.ownership import (
 )
 from soulspot_pipeline.domain.quality import LOSSLESS_FORMATS
 from soulspot_pipeline.domain.text import normalize_name
+
+_V = TypeVar("_V")
 
 _ID_NAMESPACE = uuid.UUID("6f1d7a52-3c1e-4b8e-9a55-2f0c9e5b7d11")
 UNKNOWN_ARTIST = "Unknown Artist"
@@ -237,6 +239,19 @@ def _first(observations: Sequence[Mapping[str, Any]], key: str) -> Any:
         if value is not None:
             return value
     return None
+
+
+def _root(parent: Mapping[str, str], x: str) -> str:
+    """The id ``x`` was united into, following ``parent`` (union-find) to its end."""
+    while parent.get(x, x) != x:
+        x = parent[x]
+    return x
+
+
+def _inherit(mapping: dict[str, _V], alias: str, survivor: str) -> None:
+    """The survivor takes the alias's value, unless it has one of its own."""
+    if alias in mapping and survivor not in mapping:
+        mapping[survivor] = mapping[alias]
 
 
 def _by_rank(observations: Sequence[Mapping[str, Any]]) -> list[tuple[int, list[Mapping[str, Any]]]]:
@@ -560,32 +575,24 @@ class _Merge:
             ("track", self.track_obs),
         ):
             parent: dict[str, str] = {}
-
-            def find(x: str) -> str:
-                while parent.get(x, x) != x:
-                    x = parent[x]
-                return x
-
             holder: dict[str, str] = {}
             reasons: dict[str, str] = {}
             for entity_id in sorted(observations_of):
                 for key in sorted(self.identity_keys(entity_type, entity_id, observations_of[entity_id])):
                     other = holder.setdefault(key, entity_id)
-                    a, b = find(other), find(entity_id)
+                    a, b = _root(parent, other), _root(parent, entity_id)
                     if a != b:
                         keep, drop = min(a, b), max(a, b)
                         parent[drop] = keep
                         reasons[drop] = f"same {key.split(':', 1)[0]} {key.split(':', 1)[1]}"
             for entity_id in sorted(parent):
-                survivor = find(entity_id)
+                survivor = _root(parent, entity_id)
                 observations_of[survivor].extend(observations_of.pop(entity_id))
                 self.alias[(entity_type, entity_id)] = survivor
                 self.result.aliases.append((entity_type, entity_id, survivor, reasons[entity_id]))
-                for mapping in (self.decisions, self.requests):
-                    if entity_id in mapping and survivor not in mapping:
-                        mapping[survivor] = mapping[entity_id]
-                if entity_id in self.resolver.identity and survivor not in self.resolver.identity:
-                    self.resolver.identity[survivor] = self.resolver.identity[entity_id]
+                _inherit(self.decisions, entity_id, survivor)
+                _inherit(self.requests, entity_id, survivor)
+                _inherit(self.resolver.identity, entity_id, survivor)
             if entity_type != "track":
                 column = f"{entity_type}_id"
                 for observations in (*self.album_obs.values(), *self.track_obs.values()):
@@ -594,14 +601,14 @@ class _Merge:
                             o[column] = self.alias[(entity_type, o[column])]
         self.result.links = [
             SourceLink(
-                l.entity_type,
-                l.source,
-                l.source_id,
-                self.alias.get((l.entity_type, l.entity_id), l.entity_id),
-                l.matched_by,
-                l.score,
+                link.entity_type,
+                link.source,
+                link.source_id,
+                self.alias.get((link.entity_type, link.entity_id), link.entity_id),
+                link.matched_by,
+                link.score,
             )
-            for l in self.result.links
+            for link in self.result.links
         ]
 
     def register_identifications(self) -> None:
@@ -681,7 +688,7 @@ class _Merge:
                 "ownership_state": ownership,
                 "download_state": download,
                 "primary_source": primary,
-                "local_path": best["path"] if present else None,
+                "local_path": best["path"] if best is not None and present else None,
                 "audio_format": best.get("format") if best else None,
                 "bitrate": best.get("bitrate") if best else None,
                 "sample_rate": best.get("sample_rate") if best else None,

@@ -62,4 +62,6 @@ def is_strictly_better(new: Quality, old: Quality) -> bool:
 
 def upgrade_candidate(q: Quality, *, min_lossy_bitrate: int) -> bool:
     """Whether an owned file is a lossy one whose known bitrate is below ``min_lossy_bitrate``."""
-    return q.lossy and bool(q.bitrate) and q.bitrate < min_lossy_bitrate
+    if not q.lossy or not q.bitrate:
+        return False
+    return q.bitrate < min_lossy_bitrate

@@ -7,16 +7,17 @@ never atomic, so a library file is never the one being rewritten.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import mutagen
 from mutagen.aiff import AIFF
-from mutagen.apev2 import BINARY, APEv2File, APEValue
+from mutagen.apev2 import BINARY, APEv2, APEv2File, APEValue
 from mutagen.flac import FLAC, Picture
-from mutagen.id3 import APIC, TDRC, UFID, Encoding, Frames, ID3FileType, ID3TimeStamp, PictureType
-from mutagen.mp4 import MP4, AtomDataType, MP4Cover, MP4FreeForm
+from mutagen.id3 import APIC, ID3, TDRC, UFID, Encoding, Frames, ID3FileType, ID3TimeStamp, PictureType
+from mutagen.mp4 import MP4, AtomDataType, MP4Cover, MP4FreeForm, MP4Tags
 from mutagen.oggflac import OggFLAC
 from mutagen.oggopus import OggOpus
 from mutagen.oggspeex import OggSpeex
@@ -99,6 +100,10 @@ def _writer_for(audio: mutagen.FileType) -> Callable[[mutagen.FileType, TrackTag
     return None
 
 
+# mutagen declares ``FileType.tags`` as None; each writer below gets a file that has tags
+# (write_tags adds them), in the container its format uses, and casts to that.
+
+
 def _pair(number: int | None, total: int | None) -> str | None:
     """'n/total' or 'n' as Picard writes ID3 TRCK/TPOS and APE Track/Disc."""
     if not number:
@@ -120,7 +125,7 @@ _ID3_TXXX = _MUSICBRAINZ_NAMES
 
 
 def _write_id3(audio: mutagen.FileType, tags: TrackTags, cover: bytes | None) -> None:
-    id3 = audio.tags
+    id3 = cast(ID3, audio.tags)
     for name, frame_id in _ID3_TEXT.items():
         id3.delall(frame_id)
         if value := getattr(tags, name):
@@ -184,7 +189,7 @@ _OGG_PICTURE = "METADATA_BLOCK_PICTURE"
 
 
 def _write_vorbis(audio: mutagen.FileType, tags: TrackTags, cover: bytes | None) -> None:
-    comments = audio.tags
+    comments = cast(MutableMapping[str, list[str]], audio.tags)  # a VCommentDict, keyed like a dict
     for name, keys in _VORBIS_KEYS.items():
         for key in keys:
             if key in comments:
@@ -222,7 +227,7 @@ _MP4_NAMES = {"isrc": "ISRC", "recording_mbid": "MusicBrainz Track Id", **_MUSIC
 
 
 def _write_mp4(audio: mutagen.FileType, tags: TrackTags, cover: bytes | None) -> None:
-    atoms = audio.tags
+    atoms = cast(MP4Tags, audio.tags)
     if tags.genre and "gnre" in atoms:  # the numeric ID3v1 genre would contradict ©gen
         del atoms["gnre"]
     values: dict[str, object] = {key: getattr(tags, name) for name, key in _MP4_TEXT.items()}
@@ -265,7 +270,7 @@ _APE_FRONT_COVER = "Cover Art (Front)"
 
 
 def _write_ape(audio: mutagen.FileType, tags: TrackTags, cover: bytes | None) -> None:
-    items = audio.tags
+    items = cast(APEv2, audio.tags)
     updates = {keys: getattr(tags, name) for name, keys in _APE_KEYS.items()}
     updates.update({keys: _pair(getattr(tags, n), getattr(tags, t)) for (n, t), keys in _APE_PAIRS.items()})
     for keys, value in updates.items():

@@ -61,9 +61,12 @@ def verify_download(
             raise ImportRejected(f"size {size:,} of {expected_size:,} bytes: truncated")
         raise ImportRejected(f"size {size:,} but {expected_size:,} bytes expected")
     facts = audio_facts(path)
-    if expected_duration_ms and facts.duration_ms:
-        if abs(facts.duration_ms - expected_duration_ms) > tolerance_s * 1000:
-            raise ImportRejected(f"duration {_clock(facts.duration_ms)} but {_clock(expected_duration_ms)} expected")
+    if (
+        expected_duration_ms
+        and facts.duration_ms
+        and abs(facts.duration_ms - expected_duration_ms) > tolerance_s * 1000
+    ):
+        raise ImportRejected(f"duration {_clock(facts.duration_ms)} but {_clock(expected_duration_ms)} expected")
     return facts
 
 

@@ -12,7 +12,7 @@ import json
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Literal, TypeVar, overload
 from urllib.parse import quote
 
 import dagster as dg
@@ -61,7 +61,7 @@ class CoverArtResource(dg.ConfigurableResource):
         """Requests, retries and waiting of every call so far."""
         return self._stats
 
-    def front_cover_urls(self, refs: Sequence[tuple[str, str, str]]) -> dict[str, str | None | Exception]:
+    def front_cover_urls(self, refs: Sequence[tuple[str, str, str]]) -> dict[str, str | Exception | None]:
         """For each ``(key, kind, mbid)``, the URL of the front cover, None when there is none, or the failure.
 
         ``kind`` is ``"release"`` or ``"release-group"``. A 404 (the archive has no art)
@@ -127,8 +127,12 @@ class CoverArtResource(dg.ConfigurableResource):
         workers = max(1, min(self.max_in_flight, len(keyed)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="images") as pool:
             results = list(pool.map(guarded, [argument for _, argument in keyed]))
-        return {key: result for (key, _), result in zip(keyed, results)}
+        return {key: result for (key, _), result in zip(keyed, results, strict=True)}
 
+    @overload
+    def _get(self, url: str, *, missing_is_none: Literal[False], headers: dict[str, str] | None = None) -> bytes: ...
+    @overload
+    def _get(self, url: str, *, missing_is_none: bool, headers: dict[str, str] | None = None) -> bytes | None: ...
     def _get(self, url: str, *, missing_is_none: bool, headers: dict[str, str] | None = None) -> bytes | None:
         """The body at ``url`` under the retry policy; None for a 404 when ``missing_is_none``."""
         stats = CallStats()

@@ -7,6 +7,7 @@ shared through a lock file (``FileThrottle``) by every process on the machine; t
 ``musicbrainz_api`` pool keeps two runs from working MusicBrainz at once.
 """
 
+import functools
 import json
 import socket
 import time
@@ -205,7 +206,10 @@ class MusicBrainzResource(dg.ConfigurableResource):
 
     def _configure(self) -> None:
         # musicbrainzngs keeps its settings in module globals: set them for every call.
-        url = urlparse(self.server_url if "//" in self.server_url else f"https://{self.server_url}")
+        server = self.server_url
+        if not server:
+            raise ProviderError("MusicBrainz is turned off (SOULSPOT_MUSICBRAINZ_URL is empty)")
+        url = urlparse(server if "//" in server else f"https://{server}")
         musicbrainzngs.set_hostname(url.netloc, use_https=url.scheme == "https")
         musicbrainzngs.set_useragent(APP, VERSION, self.contact or "no contact configured: set SOULSPOT_CONTACT")
         musicbrainzngs.set_rate_limit(False)  # FileThrottle does it, across processes
@@ -264,8 +268,8 @@ class MusicBrainzResource(dg.ConfigurableResource):
                 page = (
                     self.request(
                         f"search/recording?{query}&limit={SEARCH_LIMIT}&offset={offset}",
-                        lambda q=query, o=offset: musicbrainzngs.search_recordings(
-                            query=q, limit=SEARCH_LIMIT, offset=o
+                        functools.partial(
+                            musicbrainzngs.search_recordings, query=query, limit=SEARCH_LIMIT, offset=offset
                         ),
                     )
                     or {}
@@ -338,8 +342,8 @@ class MusicBrainzResource(dg.ConfigurableResource):
             page = (
                 self.request(
                     browse_key(artist_mbid, offset),
-                    lambda o=offset: musicbrainzngs.browse_release_groups(
-                        artist=artist_mbid, limit=BROWSE_LIMIT, offset=o
+                    functools.partial(
+                        musicbrainzngs.browse_release_groups, artist=artist_mbid, limit=BROWSE_LIMIT, offset=offset
                     ),
                     ttl_days,
                 )

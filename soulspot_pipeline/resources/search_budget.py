@@ -37,7 +37,8 @@ class SearchBudget(dg.ConfigurableResource):
     ledger_path: str = Field(description="The ledger of recent searches (a SQLite file).")
     max_searches: int = Field(default=MAX_SEARCHES, description="Searches allowed per window.")
     window_s: float = Field(default=WINDOW_S, description="The window, in seconds.")
-    clock: dg.ResourceDependency[Clock] = Field(default_factory=Clock, description="Time and waiting.")
+    # Dagster's types want a ResourceDependency for the default, but the field holds the Clock itself.
+    clock: dg.ResourceDependency[Clock] = Field(default_factory=Clock, description="Time and waiting.")  # type: ignore[arg-type]
 
     @contextmanager
     def slot(self, text: str) -> Iterator[float]:

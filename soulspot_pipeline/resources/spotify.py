@@ -165,7 +165,7 @@ def parse_album(obj: dict) -> CloudAlbum:
     )
 
 
-def parse_track(obj: dict, album: CloudAlbum | None = None) -> CloudTrack | None:
+def parse_track(obj: dict | None, album: CloudAlbum | None = None) -> CloudTrack | None:
     """A track, or None for what is not a catalog track (episodes, local files, gone items)."""
     if not obj or obj.get("type", "track") != "track" or obj.get("episode") or obj.get("is_local") or not obj.get("id"):
         return None
@@ -254,16 +254,17 @@ class SpotifyResource(dg.ConfigurableResource):
         client.prefix = self.api_url if self.api_url.endswith("/") else self.api_url + "/"
         return client
 
-    def _spotify(self) -> spotipy.Spotify:
-        if self._client is None:
+    def _spotify(self) -> tuple[spotipy.Spotify, StoredLoginPKCE]:
+        """The client and the login it calls with, made on first use."""
+        if self._client is None or self._auth is None:
             if not self.configured:
                 raise LoginRequired("Spotify is not configured: set SPOTIFY_CLIENT_ID and SPOTIFY_REDIRECT_URI")
             self._auth = self.auth_manager()
             self._client = self._make_client(self._auth)
-        return self._client
+        return self._client, self._auth
 
     def _call(self, endpoint: str, fn: Callable[[spotipy.Spotify], dict]) -> dict:
-        client = self._spotify()
+        client, auth = self._spotify()
         refreshed = False
 
         def once() -> dict:
@@ -284,7 +285,7 @@ class SpotifyResource(dg.ConfigurableResource):
                     raise
             # The access token died before its time: one refresh, then the same call again.
             refreshed = True
-            self._auth.force_refresh()
+            auth.force_refresh()
             return once()
 
         return call_with_retries(
@@ -305,8 +306,11 @@ class SpotifyResource(dg.ConfigurableResource):
             yield from body.get("items") or ()
             if not body.get("next"):
                 return
-            next_url = body["next"]
-            page = self._call(endpoint, lambda c, url=next_url: c._get(url))
+            page = self._next_page(endpoint, body["next"])
+
+    def _next_page(self, endpoint: str, url: str) -> dict:
+        """The page a listing's ``next`` URL points to."""
+        return self._call(endpoint, lambda c: c._get(url))
 
     def liked_tracks(self) -> Iterator[Liked]:
         for entry in self._pages("saved tracks", lambda c: c.current_user_saved_tracks(limit=50)):
@@ -329,8 +333,7 @@ class SpotifyResource(dg.ConfigurableResource):
                         tracks.append(track)
                 if not listing.get("next"):
                     break
-                next_url = listing["next"]
-                listing = self._call("album tracks", lambda c, url=next_url: c._get(url))
+                listing = self._next_page("album tracks", listing["next"])
             yield Liked(album, entry.get("added_at")), tracks
 
     def followed_artists(self) -> Iterator[Liked]:

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypedDict
 
 import duckdb
 import pyarrow as pa
@@ -115,6 +116,25 @@ class GapRow:
     is_new: bool
 
 
+class _ListedRow(TypedDict):
+    """A release group in library.discography, as a browse lists it."""
+
+    artist_id: str
+    release_key: str
+    source: str
+    release_group_mbid: str | None
+    spotify_album_id: str | None
+    title: str
+    primary_type: str | None
+    secondary_types: list[str] | None
+    first_release_date: str | None
+    counted: bool
+    album_id: str | None
+    matched_by: str | None
+    owned: bool
+    is_new: bool
+
+
 def write_discography(
     conn: duckdb.DuckDBPyConnection,
     entries: dict[str, list[DiscographyEntry]],
@@ -125,7 +145,7 @@ def write_discography(
 ) -> dict[str, int]:
     """Each browsed artist's discography (first sightings kept) and every gap, in one transaction.
     Gaps of artists no longer owned go (their discographies stay)."""
-    rows = [
+    rows: list[_ListedRow] = [
         {
             "artist_id": artist_id,
             "release_key": e.group.key,

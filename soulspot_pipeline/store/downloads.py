@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypedDict
 
 import duckdb
 import pyarrow as pa
@@ -150,6 +151,23 @@ class SearchOutcome:
     error: str | None = None
 
 
+class _DownloadRow(TypedDict):
+    """A track's row of library.downloads as a search leaves it."""
+
+    track_id: str
+    state: str
+    priority: int
+    origin: str
+    attempts: int
+    query_tier: str | None
+    query: str | None
+    username: str | None
+    remote_filename: str | None
+    size_bytes: int | None
+    transfer_id: str | None
+    error: str | None
+
+
 def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: Sequence[SearchOutcome], now: datetime) -> dict[str, int]:
     """Every candidate with its explanation, and each track's download row, in one transaction."""
     candidates = []
@@ -184,10 +202,17 @@ def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: Sequence[SearchOut
                         "chosen": o.chosen is not None and o.chosen[2] is r,
                     }
                 )
-    downloads = []
+    downloads: list[_DownloadRow] = []
     for o in outcomes:
-        # Nothing chosen: the last tier tried says how far the search went.
-        tier, query, chosen = o.chosen or ((*o.ranked[-1][:2], None) if o.ranked else (None, None, None))
+        last_tier: str | None
+        last_query: str | None
+        chosen: RankedCandidate | None
+        if o.chosen is not None:
+            last_tier, last_query, chosen = o.chosen
+        else:
+            # Nothing chosen: the last tier tried says how far the search went.
+            last_tier, last_query = o.ranked[-1][:2] if o.ranked else (None, None)
+            chosen = None
         state = "downloading" if o.enqueued else ("failed" if o.error else "not_found")
         downloads.append(
             {
@@ -196,8 +221,8 @@ def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: Sequence[SearchOut
                 "priority": o.queued.priority,
                 "origin": o.queued.origin,
                 "attempts": o.queued.attempts + (1 if chosen else 0),
-                "query_tier": tier,
-                "query": query,
+                "query_tier": last_tier,
+                "query": last_query,
                 "username": chosen.candidate.username if chosen else None,
                 "remote_filename": chosen.candidate.filename if chosen else None,
                 "size_bytes": chosen.candidate.size if chosen else None,
@@ -314,7 +339,7 @@ def load_active(conn: duckdb.DuckDBPyConnection) -> list[ActiveDownload]:
         (track_id, attempts, username, filename, size, transfer_id, percent, enqueued_at, progress_at, duration) = row[
             :10
         ]
-        tags = dict(zip(_TAG_FIELDS, row[10:26]))
+        tags = dict(zip(_TAG_FIELDS, row[10:26], strict=True))
         local_path, fmt, bitrate, bit_depth, sample_rate, cover = row[26:32]
         existing = (
             {"format": fmt, "bitrate": bitrate, "bit_depth": bit_depth, "sample_rate": sample_rate}

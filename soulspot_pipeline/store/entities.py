@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,10 @@ from soulspot_pipeline.domain.library_merge import (
 )
 from soulspot_pipeline.domain.ownership import Decision
 from soulspot_pipeline.store.sql import registered, transaction, upsert, utc_now
+
+# What a write changed in one table: rows by kind (inserted, updated, ...); the playlists'
+# counts nest their tracks' under "tracks".
+TableChanges = Mapping[str, "int | Mapping[str, int]"]
 
 _LOCAL_FILE_COLUMNS = (
     "path, missing, format, duration_ms, bitrate, sample_rate, bit_depth, artist, albumartist, "
@@ -240,22 +245,24 @@ def load_inputs(
 
 def write_merge(
     conn: duckdb.DuckDBPyConnection, result: MergeResult, superseded: dict[str, str]
-) -> dict[str, dict[str, int]]:
+) -> dict[str, TableChanges]:
     """Apply the merge: insert new entities, update changed ones, nothing else.
 
     Returns per table the rows inserted, updated and superseded; unchanged input
     changes no row (and no ``updated_at``).
     """
     now = utc_now()
-    counts: dict[str, dict[str, int]] = {}
+    counts: dict[str, TableChanges] = {}
     with transaction(conn):
         for table, rows in (("artists", result.artists), ("albums", result.albums), ("tracks", result.tracks)):
             id_column, schema, accumulating = _TABLES[table]
             desired = pa.Table.from_pylist(
                 [{c: row.get(c) for c in schema} for row in rows.values()], schema=pa.schema(list(schema.items()))
             )
-            counts[table] = upsert(conn, table, (id_column,), desired, now=now, accumulating=accumulating)
-            counts[table]["superseded"] = _supersede(conn, table, superseded, now)
+            counts[table] = {
+                **upsert(conn, table, (id_column,), desired, now=now, accumulating=accumulating),
+                "superseded": _supersede(conn, table, superseded, now),
+            }
         keys = pa.Table.from_pylist(
             [_key_dict(k) for k in result.new_keys],
             schema=pa.schema([(n, pa.string()) for n in ("entity_type", "key", "entity_id", "rule")]),
@@ -387,14 +394,14 @@ def _write_links(conn: duckdb.DuckDBPyConnection, links: list[SourceLink], now: 
     desired = pa.Table.from_pylist(
         [
             {
-                "entity_type": l.entity_type,
-                "source": l.source,
-                "source_id": l.source_id,
-                "entity_id": l.entity_id,
-                "matched_by": l.matched_by,
-                "score": l.score,
+                "entity_type": link.entity_type,
+                "source": link.source,
+                "source_id": link.source_id,
+                "entity_id": link.entity_id,
+                "matched_by": link.matched_by,
+                "score": link.score,
             }
-            for l in links
+            for link in links
         ],
         schema=pa.schema(
             [
@@ -410,7 +417,7 @@ def _write_links(conn: duckdb.DuckDBPyConnection, links: list[SourceLink], now: 
     return upsert(conn, "source_links", ("entity_type", "source", "source_id"), desired, now=now)
 
 
-def _write_playlists(conn: duckdb.DuckDBPyConnection, now: datetime) -> dict[str, int]:
+def _write_playlists(conn: duckdb.DuckDBPyConnection, now: datetime) -> TableChanges:
     """The playlists as the library shows them, their tracks resolved to library tracks."""
     desired = conn.sql(
         """
@@ -452,8 +459,7 @@ def _write_playlists(conn: duckdb.DuckDBPyConnection, now: datetime) -> dict[str
                               WHERE t.playlist_id = d.playlist_id AND t.track_id = d.track_id)
             """
         ).fetchall()[0][0]
-    counts["tracks"] = {"inserted": inserted, "moved": moved, "removed": removed}
-    return counts
+    return {**counts, "tracks": {"inserted": inserted, "moved": moved, "removed": removed}}
 
 
 def rebuild_library(
@@ -462,7 +468,7 @@ def rebuild_library(
     auto_queue: bool,
     source_order: tuple[str, ...],
     metadata_order: tuple[str, ...],
-) -> tuple[MergeInputs, MergeResult, dict[str, dict[str, int]]]:
+) -> tuple[MergeInputs, MergeResult, dict[str, TableChanges]]:
     """Read every source and what the library knows, merge, write: (inputs, result, changes)."""
     inputs = load_inputs(conn, auto_queue=auto_queue, source_order=source_order, metadata_order=metadata_order)
     result = merge_library(inputs)

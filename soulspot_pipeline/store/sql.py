@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 
 import duckdb
@@ -36,13 +36,12 @@ def registered(conn: duckdb.DuckDBPyConnection, **tables: pa.Table) -> Iterator[
         yield
     finally:
         for name in tables:
-            try:
+            # An error here means the transaction failed; the error that matters is already propagating.
+            with suppress(duckdb.Error):
                 conn.unregister(name)
-            except duckdb.Error:
-                pass  # the transaction failed; the error that matters is already propagating
 
 
-def run(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> int:
+def run(conn: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object]) -> int:
     """Execute ``sql`` with the named parameters it uses; returns the rows it changed."""
     used = {name: value for name, value in params.items() if f"${name}" in sql}
     return conn.execute(sql, used).fetchall()[0][0]

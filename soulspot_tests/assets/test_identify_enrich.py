@@ -1,6 +1,7 @@
 """Identify and enrich end to end: musicbrainzngs against a local MusicBrainz stand-in,
 materialized by Dagster into a tmp_path DuckDB built from real local files."""
 
+import itertools
 import json
 import os
 import subprocess
@@ -20,7 +21,6 @@ from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
 from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_tests.results import failure_message, metadata, rows
-import itertools
 
 ASSETS = [local_scan, library_entities, identified_entities, enriched_metadata]
 SECOND = 1000

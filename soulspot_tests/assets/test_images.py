@@ -191,8 +191,8 @@ def test_the_cover_wall_shows_the_library_in_the_materialization_metadata(librar
     wall = Image.open(io.BytesIO(base64.b64decode(markdown.split(",", 1)[1].rstrip(")"))))
     assert wall.format == "PNG" and wall.size == (96, 96)  # 2 x 2 tiles of 48 px
     corners = [wall.getpixel((x, y)) for x, y in ((24, 24), (72, 24), (24, 72), (72, 72))]
-    for seen, expected in zip(corners, colours):  # in artist order: Artist 000 .. 003
-        assert all(abs(a - b) < 25 for a, b in zip(seen, expected)), (seen, expected)
+    for seen, expected in zip(corners, colours, strict=True):  # in artist order: Artist 000 .. 003
+        assert all(abs(a - b) < 25 for a, b in zip(seen, expected, strict=True)), (seen, expected)
     on_disk = Image.open(tmp_path / "data" / "images" / "cover_wall.png")
     assert on_disk.format == "PNG" and on_disk.size == (240, 240) and meta["path"] == on_disk.filename
 

@@ -23,7 +23,7 @@ class Case:
     wanted: WantedTrack
     responses: list[dict]
     expected: tuple[str, str] | str
-    policy: RankingPolicy = RankingPolicy()
+    policy: RankingPolicy = field(default_factory=RankingPolicy)
     peers: dict[str, PeerRecord] = field(default_factory=dict)
 
 

@@ -243,7 +243,10 @@ def test_album_folders_need_every_wanted_track_and_the_right_file_count():
         r("partial", album_files(r"@@p\Portishead\Dummy", tracks=(1, 3, 4))),
         r(
             "bonus",
-            [*album_files(r"@@b\Portishead\Dummy (Deluxe)"), flac(r"@@b\Portishead\Dummy (Deluxe)\05 Glory Box (Live).flac", 330)],
+            [
+                *album_files(r"@@b\Portishead\Dummy (Deluxe)"),
+                flac(r"@@b\Portishead\Dummy (Deluxe)\05 Glory Box (Live).flac", 330),
+            ],
         ),
         r("leecher", album_files(r"@@l\Portishead\Dummy")),
     ]

@@ -35,7 +35,7 @@ def _decoded(data: bytes) -> Image.Image:
 
 
 def _close(actual: tuple[int, ...], expected: tuple[int, ...], tolerance: int = 12) -> bool:
-    return all(abs(a - e) <= tolerance for a, e in zip(actual, expected))
+    return all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True))
 
 
 def _png_without_pixels(width: int, height: int) -> bytes:
@@ -174,7 +174,7 @@ def test_unusable_bytes_are_rejected_with_a_reason(data: bytes, reason: str):
 @pytest.mark.parametrize("format", ["JPEG", "PNG", "WEBP"])
 def test_truncation_is_caught_even_when_pillow_is_told_to_tolerate_it(monkeypatch, format: str):
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
-    with pytest.raises(ImageRejected, match="^truncated image$"):
+    with pytest.raises(ImageRejected, match=r"^truncated image$"):
         prepare_image(truncated(make_image(600, 600, seed=3, format=format)))
 
 
@@ -193,7 +193,9 @@ def test_the_minimum_size_is_a_parameter():
 
 
 def _tile_colour(wall: Image.Image, row: int, column: int, tile_px: int = 120) -> tuple[int, ...]:
-    return wall.getpixel((column * tile_px + tile_px // 2, row * tile_px + tile_px // 2))
+    pixel = wall.getpixel((column * tile_px + tile_px // 2, row * tile_px + tile_px // 2))
+    assert isinstance(pixel, tuple)  # the wall is RGB: a pixel is a tuple of bands
+    return pixel
 
 
 def test_the_wall_is_a_square_grid_of_the_inputs_in_order():

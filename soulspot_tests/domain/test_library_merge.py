@@ -263,7 +263,7 @@ def test_a_liked_track_that_is_also_a_local_file_is_one_owned_downloaded_track_w
         "downloaded",
         "local",
     )
-    links = {(l.entity_type, l.source): l.matched_by for l in result.links}
+    links = {(sl.entity_type, sl.source): sl.matched_by for sl in result.links}
     assert links[("track", "spotify")] == "isrc" and links[("album", "spotify")] == "name"
     (artist,) = result.artists.values()
     assert (artist["spotify_id"], artist["deezer_id"]) == ("a1", "a1")
@@ -288,9 +288,11 @@ def test_without_identifiers_title_album_and_duration_decide_and_the_score_is_ke
     same = air_on("spotify", isrc=None, title="Sexy Boy - 2018 Remaster", duration_ms=299_000)
     result = merge([local], **same)
     assert len(result.tracks) == 1
-    (link,) = [l for l in result.links if l.entity_type == "track"]
+    (link,) = [sl for sl in result.links if sl.entity_type == "track"]
     assert link.matched_by == "fuzzy" and 0.9 <= link.score <= 1.0
-    previous = {(l.entity_type, l.source, l.source_id): (l.entity_id, l.matched_by, l.score) for l in result.links}
+    previous = {
+        (sl.entity_type, sl.source, sl.source_id): (sl.entity_id, sl.matched_by, sl.score) for sl in result.links
+    }
     assert merge([local], registry_of(result), previous_links=previous, **same).links == result.links
 
     other_recording = file(
@@ -317,7 +319,9 @@ def test_a_rerun_with_the_same_sources_registers_nothing_and_keeps_every_row():
     )
     cloud = combine(air_on("spotify"), air_on("deezer", track_id="d1"))
     first = merge([local], **cloud)
-    previous_links = {(l.entity_type, l.source, l.source_id): (l.entity_id, l.matched_by, l.score) for l in first.links}
+    previous_links = {
+        (sl.entity_type, sl.source, sl.source_id): (sl.entity_id, sl.matched_by, sl.score) for sl in first.links
+    }
     second = merge([local], registry_of(first), previous_links=previous_links, **cloud)
     assert second.new_keys == []
     assert (second.tracks, second.albums, second.artists) == (first.tracks, first.albums, first.artists)
@@ -404,7 +408,7 @@ def test_an_edition_of_the_same_album_joins_it():
     }
     result = merge([local], **cloud)
     assert len(result.albums) == 1 and len(result.tracks) == 1
-    assert {(l.entity_type, l.matched_by) for l in result.links} >= {("album", "edition"), ("track", "name")}
+    assert {(sl.entity_type, sl.matched_by) for sl in result.links} >= {("album", "edition"), ("track", "name")}
 
 
 def test_same_title_on_one_album_with_different_isrcs_stays_two_tracks():

@@ -233,7 +233,8 @@ def test_hostile_values_in_every_field_stay_inside_the_music_folder(tmp_path: Pa
     music.mkdir()
     checked = 0
     for hostile in HOSTILE:
-        for fields in ({field: hostile for field in FIELDS}, *({**BASE, field: hostile} for field in FIELDS)):
+        every_field: dict[str, object] = {field: hostile for field in FIELDS}
+        for fields in (every_field, *({**BASE, field: hostile} for field in FIELDS)):
             for template in TEMPLATES:
                 relative = render_path(template, fields, hostile)
                 destination = safe_destination(music, relative)

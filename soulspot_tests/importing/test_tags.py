@@ -70,7 +70,7 @@ def jpeg(color: str = "red") -> bytes:
 def read_back(path: Path) -> dict:
     """The tag fields the scanner records for ``path``."""
     result = read_audio_file(FileStat(str(path), path.stat().st_size, 0))
-    assert result.error is None and result.warnings == []
+    assert result.error is None and result.record is not None and result.warnings == []
     record = dict(zip(RECORD_FIELDS, result.record, strict=True))
     return {name: record[name] for name in TAG_FIELDS}
 

@@ -195,8 +195,9 @@ def test_it_works_as_a_dagster_resource(standin):
 
     @dg.asset
     def covers(coverart: CoverArtResource) -> dict:
-        fetched = coverart.fetch([("a", url)])
-        return {"bytes": len(fetched["a"]), "requests": coverart.stats.requests}
+        body = coverart.fetch([("a", url)])["a"]
+        assert isinstance(body, bytes), body
+        return {"bytes": len(body), "requests": coverart.stats.requests}
 
     result = dg.materialize([covers], resources={"coverart": CoverArtResource(base_url=standin.url)})
     assert result.success and result.output_for_node("covers")["requests"] == 1

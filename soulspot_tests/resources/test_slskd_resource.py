@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import threading
@@ -17,7 +18,6 @@ from soulspot_pipeline.devkit.synth import audio_bytes
 from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.slskd_states import parse_state, transfer_outcome
 from soulspot_pipeline.resources.slskd import SlskdResource, Transfer, parse_timestamp
-import itertools
 
 KEY = "resource-test-key"
 FLAC_NAME = "@@fvxlo\\music\\Daft Punk\\Discovery\\01 One More Time.flac"
@@ -106,7 +106,7 @@ def test_a_search_runs_to_its_end_and_keeps_slskd_tidy(standin: SlskdStandin) ->
         assert api.get("/api/v0/searches").json() == []
 
 
-def test_search_timeout_is_sent_in_milliseconds(standin: SlskdStandin) -> None:
+def test_search_timeout_is_sent_in_milliseconds(standin: SlskdStandin, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[dict] = []
     original = standin.handle
 
@@ -115,7 +115,7 @@ def test_search_timeout_is_sent_in_milliseconds(standin: SlskdStandin) -> None:
             seen.append(json.loads(body))
         return original(method, path, query, headers, body)
 
-    standin.handle = spy
+    monkeypatch.setattr(standin, "handle", spy)
     _resource(standin, search_timeout_s=7.5).search("daft")
     assert seen[0]["searchTimeout"] == 7500 and seen[0]["searchText"] == "daft" and seen[0]["id"]
 
@@ -151,12 +151,14 @@ def test_two_threads_never_search_at_the_same_time(root: Path, flac: bytes) -> N
 
 
 def test_a_search_waits_while_another_client_searches(root: Path) -> None:
-    with _standin(root, search_polls=None) as standin:
-        with httpx.Client(base_url=standin.url, headers={"X-API-Key": KEY}) as other:
-            # Another process's search: it ends only when its 300 ms search timeout passes.
-            theirs = other.post("/api/v0/searches", json={"searchText": "theirs", "searchTimeout": 300}).json()
-            slskd = _resource(standin, search_timeout_s=0.05, poll_interval_s=0.02)
-            result = slskd.search("mine")
+    with (
+        _standin(root, search_polls=None) as standin,
+        httpx.Client(base_url=standin.url, headers={"X-API-Key": KEY}) as other,
+    ):
+        # Another process's search: it ends only when its 300 ms search timeout passes.
+        theirs = other.post("/api/v0/searches", json={"searchText": "theirs", "searchTimeout": 300}).json()
+        slskd = _resource(standin, search_timeout_s=0.05, poll_interval_s=0.02)
+        result = slskd.search("mine")
     assert result.state == frozenset({"Completed", "TimedOut"})
     assert slskd.stats.rate_limited >= 1
     mine = next(r for r in standin.searches if r.search_id == result.search_id)
@@ -443,7 +445,8 @@ def test_application_answers_the_health_check(standin: SlskdStandin) -> None:
     ],
 )
 def test_parse_timestamp(text: str, iso: str) -> None:
-    assert parse_timestamp(text).isoformat() == iso
+    parsed = parse_timestamp(text)
+    assert parsed is not None and parsed.isoformat() == iso
 
 
 def test_parse_timestamp_rejects_garbage() -> None:

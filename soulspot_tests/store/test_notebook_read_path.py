@@ -60,7 +60,7 @@ def test_a_notebook_on_the_main_file_is_named_in_the_lock_error(library_db, tmp_
     try:
         assert holder.stdout.readline().strip() == "ok"
         impatient = library_db.model_copy(update={"lock_timeout_s": 0.5})
-        with pytest.raises(Exception, match="soulspot_pipeline.connect"), impatient.writer():
+        with pytest.raises(Exception, match=r"soulspot_pipeline\.connect"), impatient.writer():
             pass
     finally:
         holder.kill()

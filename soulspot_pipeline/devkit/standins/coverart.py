@@ -96,7 +96,7 @@ class CoverArtStandin(StandinServer):
             release = mbid if kind == "release" else self._groups.get(mbid)
             art = list(self._art.get(release or "", []))
         label = kind.replace("-", " ")
-        if not art:
+        if release is None or not art:
             return Response(404, f"No cover art found for {label} {mbid}")
         if len(parts) == 2:
             return Response(200, self._listing(release, art))

@@ -401,7 +401,7 @@ class DeezerStandin(StandinServer):
         return self._paging(path, query, listing, checksum=kind == "playlist")
 
     def _served_playlist(self, obj: dict) -> dict:
-        entries = self.library.playlist_tracks.get(obj.get("id"))
+        entries = self.library.playlist_tracks.get(obj["id"]) if "id" in obj else None
         if entries is None:
             return obj
         return {**obj, "nb_tracks": len(entries)}

@@ -254,6 +254,7 @@ def generate_catalog(
     for i in range(artists):
         country = rng.choice(countries)
         begin_year = rng.randrange(1965, 2016)
+        sort_name: str | None  # a namesake's, taken from MbArtist, is optional
         if i % 2:
             first, last = rng.choice(_FIRST), rng.choice(_LAST)
             name, sort_name, kind = f"{first} {last}", f"{last}, {first}", "Person"
@@ -485,9 +486,9 @@ def catalog_from_recordings(folder: Path) -> MbCatalog:
                 catalog.add_release(group, mbid=rel.get("id"), title=text(rel, "title") or group.title)
 
     for path in sorted((folder / "release-group").glob("*.xml")):
-        node = ET.parse(path).getroot().find(q + "release-group")
-        if node is not None:
-            group_of(node, "", credited(node) if node.find(q + "artist-credit") is not None else unknown(), "")
+        elem = ET.parse(path).getroot().find(q + "release-group")
+        if elem is not None:
+            group_of(elem, "", credited(elem) if elem.find(q + "artist-credit") is not None else unknown(), "")
 
     # Track positions seen in searches: release -> medium position -> {offset: recording}.
     positions: dict[str, dict[int, dict[int, str]]] = {}
@@ -525,32 +526,32 @@ def catalog_from_recordings(folder: Path) -> MbCatalog:
                 positions.setdefault(rel_mbid, {}).setdefault(pos, {})[offset] = recording.mbid
             if rel_mbid not in recording.releases:
                 recording.releases.append(rel_mbid)
-    for rel_mbid, media in positions.items():
-        catalog.releases[rel_mbid].media = [[m[o] for o in sorted(m)] for _, m in sorted(media.items())]
+    for rel_mbid, by_medium in positions.items():
+        catalog.releases[rel_mbid].media = [[m[o] for o in sorted(m)] for _, m in sorted(by_medium.items())]
 
     for path in sorted((folder / "release").glob("*.xml")):
-        node = ET.parse(path).getroot().find(q + "release")
-        if node is None:
+        elem = ET.parse(path).getroot().find(q + "release")
+        if elem is None:
             continue
-        rel_mbid = node.get("id") or ""
-        artist = credited(node) if node.find(q + "artist-credit") is not None else unknown()
-        rg = node.find(q + "release-group")
+        rel_mbid = elem.get("id") or ""
+        artist = credited(elem) if elem.find(q + "artist-credit") is not None else unknown()
+        rg = elem.find(q + "release-group")
         if rel_mbid in catalog.releases:
             release = catalog.releases[rel_mbid]
         else:
             group = (
-                group_of(rg, text(node, "title") or "", artist, rel_mbid)
+                group_of(rg, text(elem, "title") or "", artist, rel_mbid)
                 if rg is not None
                 else catalog.add_release_group(
-                    text(node, "title") or "", artist, mbid=_id("derived-release-group", rel_mbid), primary_type=None
+                    text(elem, "title") or "", artist, mbid=_id("derived-release-group", rel_mbid), primary_type=None
                 )
             )
-            release = catalog.add_release(group, mbid=rel_mbid, title=text(node, "title") or "")
-        release.status = text(node, "status") or release.status
-        release.date = text(node, "date") or release.date
-        release.country = text(node, "country") or release.country
+            release = catalog.add_release(group, mbid=rel_mbid, title=text(elem, "title") or "")
+        release.status = text(elem, "status") or release.status
+        release.date = text(elem, "date") or release.date
+        release.country = text(elem, "country") or release.country
         media: list[list[str]] = []
-        for medium in node.iterfind(f"{q}medium-list/{q}medium"):
+        for medium in elem.iterfind(f"{q}medium-list/{q}medium"):
             ids = []
             # A data CD lists its tracks under data-track-list only.
             for track in [
@@ -898,8 +899,9 @@ class _Index:
         if name in ("dur", "qdur"):
             if doc.length_ms is None:
                 return 0.0
-            low, high = clause.range or (None, None)
-            if low is None:
+            if clause.range is not None:
+                low, high = clause.range
+            else:
                 try:
                     low = high = float(clause.values[0])
                 except (IndexError, ValueError):

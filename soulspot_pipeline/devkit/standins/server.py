@@ -9,6 +9,7 @@ per-request cost low enough for benchmarks of thousands of pages.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
@@ -20,7 +21,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
-import contextlib
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class _HTTPServer(ThreadingHTTPServer):
     block_on_close = False
     standin: StandinServer
 
-    def handle_error(self, request: object, client_address: object) -> None:
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: object) -> None:
         if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
             return  # the client hung up (a test's timeout, a killed run): nothing to report
         super().handle_error(request, client_address)
@@ -98,7 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:

@@ -409,7 +409,8 @@ class SlskdStandin(StandinServer):
         now = self.clock()
         record = SearchRecord(search_id, text, now, banned=self._ban_check(now))
         self._next_token += 1
-        responses, limit_state = [], None
+        responses: list[dict] = []
+        limit_state: str | None = None
         if not record.banned:
             responses, limit_state = self._match(
                 text,
