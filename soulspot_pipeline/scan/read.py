@@ -11,12 +11,9 @@ from pathlib import PurePath
 
 import mutagen
 
-from soulspot_pipeline.domain.fields import TAG_FIELDS
+from soulspot_pipeline.domain.file_record import AUDIO_FIELDS, RECORD_FIELDS
 from soulspot_pipeline.domain.scan_plan import FileStat
 from soulspot_pipeline.domain.text import clean_text, first_mbid, normalize_isrc, parse_number_pair
-
-AUDIO_FIELDS = ("format", "duration_ms", "bitrate", "sample_rate", "bit_depth", "channels")
-RECORD_FIELDS = ("path", "size", "mtime_ns", *AUDIO_FIELDS, *TAG_FIELDS)
 
 # Extensions that name audio. Files with another extension are not audio and are passed
 # over; files with none are sniffed by content.
@@ -125,7 +122,10 @@ _MP4_KEYS = {
 
 @dataclass
 class ReadResult:
-    """A read file's record (in RECORD_FIELDS order) and warnings, or the reason it failed."""
+    """A read file's record (in RECORD_FIELDS order) and warnings, or the reason it failed.
+
+    Values are as the tags gave them; the writer fits them to the columns.
+    """
 
     stat: FileStat
     record: tuple | None = None
@@ -142,6 +142,7 @@ def read_audio_file(stat: FileStat) -> ReadResult:
     if stat.size == 0:
         return ReadResult(stat, error="empty file (0 bytes)")
     suffix = PurePath(stat.path).suffix.lower().lstrip(".")
+    failure: str | None
     try:
         audio = mutagen.File(stat.path)
     except Exception as exc:  # mutagen raises many kinds for corrupt data
@@ -165,7 +166,14 @@ def read_audio_file(stat: FileStat) -> ReadResult:
         return ReadResult(stat, error=f"unreadable tags: {type(exc).__name__}: {exc}")
     if suffix and suffix not in EXTENSIONS_OF.get(fmt, (fmt,)):
         warnings.append(f"extension .{suffix} but the content is {fmt}")
-    record = (stat.path, stat.size, stat.mtime_ns, *audio_fields, *(tags.get(f) for f in TAG_FIELDS))
+    values = {
+        "path": stat.path,
+        "size": stat.size,
+        "mtime_ns": stat.mtime_ns,
+        **dict(zip(AUDIO_FIELDS, audio_fields, strict=True)),
+        **tags,
+    }
+    record = tuple(values.get(name) for name in RECORD_FIELDS)
     return ReadResult(stat, record=record, warnings=warnings)
 
 
@@ -314,7 +322,7 @@ def extract_tags(audio: mutagen.FileType) -> tuple[dict[str, object], list[str]]
 
 
 def _lookup(keys: dict[str, tuple[str, ...]], get: Callable[[str], str | None]) -> dict[str, str | None]:
-    found = {}
+    found: dict[str, str | None] = {}
     for name, candidates in keys.items():
         for key in candidates:
             value = get(key)

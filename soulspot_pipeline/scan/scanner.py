@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import sys
@@ -17,8 +18,18 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from soulspot_pipeline.domain.file_record import (
+    COLUMNS,
+    RECORD_COLUMNS,
+    RECORD_FIELDS,
+    fit_record,
+    fit_value,
+    join_messages,
+    storable_message,
+    storable_path,
+)
 from soulspot_pipeline.domain.scan_plan import FileStat, KnownFile, plan_scan
-from soulspot_pipeline.scan.read import RECORD_FIELDS, ReadResult, read_many
+from soulspot_pipeline.scan.read import ReadResult, read_many
 from soulspot_pipeline.scan.walk import WalkReport, walk_music_folder
 from soulspot_pipeline.store.sql import registered, transaction, utc_now
 
@@ -132,11 +143,11 @@ def scan_music_folder(
     for results in _read_in_workers(plan.to_read, workers):
         batch.extend(results)
         if len(batch) >= WRITE_BATCH:
-            _write_results(conn, batch, summary)
+            write_results(conn, batch, summary)
             batch = []
             if progress:
                 progress(f"read {summary.read + summary.errors} of {len(plan.to_read)} files")
-    _write_results(conn, batch, summary)
+    write_results(conn, batch, summary)
     _write_disappearances(conn, plan.vanished, plan.reappeared, plan.vanished_errors, summary.walk.bad_names)
     summary.missing = len(plan.vanished)
     summary.reappeared = len(plan.reappeared)
@@ -193,26 +204,46 @@ def _main_module_hidden() -> Iterator[None]:
 
 
 def _take(iterator: Iterator, n: int) -> list:
-    return [item for _, item in zip(range(n), iterator)]
+    return list(itertools.islice(iterator, n))
 
 
 _UPSERT_COLUMNS = [c for c in RECORD_FIELDS if c not in ("path", "mtime_ns")]
 
 
-def _write_results(conn: duckdb.DuckDBPyConnection, results: list[ReadResult], summary: ScanSummary) -> None:
+def write_results(conn: duckdb.DuckDBPyConnection, results: list[ReadResult], summary: ScanSummary) -> None:
+    """Store one batch of read files in one transaction.
+
+    Each record is fitted to its columns first (see ``domain.file_record``); what had to be
+    changed or dropped becomes a ``tag_warning``. A record that still cannot be stored, and
+    every file that could not be read, becomes an ``unreadable`` error with the reason. Either
+    way the rest of the batch is written: one odd file never fails the scan.
+    """
     if not results:
         return
     now = utc_now()
-    ok = [r.record for r in results if r.record is not None]
-    problems = [(r.stat.path, r.error, "unreadable", r.stat.size, r.stat.mtime_ns, now) for r in results if r.error] + [
-        (r.stat.path, "; ".join(r.warnings), "tag_warning", r.stat.size, r.stat.mtime_ns, now)
-        for r in results
-        if r.record is not None and r.warnings
+    # Keyed by the stored path: a path read twice in a batch counts once, as its later read.
+    outcomes: dict[str, _Outcome] = {}
+    for result in results:
+        outcome = _outcome_of(result)
+        outcomes.pop(outcome.path, None)
+        outcomes[outcome.path] = outcome
+    fitted = [o for o in outcomes.values() if o.row is not None]
+    records, refused = records_table([o.row for o in fitted if o.row is not None])
+    for index, reason in refused:
+        fitted[index].refuse(reason)
+    problems = [
+        (o.path, o.error, "unreadable", o.size, o.mtime_ns)
+        if o.error
+        else (o.path, o.warning, "tag_warning", o.size, o.mtime_ns)
+        for o in outcomes.values()
+        if o.error or o.warning
     ]
-    touched = pa.table({"path": [r.stat.path for r in results]})
-    records = pa.Table.from_pylist([dict(zip(RECORD_FIELDS, r)) for r in ok], schema=_RECORD_SCHEMA)
+    touched = pa.table({"path": pa.array(list(outcomes), pa.string())})
+    problem_table = pa.Table.from_pylist(
+        [dict(zip(_PROBLEM_SCHEMA.names, p, strict=True)) for p in problems], schema=_PROBLEM_SCHEMA
+    )
     updates = ", ".join(f"{c} = excluded.{c}" for c in _UPSERT_COLUMNS)
-    with registered(conn, touched=touched, records=records), transaction(conn):
+    with registered(conn, touched=touched, records=records, problems=problem_table), transaction(conn):
         conn.execute("DELETE FROM library.scan_errors WHERE path IN (SELECT path FROM touched)")
         conn.execute(
             f"""
@@ -226,11 +257,80 @@ def _write_results(conn: duckdb.DuckDBPyConnection, results: list[ReadResult], s
             """,
             {"now": now},
         )
-        if problems:
-            conn.executemany("INSERT INTO library.scan_errors VALUES (?, ?, ?, ?, ?, ?)", problems)
-    summary.read += len(ok)
-    summary.errors += sum(1 for r in results if r.error)
-    summary.warnings += sum(1 for r in results if r.record is not None and r.warnings)
+        conn.execute(
+            "INSERT INTO library.scan_errors SELECT path, error, kind, size, mtime_ns, $now FROM problems", {"now": now}
+        )
+    summary.read += records.num_rows
+    summary.errors += sum(1 for o in outcomes.values() if o.error)
+    summary.warnings += sum(1 for o in outcomes.values() if o.row is not None and o.warning)
+
+
+@dataclass
+class _Outcome:
+    """What becomes of one read file: a ``local_files`` row (maybe with a warning), or an error."""
+
+    path: str
+    size: int | None
+    mtime_ns: int | None
+    row: dict[str, object] | None = None
+    warning: str | None = None
+    error: str | None = None
+
+    def refuse(self, reason: str) -> None:
+        self.row, self.warning, self.error = None, None, reason
+
+
+def _outcome_of(result: ReadResult) -> _Outcome:
+    stat = result.stat
+    # The error row must be storable too, whatever the stat holds.
+    outcome = _Outcome(
+        storable_path(stat.path), _stat_number("size", stat.size), _stat_number("mtime_ns", stat.mtime_ns)
+    )
+    if result.error is not None or result.record is None:
+        outcome.error = storable_message(result.error) or "unreadable: the reader gave no record and no reason"
+        return outcome
+    fitted = fit_record(result.record, stat)
+    if fitted.values is None:
+        outcome.error = storable_message(fitted.problem) or "cannot be stored"
+        return outcome
+    outcome.row = dict(zip(RECORD_FIELDS, fitted.values, strict=True))
+    outcome.warning = join_messages([*(result.warnings or ()), *fitted.notes])
+    return outcome
+
+
+def _stat_number(name: str, value: object) -> int | None:
+    fitted, _ = fit_value(COLUMNS[name], value)
+    return fitted if isinstance(fitted, int) else None
+
+
+def records_table(rows: list[dict[str, object]]) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """The rows as an Arrow table, and (index, reason) of each row that could not join it.
+
+    Fitting should leave nothing for Arrow to refuse; should it, only that row is lost,
+    found by trying the rows one by one.
+    """
+    try:
+        return _checked_table(rows), []
+    except Exception:  # whatever Arrow refuses, one row at a time will tell which
+        pass
+    kept, refused = [], []
+    for index, row in enumerate(rows):
+        try:
+            _checked_table([row])
+        except Exception as exc:
+            refused.append((index, storable_message(f"cannot be stored: {type(exc).__name__}: {exc}") or ""))
+        else:
+            kept.append(row)
+    return _checked_table(kept), refused
+
+
+def _checked_table(rows: list[dict[str, object]]) -> pa.Table:
+    table = pa.Table.from_pylist(rows, schema=RECORD_SCHEMA)
+    for column in RECORD_COLUMNS:
+        # Arrow does not enforce non-nullable fields; DuckDB would refuse the whole batch.
+        if column.required and table.column(column.name).null_count:
+            raise ValueError(f"{column.name} is empty")
+    return table
 
 
 def _write_disappearances(
@@ -271,20 +371,16 @@ def _write_disappearances(
         )
 
 
-_INT_FIELDS = {"size", "mtime_ns", "duration_ms"}
-_SMALL_INT_FIELDS = {
-    "bitrate",
-    "sample_rate",
-    "bit_depth",
-    "channels",
-    "track_number",
-    "track_total",
-    "disc_number",
-    "disc_total",
-}
-_RECORD_SCHEMA = pa.schema(
+_ARROW_TYPES = {"path": pa.string(), "text": pa.string(), "int32": pa.int32(), "int64": pa.int64()}
+RECORD_SCHEMA = pa.schema(
+    [pa.field(column.name, _ARROW_TYPES[column.kind], nullable=not column.required) for column in RECORD_COLUMNS]
+)
+_PROBLEM_SCHEMA = pa.schema(
     [
-        (name, pa.int64() if name in _INT_FIELDS else pa.int32() if name in _SMALL_INT_FIELDS else pa.string())
-        for name in RECORD_FIELDS
+        pa.field("path", pa.string(), nullable=False),
+        pa.field("error", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("size", pa.int64()),
+        pa.field("mtime_ns", pa.int64()),
     ]
 )
