@@ -44,6 +44,13 @@ from soulspot_pipeline.settings import Settings
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.user_actions import user_action_jobs
 
+# Steps run in their own processes, as the multiprocess executor does, but forked from a
+# server that imported Dagster and these definitions once per run: a step starts in a
+# fraction of a second instead of paying that import again (seconds per step).
+STEP_EXECUTOR = dg.multiprocess_executor.configured(
+    {"start_method": {"forkserver": {"preload_modules": [__name__]}}}, name="forkserver_multiprocess"
+)
+
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     return {
@@ -109,6 +116,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
     automated = [identify, enrich, gaps, imagery, wall]
     return dg.Definitions(
+        executor=STEP_EXECUTOR,
         assets=[
             *cloud_assets,
             local_scan,
