@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     login_parser.add_argument(
         "--no-browser", action="store_true", help="print the login URL and read the redirected URL from the terminal"
     )
-    bench_parser = commands.add_parser("bench", help="benchmark the scan and the merge on a synthetic library")
+    bench_parser = commands.add_parser(
+        "bench", help="benchmark the scan and the merge, the cloud import, or the downloads' search budget"
+    )
     bench_parser.add_argument("--files", type=int, default=5000)
     bench_parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     bench_parser.add_argument("--dir", type=Path, default=None, help="where to build the library (default: a temp dir)")
@@ -118,6 +120,18 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=None,
         help="instead: import this many saved tracks from the Spotify stand-in",
+    )
+    bench_parser.add_argument(
+        "--downloads",
+        type=int,
+        default=None,
+        help="instead: search this many pending tracks at the slskd stand-in within the search budget",
+    )
+    bench_parser.add_argument(
+        "--window",
+        type=float,
+        default=2.2,
+        help="with --downloads: the budget's window in seconds (34 searches per window; Soulseek's is 220)",
     )
     demo_parser = commands.add_parser(
         "demo", help="a DEMO of every phase on a sample library, offline, against local stand-ins (no accounts)"
@@ -144,10 +158,12 @@ def main(argv: list[str] | None = None) -> int:
         return ui(settings, args.host, args.port)
     if args.command == "spotify-login":
         return spotify_login(settings, open_browser=not args.no_browser)
-    from soulspot_pipeline.devkit.benchmark import run_benchmark, run_cloud_benchmark
+    from soulspot_pipeline.devkit.benchmark import run_benchmark, run_cloud_benchmark, run_downloads_benchmark
 
     if args.cloud_tracks:
         return run_cloud_benchmark(args.cloud_tracks, directory=args.dir)
+    if args.downloads:
+        return run_downloads_benchmark(args.downloads, args.window, directory=args.dir)
     return run_benchmark(files=args.files, workers=args.workers, directory=args.dir, keep=args.keep)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from soulspot_pipeline.resources.search_budget import Clock
+from soulspot_pipeline.resources.clock import Clock
 
 
 class VirtualClock(Clock):
@@ -13,13 +13,17 @@ class VirtualClock(Clock):
     def __init__(self, start: float = 1_800_000_000.0):
         self._now = start
         self._lock = threading.Lock()
-        self.slept = 0.0
+        self.sleeps: list[float] = []
 
     def now(self) -> float:
         with self._lock:
             return self._now
 
+    @property
+    def slept(self) -> float:
+        return sum(self.sleeps)
+
     def sleep(self, seconds: float) -> None:
         with self._lock:
             self._now += max(0.0, seconds)
-            self.slept += max(0.0, seconds)
+            self.sleeps.append(seconds)

@@ -18,3 +18,29 @@ def failure_message(result) -> str:
 def rows(library_db, sql: str, params=()) -> list[tuple]:
     with library_db.reader() as conn:
         return conn.execute(sql, list(params)).fetchall()
+
+
+class _Shared:
+    instance: dg.DagsterInstance | None = None
+    runs = 0
+
+
+def shared_instance() -> dg.DagsterInstance:
+    """One in-memory Dagster instance for the runs of this test process.
+
+    Creating an instance costs more than a small run; results are read from each run's own
+    events, so runs need not each have their own. Renewed now and then so memory stays flat.
+    """
+    if _Shared.instance is None or _Shared.runs >= 100:
+        if _Shared.instance is not None:
+            _Shared.instance.dispose()
+        _Shared.instance, _Shared.runs = dg.DagsterInstance.ephemeral(), 0
+    _Shared.runs += 1
+    return _Shared.instance
+
+
+def materialize(assets, **kwargs) -> dg.ExecuteInProcessResult:
+    """``dg.materialize`` on this process's shared instance unless the test brings its own."""
+    if kwargs.get("instance") is None:
+        kwargs["instance"] = shared_instance()
+    return dg.materialize(assets, **kwargs)

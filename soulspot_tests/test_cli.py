@@ -7,9 +7,12 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from soulspot_pipeline import connect
 from soulspot_pipeline.devkit.synth import write_audio_file
+
+pytestmark = pytest.mark.e2e  # the command or the demo in a subprocess, as a user runs it
 
 SOULSPOT = Path(sys.executable).with_name("soulspot")
 

@@ -11,9 +11,12 @@ from pathlib import Path
 
 import duckdb
 import httpx
+import pytest
 
 from soulspot_pipeline.devkit.standins.spotify import SpotifyStandin, generate_library
 from soulspot_pipeline.resources.spotify import SCOPES, TokenFile
+
+pytestmark = pytest.mark.e2e  # the command or the demo in a subprocess, as a user runs it
 
 SOULSPOT = Path(sys.executable).with_name("soulspot")
 REDIRECT = "http://127.0.0.1:8888/callback"

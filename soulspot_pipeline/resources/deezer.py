@@ -5,8 +5,7 @@ errors as HTTP 200 with an ``error`` object; they are turned into the same failu
 HTTP errors, so quota answers are waited out and refusals recorded.
 """
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import ClassVar
 from urllib.parse import parse_qs, urlparse
@@ -26,6 +25,7 @@ from soulspot_pipeline.domain.cloud import (
 )
 from soulspot_pipeline.domain.resilience import RetryPolicy, parse_retry_after
 from soulspot_pipeline.domain.text import normalize_isrc
+from soulspot_pipeline.resources.clock import Clock
 from soulspot_pipeline.resources.retrying import CallStats, HttpFailure, call_with_retries
 from soulspot_pipeline.settings import DEEZER_API_URL
 
@@ -109,9 +109,9 @@ class DeezerResource(dg.ConfigurableResource):
     max_attempts: int = 5
     retry_base_delay_s: float = 1.0
 
+    clock: dg.ResourceDependency[Clock] = Field(default_factory=Clock, description="Time and waiting.")  # type: ignore[arg-type]
     _http: httpx.Client | None = PrivateAttr(default=None)
     _stats: CallStats = PrivateAttr(default_factory=CallStats)
-    _sleep: Callable[[float], None] = PrivateAttr(default=time.sleep)
 
     name: ClassVar[str] = "deezer"
 
@@ -159,7 +159,7 @@ class DeezerResource(dg.ConfigurableResource):
             endpoint=endpoint,
             policy=RetryPolicy(max_attempts=self.max_attempts, base_delay_s=self.retry_base_delay_s),
             stats=self._stats,
-            sleep=self._sleep,
+            sleep=self.clock.sleep,
         )
 
     def _pages(self, endpoint: str, path: str) -> Iterator[dict]:

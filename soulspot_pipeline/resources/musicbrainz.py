@@ -10,7 +10,6 @@ shared through a lock file (``FileThrottle``) by every process on the machine; t
 import functools
 import json
 import socket
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -26,6 +25,7 @@ from pydantic import Field, PrivateAttr
 from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.identify import ArtistCredit, NamedCandidate, RecordingCandidate, ReleaseRef
 from soulspot_pipeline.domain.resilience import RetryPolicy
+from soulspot_pipeline.resources.clock import Clock
 from soulspot_pipeline.resources.retrying import CallStats, HttpFailure, call_with_retries
 from soulspot_pipeline.resources.throttle import FileThrottle
 from soulspot_pipeline.settings import MUSICBRAINZ_URL
@@ -139,8 +139,8 @@ class MusicBrainzResource(dg.ConfigurableResource):
     max_attempts: int = 4
     retry_base_delay_s: float = 2.0
 
+    clock: dg.ResourceDependency[Clock] = Field(default_factory=Clock, description="Time and waiting.")  # type: ignore[arg-type]
     _stats: CallStats = PrivateAttr(default_factory=CallStats)
-    _sleep: Callable[[float], None] = PrivateAttr(default=time.sleep)
     _cache_hits: int = PrivateAttr(default=0)
     _memo: dict[str, dict] = PrivateAttr(default_factory=dict)
 
@@ -246,7 +246,7 @@ class MusicBrainzResource(dg.ConfigurableResource):
                 endpoint="MusicBrainz",
                 policy=RetryPolicy(max_attempts=self.max_attempts, base_delay_s=self.retry_base_delay_s),
                 stats=self._stats,
-                sleep=self._sleep,
+                sleep=self.clock.sleep,
             )
         except ProviderError as exc:
             raise ProviderError(f"{exc} (server {self.server_url})") from None

@@ -19,16 +19,7 @@ import dagster as dg
 from pydantic import Field
 
 from soulspot_pipeline.domain.search_budget import MAX_SEARCHES, WINDOW_S, wait_before_search
-
-
-class Clock:
-    """Wall-clock time, and waiting: the budget's only contact with time, so tests can give it a clock they control."""
-
-    def now(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
+from soulspot_pipeline.resources.clock import Clock
 
 
 class SearchBudget(dg.ConfigurableResource):

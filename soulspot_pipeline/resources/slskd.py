@@ -23,6 +23,7 @@ from pydantic import Field, PrivateAttr
 from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.resilience import RetryPolicy, parse_retry_after
 from soulspot_pipeline.domain.slskd_states import parse_state, search_finished
+from soulspot_pipeline.resources.clock import Clock
 from soulspot_pipeline.resources.retrying import CallStats, HttpFailure, call_with_retries
 
 API = "/api/v0"
@@ -146,9 +147,9 @@ class SlskdResource(dg.ConfigurableResource):
     max_attempts: int = 3
     retry_base_delay_s: float = 1.0
 
+    clock: dg.ResourceDependency[Clock] = Field(default_factory=Clock, description="Time and waiting.")  # type: ignore[arg-type]
     _http: httpx.Client | None = PrivateAttr(default=None)
     _stats: CallStats = PrivateAttr(default_factory=CallStats)
-    _sleep: Callable[[float], None] = PrivateAttr(default=time.sleep)
 
     name: ClassVar[str] = "slskd"
 
@@ -218,7 +219,7 @@ class SlskdResource(dg.ConfigurableResource):
             endpoint=f"slskd {endpoint}",
             policy=RetryPolicy(max_attempts=self.max_attempts, base_delay_s=self.retry_base_delay_s),
             stats=self._stats,
-            sleep=self._sleep,
+            sleep=self.clock.sleep,
         )
 
     def _redact(self, text: str) -> str:
@@ -282,13 +283,13 @@ class SlskdResource(dg.ConfigurableResource):
                         f"slskd stayed busy with another search for {self.max_search_wait_s:g} s; {text!r} was not searched"
                     ) from None
                 self._stats.waited_s += self.poll_interval_s
-                self._sleep(self.poll_interval_s)
+                self.clock.sleep(self.poll_interval_s)
 
     def _await_search(self, search_id: str, text: str) -> dict:
         deadline = time.monotonic() + self.max_search_wait_s
         path = f"{API}/searches/{search_id}"
         while True:
-            self._sleep(self.poll_interval_s)
+            self.clock.sleep(self.poll_interval_s)
             search = self._json(self._request("search state", "GET", path, missing_ok=True))
             if not isinstance(search, dict):
                 raise ProviderError(f"slskd lost search {search_id} for {text!r} (answered {search!r})")

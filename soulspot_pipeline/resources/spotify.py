@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -33,6 +32,7 @@ from soulspot_pipeline.domain.cloud import (
 )
 from soulspot_pipeline.domain.resilience import RetryPolicy, parse_retry_after
 from soulspot_pipeline.domain.text import normalize_isrc
+from soulspot_pipeline.resources.clock import Clock
 from soulspot_pipeline.resources.retrying import CallStats, HttpFailure, call_with_retries
 from soulspot_pipeline.settings import SPOTIFY_ACCOUNTS_URL, SPOTIFY_API_URL
 
@@ -211,10 +211,10 @@ class SpotifyResource(dg.ConfigurableResource):
     max_attempts: int = 5
     retry_base_delay_s: float = 1.0
 
+    clock: dg.ResourceDependency[Clock] = Field(default_factory=Clock, description="Time and waiting.")  # type: ignore[arg-type]
     _client: spotipy.Spotify | None = PrivateAttr(default=None)
     _auth: StoredLoginPKCE | None = PrivateAttr(default=None)
     _stats: CallStats = PrivateAttr(default_factory=CallStats)
-    _sleep: Callable[[float], None] = PrivateAttr(default=time.sleep)
 
     name: ClassVar[str] = "spotify"
 
@@ -294,7 +294,7 @@ class SpotifyResource(dg.ConfigurableResource):
             policy=RetryPolicy(max_attempts=self.max_attempts, base_delay_s=self.retry_base_delay_s),
             stats=self._stats,
             login_hint=f"Run `{LOGIN_COMMAND}` again.",
-            sleep=self._sleep,
+            sleep=self.clock.sleep,
         )
 
     def _pages(

@@ -20,7 +20,9 @@ from soulspot_pipeline.resources.deezer import DeezerResource
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.resources.spotify import SCOPES, SpotifyResource, TokenFile
+from soulspot_tests.clock import VirtualClock
 from soulspot_tests.results import failure_message, metadata, rows
+from soulspot_tests.results import materialize as shared_materialize
 
 ASSETS = [*cloud_assets, local_scan, library_entities, unique_local_paths, no_orphaned_tracks]
 SEXY_ISRC = "FRAB19800001"
@@ -156,7 +158,9 @@ def resources(
     auto_queue=False,
     deezer_user="5",
     spotify_attempts=5,
+    clock=None,
 ):
+    waits = {"clock": clock} if clock else {}
     token_path = tmp_path / "data" / "secrets" / "spotify-token.json"
     return {
         "library_db": library_db,
@@ -170,17 +174,19 @@ def resources(
             token_path=str(token_path),
             retry_base_delay_s=0.01,
             max_attempts=spotify_attempts,
+            **waits,
         ),
         "deezer": DeezerResource(
             user_id=deezer_user if deezer_server else None,
             api_url=deezer_server.api_url if deezer_server else "http://127.0.0.1:9/",
             retry_base_delay_s=0.01,
+            **waits,
         ),
     }
 
 
 def materialize(res, raise_on_error=True, instance=None, assets=ASSETS):
-    return dg.materialize(assets, resources=res, raise_on_error=raise_on_error, instance=instance)
+    return shared_materialize(assets, resources=res, raise_on_error=raise_on_error, instance=instance)
 
 
 def snapshot_of(library_db):
@@ -318,12 +324,12 @@ def test_rate_limits_and_server_errors_are_waited_out_and_counted(
         "/v1/me/albums", status=500, times=2, body={"error": {"status": 500, "message": "Server error"}}
     )
     deezer_standin.quota_exceeded(times=1)
-    started = time.monotonic()
-    result = materialize(resources(library_db, music_dir, tmp_path, spotify_standin, deezer_standin))
+    clock = VirtualClock()
+    result = materialize(resources(library_db, music_dir, tmp_path, spotify_standin, deezer_standin, clock=clock))
     spotify = metadata(result, "spotify_likes")
     assert (spotify["liked_tracks"], spotify["saved_albums"]) == (2, 1)
     assert (spotify["rate_limited"], spotify["retries"]) == (1, 3)
-    assert time.monotonic() - started >= 1.0  # Retry-After was honoured
+    assert 1.0 in clock.sleeps  # Retry-After was honoured
     deezer = metadata(result, "deezer_favorites")
     assert (deezer["liked_tracks"], deezer["rate_limited"]) == (1, 1)
 
@@ -531,6 +537,7 @@ def test_a_provider_that_does_not_answer_in_time_is_retried_then_fails_clearly(
     ]
 
 
+@pytest.mark.subprocess
 def test_a_sync_waits_for_a_long_writer_such_as_a_first_scan_instead_of_failing(music_dir, tmp_path, deezer_standin):
     import subprocess
     import sys
@@ -540,20 +547,27 @@ def test_a_sync_waits_for_a_long_writer_such_as_a_first_scan_instead_of_failing(
     impatient = LibraryDatabase(database=str(tmp_path / "data" / "soulspot.duckdb"), lock_timeout_s=0.5)
     with impatient.writer():
         pass
+    # Another process holds the database for far longer than the library's lock timeout.
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(3)",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(3); "
+            "c.close(); print(time.time(), flush=True)",
             impatient.database,
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert holder.stdout.readline().strip() == "held"
-    started = time.monotonic()
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    instance = dg.DagsterInstance.ephemeral()
     result = materialize(
-        resources(impatient, music_dir, tmp_path, deezer_server=deezer_standin), assets=[*cloud_assets]
+        resources(impatient, music_dir, tmp_path, deezer_server=deezer_standin),
+        instance=instance,
+        assets=[*cloud_assets],
     )
-    assert holder.wait() == 0 and time.monotonic() - started >= 2
+    released = float(holder.stdout.readline())
+    assert holder.wait() == 0
+    stored = instance.get_latest_materialization_event(dg.AssetKey("deezer_favorites"))
+    assert stored is not None and stored.timestamp >= released  # it waited for the writer to let go, then wrote
     assert metadata(result, "deezer_favorites")["liked_tracks"] == 1

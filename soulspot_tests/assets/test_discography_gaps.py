@@ -20,6 +20,7 @@ from soulspot_pipeline.resources.policies import DiscographyPolicy, LibraryPolic
 from soulspot_pipeline.resources.spotify import SCOPES, SpotifyResource, TokenFile
 from soulspot_tests.assets.test_identify_enrich import musicbrainz as musicbrainz_resource
 from soulspot_tests.results import failure_message, metadata, rows
+from soulspot_tests.results import materialize as shared_materialize
 
 ASSETS = [local_scan, library_entities, discography_gaps]
 
@@ -51,7 +52,7 @@ def materialize(
     run_config=None,
     raise_on_error=True,
 ):
-    return dg.materialize(
+    return shared_materialize(
         assets,
         resources={
             "library_db": library_db,

@@ -19,7 +19,7 @@ from soulspot_pipeline.resources.policies import DownloadPolicy, LibraryPolicy
 from soulspot_pipeline.resources.search_budget import SearchBudget
 from soulspot_pipeline.resources.slskd import SlskdResource
 from soulspot_tests.clock import VirtualClock
-from soulspot_tests.results import failure_message, metadata, rows
+from soulspot_tests.results import failure_message, materialize, metadata, rows
 
 deezer_favorites = next(a for a in cloud_assets if a.key == dg.AssetKey("deezer_favorites"))
 AIR = dz.artist(1422, "Air")
@@ -75,7 +75,7 @@ def test_each_pending_track_gets_the_best_file_and_every_candidate_is_explained(
         ],
     )
     with DeezerStandin(liked(SEXY, KELLY)) as deezer, slskd:
-        result = dg.materialize(
+        result = materialize(
             [deezer_favorites, library_entities, downloads], resources=resources(library_db, tmp_path, deezer, slskd)
         )
         assert slskd.max_concurrent_searches == 1
@@ -143,10 +143,10 @@ def test_a_track_found_nowhere_is_not_found_and_waits_before_the_next_search(lib
     slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
     with DeezerStandin(liked(SEXY)) as deezer, slskd:
         res = resources(library_db, tmp_path, deezer, slskd)
-        dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
+        materialize([deezer_favorites, library_entities, downloads], resources=res)
         searches = len(slskd.searches)
         assert searches == 3  # artist + title, title + album, title alone
-        dg.materialize([downloads], resources=res)
+        materialize([downloads], resources=res)
         assert len(slskd.searches) == searches  # searched again only after a day
     assert rows(library_db, "SELECT state, searches, query_tier FROM library.downloads") == [("not_found", 1, "title")]
     assert rows(library_db, "SELECT download_state FROM library.tracks") == [("pending",)]
@@ -158,7 +158,7 @@ def test_slskd_down_fails_the_phase_and_keeps_nothing_half_done(library_db, tmp_
         res["slskd"] = SlskdResource(
             base_url="http://127.0.0.1:9", api_key="k", poll_interval_s=0.001, retry_base_delay_s=0.01, max_attempts=2
         )
-        result = dg.materialize([deezer_favorites, library_entities, downloads], resources=res, raise_on_error=False)
+        result = materialize([deezer_favorites, library_entities, downloads], resources=res, raise_on_error=False)
     assert not result.success
     assert "cannot reach slskd at http://127.0.0.1:9" in failure_message(result)
     assert rows(library_db, "SELECT count(*) FROM library.downloads") == [(0,)]
@@ -167,7 +167,7 @@ def test_slskd_down_fails_the_phase_and_keeps_nothing_half_done(library_db, tmp_
 
 def test_without_slskd_the_phase_reports_skipped(library_db, tmp_path):
     with DeezerStandin(liked(SEXY)) as deezer:
-        result = dg.materialize([downloads], resources=resources(library_db, tmp_path, deezer, None))
+        result = materialize([downloads], resources=resources(library_db, tmp_path, deezer, None))
     assert metadata(result, "downloads")["status"].startswith("skipped: not configured")
 
 
@@ -199,9 +199,9 @@ def test_a_1000_track_queue_never_exceeds_the_search_budget_and_no_two_searches_
         res = resources(
             library_db, tmp_path, deezer, slskd, budget=(max_searches, window), tracks_per_run=queue, clock=clock
         )
-        dg.materialize([deezer_favorites, library_entities], resources=res)
+        materialize([deezer_favorites, library_entities], resources=res)
         ((pending,),) = rows(library_db, "SELECT count(*) FROM library.tracks WHERE download_state = 'pending'")
-        result = dg.materialize([downloads], resources=res)
+        result = materialize([downloads], resources=res)
     assert pending >= 0.95 * queue  # a few generated likes share a name and merge
     assert metadata(result, "downloads")["searched"] == pending <= len(slskd.searches)  # some need a second tier
     # Nearly all found their file; the rest share a name with another generated song and only its file is shared.
@@ -230,7 +230,7 @@ def test_the_pending_downloads_sensor_starts_one_run_per_new_set_of_pending_trac
     skipped, _ = evaluate("http://127.0.0.1:9")
     assert "cannot be read yet" in skipped.skip_message  # no library yet
     with DeezerStandin(liked(SEXY, KELLY)) as deezer:
-        dg.materialize([deezer_favorites, library_entities], resources=resources(library_db, tmp_path, deezer, None))
+        materialize([deezer_favorites, library_entities], resources=resources(library_db, tmp_path, deezer, None))
     first, cursor = evaluate("http://127.0.0.1:9")
     assert isinstance(first, dg.RunRequest) and first.tags["soulspot/pending"] == "2"
     again, same = evaluate("http://127.0.0.1:9", cursor)
@@ -264,7 +264,7 @@ def follow_until_settled(library_db, res, runs=10):
     from soulspot_pipeline.assets.downloads import download_transfers
 
     for _ in range(runs):
-        dg.materialize([download_transfers], resources=res)
+        materialize([download_transfers], resources=res)
         if not rows(library_db, "SELECT count(*) FROM library.downloads WHERE state = 'downloading'")[0][0]:
             return
 
@@ -282,7 +282,7 @@ def test_a_finished_download_is_verified_tagged_renamed_and_moved_into_the_libra
     )
     with DeezerStandin(liked(SHORT)) as deezer, slskd:
         res = follow_resources(library_db, tmp_path, deezer, slskd)
-        dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
+        materialize([deezer_favorites, library_entities, downloads], resources=res)
         follow_until_settled(library_db, res)
     ((path, state, download_state),) = rows(
         library_db,
@@ -311,7 +311,7 @@ def test_a_rejected_transfer_moves_on_to_the_next_candidate_and_counts_against_t
     slskd.add_peer("b_shares", files=[SharedFile("@@s\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)])
     with DeezerStandin(liked(SHORT)) as deezer, slskd:
         res = follow_resources(library_db, tmp_path, deezer, slskd)
-        dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
+        materialize([deezer_favorites, library_entities, downloads], resources=res)
         assert rows(library_db, "SELECT username FROM library.downloads") == [("a_rejects",)]  # ranked first by name
         follow_until_settled(library_db, res)
     assert rows(library_db, "SELECT state, username, attempts FROM library.downloads") == [
@@ -333,7 +333,7 @@ def test_a_truncated_file_never_reaches_the_library_and_the_track_fails_with_the
     )
     with DeezerStandin(liked(SHORT)) as deezer, slskd:
         res = follow_resources(library_db, tmp_path, deezer, slskd)
-        dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
+        materialize([deezer_favorites, library_entities, downloads], resources=res)
         follow_until_settled(library_db, res)
     ((state, error),) = rows(library_db, "SELECT state, error FROM library.downloads")
     assert state == "failed" and error.startswith("import rejected: size") and "truncated" in error
@@ -353,9 +353,9 @@ def test_a_stalled_transfer_is_cancelled_and_the_track_fails_when_no_other_file_
     )
     with DeezerStandin(liked(SHORT)) as deezer, slskd:
         res = follow_resources(library_db, tmp_path, deezer, slskd, stall_minutes=0.01)  # 0.6 s
-        dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
+        materialize([deezer_favorites, library_entities, downloads], resources=res)
         for _ in range(12):
-            dg.materialize([download_transfers], resources=res)
+            materialize([download_transfers], resources=res)
             if rows(library_db, "SELECT state FROM library.downloads") != [("downloading",)]:
                 break
             time.sleep(0.2)
@@ -365,34 +365,55 @@ def test_a_stalled_transfer_is_cancelled_and_the_track_fails_when_no_other_file_
     assert len(cancelled) == 1 and files_under(tmp_path / "music") == []
 
 
+# Remote names a stranger may choose: parent folders, drive letters, UNC shares, reserved
+# names, terminal escapes, absolute paths. Each is the path of one song of the test below.
 HOSTILE = [
-    "@@x\\..\\..\\..\\Air\\Sexy Boy.flac",
-    "C:\\Windows\\System32\\Air\\Sexy Boy.flac",
-    "\\\\server\\share\\Air\\..\\Sexy Boy.flac",
-    "@@x\\Air\\CON\\Sexy Boy.flac",
-    "@@x\\Air\\\x1b[31mred\x07\\Sexy Boy.flac",
-    "/etc/Air/Sexy Boy.flac",
+    "@@x\\..\\..\\..\\Air\\{title}.flac",
+    "C:\\Windows\\System32\\Air\\{title}.flac",
+    "\\\\server\\share\\Air\\..\\{title}.flac",
+    "@@x\\Air\\CON\\{title}.flac",
+    "@@x\\Air\\\x1b[31mred\x07\\{title}.flac",
+    "/etc/Air/{title}.flac",
 ]
+HOSTILE_TITLES = ["Sexy Boy", "Kelly Watch the Stars", "Talisman", "Remember", "Ce Matin La", "Le Voyage de Penelope"]
 
 
-@pytest.mark.parametrize("remote", HOSTILE)
-def test_no_imported_file_lands_outside_the_music_folder_whatever_the_remote_name(library_db, tmp_path, remote):
-    hostile_album = dz.album(302199, "../../../../tmp/escape", AIR, nb_tracks=1)
-    track = dz.track(3135570, "Sexy Boy", AIR, hostile_album, duration_s=2)
+def test_no_imported_file_lands_outside_the_music_folder_whatever_the_remote_name(library_db, tmp_path):
+    # Each song on an album of its own with a hostile title, so each is searched and imported alone.
+    songs = [
+        dz.track(
+            3135570 + n, title, AIR, dz.album(302199 + n, f"../../../../tmp/escape{n}", AIR, nb_tracks=1), duration_s=2
+        )
+        for n, title in enumerate(HOSTILE_TITLES)
+    ]
     slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
-    slskd.add_peer("hostile", files=[SharedFile(remote, flac(2.0), length=2)])
+    slskd.add_peer(
+        "hostile",
+        files=[
+            SharedFile(remote.format(title=title), flac(2.0), length=2)
+            for remote, title in zip(HOSTILE, HOSTILE_TITLES, strict=True)
+        ],
+    )
     outside_before = files_under(tmp_path.parent)
-    with DeezerStandin(liked(track)) as deezer, slskd:
+    with DeezerStandin(liked(*songs)) as deezer, slskd:
         res = follow_resources(library_db, tmp_path, deezer, slskd)
-        dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
+        materialize([deezer_favorites, library_entities, downloads], resources=res)
         follow_until_settled(library_db, res)
-    ((path,),) = rows(library_db, "SELECT local_path FROM library.downloads WHERE state = 'downloaded'")
+    imported = rows(
+        library_db, "SELECT d.remote_filename, d.local_path FROM library.downloads d WHERE d.state = 'downloaded'"
+    )
+    assert sorted(remote for remote, _ in imported) == sorted(
+        remote.format(title=title) for remote, title in zip(HOSTILE, HOSTILE_TITLES, strict=True)
+    )
     music = (tmp_path / "music").resolve()
-    assert Path(path).resolve().is_relative_to(music) and Path(path).is_file()
+    for remote, path in imported:
+        assert Path(path).resolve().is_relative_to(music) and Path(path).is_file(), remote
     # Nothing appeared anywhere but in this test's own folders.
     new = set(files_under(tmp_path.parent)) - set(outside_before)
     assert all(f.startswith(f"{tmp_path.name}/") for f in new), sorted(new)
-    assert [f for f in files_under(music) if not f.startswith(".")] == [str(Path(path).resolve().relative_to(music))]
+    assert sorted(f for f in files_under(music) if not f.startswith(".")) == sorted(
+        str(Path(path).resolve().relative_to(music)) for _, path in imported
+    )
 
 
 def test_an_import_killed_half_way_leaves_no_partial_file_in_the_library_and_the_track_is_retried(library_db, tmp_path):
@@ -408,7 +429,7 @@ def test_an_import_killed_half_way_leaves_no_partial_file_in_the_library_and_the
     )
     with DeezerStandin(liked(SHORT)) as deezer, slskd:
         res = follow_resources(library_db, tmp_path, deezer, slskd)
-        dg.materialize([deezer_favorites, library_entities, downloads], resources=res)
+        materialize([deezer_favorites, library_entities, downloads], resources=res)
         for _ in range(6):  # slskd finishes the transfer; the library has not imported it yet
             _transfers(slskd)
         finished = next((tmp_path / "slskd" / "downloads").rglob("*.flac"))
@@ -417,12 +438,12 @@ def test_an_import_killed_half_way_leaves_no_partial_file_in_the_library_and_the
         partial.write_bytes(partial.read_bytes()[:100])
         old = time.time() - 7200
         os.utime(partial, (old, old))
-        dg.materialize([library_entities], resources=res)
+        materialize([library_entities], resources=res)
         assert rows(library_db, "SELECT count(*) FROM library.local_files") == [
             (0,)
         ]  # the partial is not in the library
         follow_until_settled(library_db, res)
-        cleaned = dg.materialize([library_cleanup], resources=res)
+        cleaned = materialize([library_cleanup], resources=res)
     assert rows(library_db, "SELECT state FROM library.downloads") == [("downloaded",)]
     assert files_under(tmp_path / "music") == ["Air/Moon Safari/Sexy Boy.flac"]
     assert metadata(cleaned, "library_cleanup")["staging_leftovers_removed"] == 1
@@ -444,10 +465,10 @@ def test_the_transfer_monitor_asks_for_a_run_when_downloads_move_and_says_why_it
 
     with DeezerStandin(liked(SHORT)) as deezer, slskd:
         res = follow_resources(library_db, tmp_path, deezer, slskd)
-        dg.materialize([deezer_favorites, library_entities], resources=res)
+        materialize([deezer_favorites, library_entities], resources=res)
         idle, _ = evaluate()
         assert idle.skip_message == "no downloads in progress"
-        dg.materialize([downloads], resources=res)
+        materialize([downloads], resources=res)
         first, cursor = evaluate()  # each look at slskd's list moves the stand-in's transfer on
         assert isinstance(first, dg.RunRequest) and first.tags["soulspot/active"] == "1"
         moved, _cursor2 = evaluate(cursor)
@@ -475,7 +496,7 @@ def test_a_low_bitrate_file_is_upgraded_only_by_a_strictly_better_copy_and_the_o
     )
     with DeezerStandin(liked()) as deezer, slskd:
         res = follow_resources(library_db, tmp_path, deezer, slskd, request_upgrades=True, min_lossy_bitrate=8)
-        first = dg.materialize([local_scan, library_entities, downloads], resources=res)
+        first = materialize([local_scan, library_entities, downloads], resources=res)
         assert metadata(first, "downloads")["upgrade_candidates"] == 1
         assert rows(
             library_db, "SELECT username, accepted, decided_by FROM library.download_candidates ORDER BY rank"
@@ -484,7 +505,7 @@ def test_a_low_bitrate_file_is_upgraded_only_by_a_strictly_better_copy_and_the_o
             ("same", False, "not_an_upgrade"),
         ]
         follow_until_settled(library_db, res)
-        again = dg.materialize([downloads], resources=res)
+        again = materialize([downloads], resources=res)
     assert metadata(again, "downloads")["upgrade_candidates"] == 0  # lossless now: nothing left to upgrade
     assert rows(library_db, "SELECT audio_format, local_path FROM library.tracks") == [
         ("flac", str(music / "Air/Moon Safari/Sexy Boy.flac"))
@@ -514,7 +535,7 @@ def test_most_of_an_album_wanted_is_taken_as_one_folder_from_one_peer(library_db
         ],
     )
     with DeezerStandin(library) as deezer, slskd:
-        result = dg.materialize(
+        result = materialize(
             [deezer_favorites, library_entities, downloads], resources=resources(library_db, tmp_path, deezer, slskd)
         )
         searches = [s.text for s in slskd.searches]

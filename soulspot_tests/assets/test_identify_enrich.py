@@ -21,6 +21,7 @@ from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
 from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_tests.results import failure_message, metadata, rows
+from soulspot_tests.results import materialize as shared_materialize
 
 ASSETS = [local_scan, library_entities, identified_entities, enriched_metadata]
 SECOND = 1000
@@ -40,7 +41,7 @@ def musicbrainz(server, tmp_path, **overrides):
 
 
 def materialize(library_db, music_dir, mb, assets=ASSETS, raise_on_error=True):
-    return dg.materialize(
+    return shared_materialize(
         assets,
         resources={
             "library_db": library_db,
@@ -81,6 +82,7 @@ def air_catalog() -> tuple[MbCatalog, dict]:
     return catalog, {"air": air, "moon": moon, "release": release, "sexy": sexy, "kelly": kelly}
 
 
+@pytest.mark.scale
 def test_a_thousand_isrc_tracks_cost_at_most_20_requests_and_a_second_run_none(library_db, music_dir, tmp_path):
     catalog = MbCatalog()
     for artist_n in range(50):
@@ -304,6 +306,7 @@ RUN_IDENTIFY = textwrap.dedent(
 )
 
 
+@pytest.mark.e2e  # two identify runs in their own processes
 def test_two_runs_started_together_never_send_two_requests_within_a_second(tmp_path):
     catalog = MbCatalog()
     for n in range(2):

@@ -22,6 +22,7 @@ from soulspot_pipeline.resources.deezer import DeezerResource
 from soulspot_pipeline.resources.images import CoverArtResource
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import ImagePolicy, LibraryPolicy
+from soulspot_tests.results import materialize as shared_materialize
 from soulspot_tests.results import metadata, rows
 
 ASSETS = [local_scan, library_entities, images, cover_wall]
@@ -55,7 +56,7 @@ def resources(library_db, music_dir, tmp_path, coverart, *, retry_hours=24.0, wr
 
 
 def materialize(res, assets=ASSETS):
-    return dg.materialize(assets, resources=res)
+    return shared_materialize(assets, resources=res)
 
 
 def write_album(music_dir, n, **tags):
@@ -72,6 +73,7 @@ def album_id_of(library_db, title):
     return rows(library_db, "SELECT album_id FROM library.albums WHERE title = ?", [title])[0][0]
 
 
+@pytest.mark.scale
 def test_200_covers_download_with_at_most_5_requests_in_flight_and_a_corrupt_one_fails_with_its_reason_and_no_file(
     library_db, music_dir, tmp_path, coverart
 ):

@@ -15,13 +15,13 @@ from soulspot_pipeline.assets.library import (
 from soulspot_pipeline.devkit.synth import write_audio_file
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import LibraryPolicy
-from soulspot_tests.results import metadata
+from soulspot_tests.results import materialize, metadata
 
 ASSETS = [local_scan, library_entities, unique_local_paths, no_orphaned_tracks, downloaded_files_exist]
 
 
 def refresh(library_db, music_dir, auto_queue=False, **kwargs):
-    result = dg.materialize(
+    result = materialize(
         ASSETS,
         resources={
             "library_db": library_db,
@@ -137,7 +137,7 @@ def test_the_checks_catch_a_broken_library(library_db, music_dir):
         conn.execute("UPDATE library.tracks SET album_id = 'no-such-album' WHERE track_number = 2")
     with library_db.reader():
         pass
-    result = dg.materialize(
+    result = materialize(
         [library_entities, unique_local_paths, no_orphaned_tracks, downloaded_files_exist],
         selection=dg.AssetSelection.checks(unique_local_paths, no_orphaned_tracks, downloaded_files_exist),
         resources={"library_db": library_db, "library_policy": LibraryPolicy()},

@@ -5,7 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from soulspot_pipeline import connect
+
+pytestmark = pytest.mark.e2e  # the command or the demo in a subprocess, as a user runs it
 
 SOULSPOT = Path(sys.executable).with_name("soulspot")
 

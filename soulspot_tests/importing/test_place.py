@@ -368,6 +368,7 @@ def kill(child: subprocess.Popen) -> None:
     assert child.returncode == -signal.SIGKILL
 
 
+@pytest.mark.subprocess  # the import runs in a child that is killed
 @pytest.mark.parametrize(
     ("moment", "stall"),
     [

@@ -12,6 +12,7 @@ import pytest
 from soulspot_pipeline.devkit.standins.coverart import CoverArtStandin, make_image, truncated
 from soulspot_pipeline.domain.images import ImageRejected, prepare_image
 from soulspot_pipeline.resources.images import USER_AGENT, CoverArtResource, ImageFetchError
+from soulspot_tests.results import materialize
 
 
 def _mbid(n: int) -> str:
@@ -35,6 +36,7 @@ def _path(url: str, standin: CoverArtStandin) -> str:
     return url.removeprefix(standin.url)
 
 
+@pytest.mark.scale
 def test_200_covers_are_listed_and_fetched_at_most_5_at_a_time(standin, resource):
     pictures = {}
     refs = []
@@ -199,5 +201,5 @@ def test_it_works_as_a_dagster_resource(standin):
         assert isinstance(body, bytes), body
         return {"bytes": len(body), "requests": coverart.stats.requests}
 
-    result = dg.materialize([covers], resources={"coverart": CoverArtResource(base_url=standin.url)})
+    result = materialize([covers], resources={"coverart": CoverArtResource(base_url=standin.url)})
     assert result.success and result.output_for_node("covers")["requests"] == 1

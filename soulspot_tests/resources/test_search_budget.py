@@ -4,6 +4,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from soulspot_pipeline.devkit.standins.slskd import SharedFile, SlskdStandin
 from soulspot_pipeline.domain.search_budget import wait_before_search
 from soulspot_pipeline.resources.search_budget import SearchBudget
@@ -19,6 +21,7 @@ def test_a_search_waits_until_the_oldest_of_a_full_window_leaves_it():
     assert wait_before_search([89.0, 95.0, 96.0], 100.0, 3, 10.0) == 0.0
 
 
+@pytest.mark.subprocess
 def test_two_processes_searching_at_once_never_overlap_and_stay_within_the_budget(tmp_path):
     window, budget = 0.5, 5
     with SlskdStandin(tmp_path / "downloads", search_polls=1, ban_after=(budget, window)) as slskd:

@@ -6,10 +6,14 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from soulspot_pipeline.scan import scanner
 from soulspot_pipeline.scan.scanner import scan_music_folder
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_tests.scan.test_scanner import make_library
+
+pytestmark = pytest.mark.subprocess  # each test runs a scan in a child process
 
 
 def test_a_killed_scan_is_finished_by_the_next_one(tmp_path, music_dir):

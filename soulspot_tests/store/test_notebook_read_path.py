@@ -40,6 +40,7 @@ def test_writes_publish_a_snapshot_and_an_open_notebook_never_blocks_them(librar
     fresh.close()
 
 
+@pytest.mark.subprocess  # a notebook in another process holds the file
 def test_a_notebook_on_the_main_file_is_named_in_the_lock_error(library_db, tmp_path):
     import subprocess
     import sys
