@@ -275,6 +275,16 @@ def _pair(tags: dict[str, str], num_key: str, total_key: str) -> str | None:
     return f"{num}/{total}" if total is not None else num
 
 
+def _keyed_values(
+    tags: dict[str, str], keys: tuple[tuple[str | tuple[str, str], str], ...]
+) -> Iterator[tuple[str, str]]:
+    """(tag name, value) for each of ``keys`` the tags have; a (number, total) key gives 'n/total'."""
+    for key, name in keys:
+        value = _pair(tags, *key) if isinstance(key, tuple) else tags.get(key)
+        if value is not None:
+            yield name, value
+
+
 def _no_padding(info) -> int:
     # Padding would only add bytes to every one of up to 100,000 files.
     return 0
@@ -395,10 +405,8 @@ _APE_KEYS = (
 def _ape_tag(buf: io.BytesIO, tags: dict[str, str]) -> None:
     audio = WavPack(buf)
     ape = _tags(audio)
-    for key, name in _APE_KEYS:
-        value = _pair(tags, *key) if isinstance(key, tuple) else tags.get(key)
-        if value is not None:
-            ape[name] = value
+    for name, value in _keyed_values(tags, _APE_KEYS):
+        ape[name] = value
     _save(audio, buf)
 
 
@@ -472,12 +480,10 @@ _ASF_KEYS = (
 def _asf_tag(buf: io.BytesIO, tags: dict[str, str]) -> None:
     audio = ASF(buf)
     attributes = _tags(audio)
-    for key, name in _ASF_KEYS:
-        value = _pair(tags, *key) if isinstance(key, tuple) else tags.get(key)
-        if value is not None:
-            # mutagen puts Title and Author in the content description object, the rest in
-            # the extended content description, as Picard's files have them.
-            attributes[name] = [value]
+    for name, value in _keyed_values(tags, _ASF_KEYS):
+        # mutagen puts Title and Author in the content description object, the rest in
+        # the extended content description, as Picard's files have them.
+        attributes[name] = [value]
     _save(audio, buf, padding=_no_padding)
 
 

@@ -13,27 +13,21 @@ from soulspot_pipeline.assets.library import library_entities
 from soulspot_pipeline.definitions import build_definitions
 from soulspot_pipeline.devkit.standins import deezer as dz
 from soulspot_pipeline.devkit.standins.coverart import CoverArtStandin
-from soulspot_pipeline.devkit.standins.deezer import DeezerLibrary, DeezerStandin
+from soulspot_pipeline.devkit.standins.deezer import DeezerStandin
 from soulspot_pipeline.devkit.standins.musicbrainz import MusicBrainzStandin
 from soulspot_pipeline.devkit.standins.slskd import SharedFile, SlskdStandin
 from soulspot_pipeline.devkit.synth import audio_bytes
 from soulspot_pipeline.resources.deezer import DeezerResource
 from soulspot_pipeline.resources.music_folder import MusicFolder
-from soulspot_pipeline.resources.policies import DownloadPolicy, LibraryPolicy
-from soulspot_pipeline.resources.search_budget import SearchBudget
-from soulspot_pipeline.resources.slskd import SlskdResource
+from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.settings import Settings
+from soulspot_tests.assets.test_downloads import KELLY, SEXY, SHORT, follow_resources, liked
 from soulspot_tests.assets.test_identify_enrich import air_catalog, musicbrainz, write_track
 from soulspot_tests.results import rows
 
 LIBRARY_ENTITIES = dg.AssetKey("library_entities")
 deezer_favorites = next(a for a in cloud_assets if a.key == dg.AssetKey("deezer_favorites"))
 
-AIR = dz.artist(1422, "Air")
-MOON = dz.album(302127, "Moon Safari", AIR, nb_tracks=10)
-SEXY = dz.track(3135556, "Sexy Boy", AIR, MOON, duration_s=298)
-KELLY = dz.track(3135557, "Kelly Watch the Stars", AIR, MOON, duration_s=225)
-SHORT = dz.track(3135560, "Sexy Boy", AIR, MOON, duration_s=2)
 DAFT = dz.artist(27, "Daft Punk")
 DISCOVERY = dz.album(302128, "Discovery", DAFT, nb_tracks=14)
 ONE_MORE_TIME = dz.track(3135553, "One More Time", DAFT, DISCOVERY, duration_s=320)
@@ -52,30 +46,6 @@ def instance(tmp_path):
     (tmp_path / "dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
         yield instance
-
-
-def liked(*tracks) -> DeezerLibrary:
-    return DeezerLibrary(user_id="5", tracks=[{**t, "time_add": 1767225600} for t in tracks])
-
-
-def download_resources(library_db, tmp_path, deezer, slskd) -> dict:
-    (tmp_path / "music").mkdir(exist_ok=True)
-    return {
-        "library_db": library_db,
-        "library_policy": LibraryPolicy(auto_queue_downloads=True),
-        "music_folder": MusicFolder(music_dir=str(tmp_path / "music"), scan_workers=1),
-        "deezer": DeezerResource(user_id="5", api_url=deezer.api_url, retry_base_delay_s=0.01),
-        "slskd": SlskdResource(
-            base_url=slskd.url,
-            api_key="standin-api-key",
-            downloads_dir=str(slskd.downloads_dir),
-            poll_interval_s=0.001,
-            retry_base_delay_s=0.01,
-            max_attempts=2,
-        ),
-        "search_budget": SearchBudget(ledger_path=str(tmp_path / "data" / "slskd" / "searches.duckdb")),
-        "download_policy": DownloadPolicy(),
-    }
 
 
 def shared_sexy_boy(tmp_path, peer: str, **behaviour) -> SlskdStandin:
@@ -186,7 +156,7 @@ def test_identify_records_the_library_after_entities_sharing_an_mbid_became_one(
 def test_downloads_and_imports_record_the_library_they_left(library_db, tmp_path, instance):
     slskd = shared_sexy_boy(tmp_path, "good")
     with DeezerStandin(liked(SHORT)) as deezer, slskd:
-        res = download_resources(library_db, tmp_path, deezer, slskd)
+        res = follow_resources(library_db, tmp_path, deezer, slskd)
         searched = dg.materialize([deezer_favorites, library_entities, downloads], resources=res, instance=instance)
         assert entity_steps(instance, searched.run_id) == {"library_entities", "downloads"}
         meta = assert_catalog_matches_tables(instance, searched.run_id, library_db)
@@ -202,7 +172,7 @@ def test_downloads_and_imports_record_the_library_they_left(library_db, tmp_path
 def test_cleanup_records_the_library_only_when_it_gave_a_download_up(library_db, tmp_path, instance):
     slskd = shared_sexy_boy(tmp_path, "cut", behaviour="truncated")
     with DeezerStandin(liked(SHORT)) as deezer, slskd:
-        res = download_resources(library_db, tmp_path, deezer, slskd)
+        res = follow_resources(library_db, tmp_path, deezer, slskd)
         dg.materialize([deezer_favorites, library_entities, downloads], resources=res, instance=instance)
         for _ in range(10):
             dg.materialize([download_transfers], resources=res, instance=instance)
