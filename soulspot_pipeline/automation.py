@@ -1,7 +1,6 @@
 """Jobs, schedules and sensors: when the phases run."""
 
 import hashlib
-import time
 
 import dagster as dg
 import duckdb
@@ -13,6 +12,20 @@ from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.downloads import download_transfers, downloads
 from soulspot_pipeline.assets.library import library_entities
 from soulspot_pipeline.domain.cloud import ProviderError
+from soulspot_pipeline.domain.run_retry import (
+    Requested,
+    RunDecision,
+    RunSeen,
+    RunState,
+    Why,
+    clock_time,
+    cursor_text,
+    decide,
+    read_cursor,
+    skip_message,
+    summarize,
+)
+from soulspot_pipeline.resources.clock import Clock
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.slskd import SlskdResource
 from soulspot_pipeline.run_recovery import recover_abandoned_runs
@@ -134,7 +147,9 @@ def build_automation_sensor(
     )
 
 
-def build_music_folder_sensor(settings: Settings) -> dg.SensorDefinition:
+def build_music_folder_sensor(settings: Settings, clock: Clock | None = None) -> dg.SensorDefinition:
+    clock = clock or Clock()
+
     @dg.sensor(
         name="music_folder_sensor",
         job=music_folder_scan,
@@ -146,18 +161,32 @@ def build_music_folder_sensor(settings: Settings) -> dg.SensorDefinition:
         if not music_folder.exists():
             return dg.SkipReason(f"the music folder {music_folder.music_dir} does not exist")
         fingerprint = music_folder.fingerprint()
-        if fingerprint.digest == context.cursor:
-            return dg.SkipReason(f"no change in {fingerprint.files} audio files since the last scan request")
-        age = time.time() - fingerprint.newest_mtime_ns / 1e9
-        if age < SETTLE_SECONDS:
-            return dg.SkipReason(f"files are still changing (newest {age:.0f} s old); waiting for them to settle")
-        # Keyed by the change (before -> after): the same change never starts two scans,
-        # and a folder that returns to an earlier state is still scanned.
-        run_key = f"music-folder:{context.cursor or 'first'}->{fingerprint.digest}"
-        context.update_cursor(fingerprint.digest)
-        return dg.RunRequest(
-            run_key=run_key,
-            tags={"soulspot/trigger": "music_folder_sensor", "soulspot/files": str(fingerprint.files)},
+        now = clock.now()
+        cursor = read_cursor(context.cursor)
+        if cursor is not None and cursor.seen == fingerprint.digest:
+            work = cursor.work  # no change since the last request: that request's scan is the work
+        else:
+            age = now - fingerprint.newest_mtime_ns / 1e9
+            if age < SETTLE_SECONDS:
+                return dg.SkipReason(f"files are still changing (newest {age:.0f} s old); waiting for them to settle")
+            # The work is the change (before -> after): a folder that returns to an earlier
+            # state is still scanned.
+            work = f"music-folder:{cursor.seen if cursor else 'first'}->{fingerprint.digest}"
+        decision = _decide(context, work, now)
+        if decision.why is Why.DONE:
+            return dg.SkipReason(
+                f"no change in {fingerprint.files} audio files since the last scan, "
+                f"which succeeded at {clock_time(decision.since)}"
+            )
+        if not decision.request:
+            return dg.SkipReason(skip_message(decision, f"the scan of the change to {fingerprint.files} audio files"))
+        return _request(
+            context,
+            work,
+            decision,
+            now,
+            {"soulspot/trigger": "music_folder_sensor", "soulspot/files": str(fingerprint.files)},
+            seen=fingerprint.digest,
         )
 
     return music_folder_sensor
@@ -198,65 +227,151 @@ WHERE t.download_state = 'pending' AND d.track_id IS NULL ORDER BY 1
 """
 
 
-@dg.sensor(
-    name="pending_downloads_sensor",
-    job=download_wanted,
-    minimum_interval_seconds=120,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Starts a download run when tracks become pending that no download has been tried for.",
-)
-def pending_downloads_sensor(context: dg.SensorEvaluationContext, library_db: LibraryDatabase, slskd: SlskdResource):
-    rows = _downloads_query(library_db, slskd, _PENDING)
-    if isinstance(rows, dg.SkipReason):
-        return rows
-    pending = [row[0] for row in rows]
-    if not pending:
-        return dg.SkipReason("no new pending tracks")
-    digest = hashlib.sha256("\n".join(pending).encode()).hexdigest()[:16]
-    if digest == context.cursor:
-        return dg.SkipReason(f"a download run was already requested for these {len(pending)} pending tracks")
-    context.update_cursor(digest)
-    # Keyed by the set of new pending tracks: the same set never starts two runs.
-    return dg.RunRequest(
-        run_key=f"pending:{digest}",
-        tags={"soulspot/trigger": "pending_downloads_sensor", "soulspot/pending": str(len(pending))},
+def build_pending_downloads_sensor(clock: Clock | None = None) -> dg.SensorDefinition:
+    clock = clock or Clock()
+
+    @dg.sensor(
+        name="pending_downloads_sensor",
+        job=download_wanted,
+        minimum_interval_seconds=120,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Starts a download run when tracks become pending that no download has been tried for.",
     )
+    def pending_downloads_sensor(
+        context: dg.SensorEvaluationContext, library_db: LibraryDatabase, slskd: SlskdResource
+    ):
+        rows = _downloads_query(library_db, slskd, _PENDING)
+        if isinstance(rows, dg.SkipReason):
+            return rows
+        pending = [row[0] for row in rows]
+        if not pending:
+            return dg.SkipReason("no new pending tracks")
+        # The work is the set of new pending tracks: its success is never repeated, its failure retried.
+        work = f"pending:{_digest(pending)}"
+        now = clock.now()
+        decision = _decide(context, work, now)
+        if not decision.request:
+            return dg.SkipReason(skip_message(decision, f"the download run for these {len(pending)} pending tracks"))
+        tags = {"soulspot/trigger": "pending_downloads_sensor", "soulspot/pending": str(len(pending))}
+        return _request(context, work, decision, now, tags)
+
+    return pending_downloads_sensor
+
+
+pending_downloads_sensor = build_pending_downloads_sensor()
 
 
 _ACTIVE = "SELECT username, remote_filename FROM library.downloads WHERE state = 'downloading' ORDER BY 1, 2"
-# While downloads are active a run is requested at least this often, so stalls are noticed.
+# While downloads are active a successful look is repeated this long after it, so stalls are noticed.
 FOLLOW_EVERY_S = 600
 
 
-@dg.sensor(
-    name="transfer_monitor_sensor",
-    job=follow_downloads,
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Watches slskd's transfers of the library's downloads and starts follow_downloads when they move or finish.",
-)
-def transfer_monitor_sensor(context: dg.SensorEvaluationContext, library_db: LibraryDatabase, slskd: SlskdResource):
-    rows = _downloads_query(library_db, slskd, _ACTIVE)
-    if isinstance(rows, dg.SkipReason):
-        return rows
-    active = set(rows)
-    if not active:
-        return dg.SkipReason("no downloads in progress")
-    try:
-        transfers = slskd.downloads()
-    except ProviderError as exc:
-        return dg.SkipReason(f"slskd cannot be asked now: {exc}")
-    seen = sorted(
-        f"{t.username}|{t.filename}|{','.join(sorted(t.state))}|{int(t.percent_complete // 10)}"
-        for t in transfers
-        if (t.username, t.filename) in active
+def build_transfer_monitor_sensor(clock: Clock | None = None) -> dg.SensorDefinition:
+    clock = clock or Clock()
+
+    @dg.sensor(
+        name="transfer_monitor_sensor",
+        job=follow_downloads,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "Watches slskd's transfers of the library's downloads and starts follow_downloads when they move or finish."
+        ),
     )
-    moment = int(time.time() // FOLLOW_EVERY_S)
-    digest = hashlib.sha256("\n".join([*seen, str(len(active)), str(moment)]).encode()).hexdigest()[:16]
-    if digest == context.cursor:
-        return dg.SkipReason(f"{len(active)} downloads in progress, no change since the last look")
-    context.update_cursor(digest)
+    def transfer_monitor_sensor(context: dg.SensorEvaluationContext, library_db: LibraryDatabase, slskd: SlskdResource):
+        rows = _downloads_query(library_db, slskd, _ACTIVE)
+        if isinstance(rows, dg.SkipReason):
+            return rows
+        active = set(rows)
+        if not active:
+            return dg.SkipReason("no downloads in progress")
+        try:
+            transfers = slskd.downloads()
+        except ProviderError as exc:
+            return dg.SkipReason(f"slskd cannot be asked now: {exc}")
+        seen = sorted(
+            f"{t.username}|{t.filename}|{','.join(sorted(t.state))}|{int(t.percent_complete // 10)}"
+            for t in transfers
+            if (t.username, t.filename) in active
+        )
+        work = f"transfers:{_digest([*seen, str(len(active))])}"
+        now = clock.now()
+        decision = _decide(context, work, now, repeat_after_s=FOLLOW_EVERY_S)
+        if decision.why is Why.DONE:
+            return dg.SkipReason(
+                f"{len(active)} downloads in progress, no change since the last look "
+                f"(at {clock_time(decision.since)}); next look at {clock_time(decision.due_at)}"
+            )
+        if not decision.request:
+            return dg.SkipReason(skip_message(decision, f"the follow run for {len(active)} downloads in progress"))
+        tags = {"soulspot/trigger": "transfer_monitor_sensor", "soulspot/active": str(len(active))}
+        return _request(context, work, decision, now, tags)
+
+    return transfer_monitor_sensor
+
+
+transfer_monitor_sensor = build_transfer_monitor_sensor()
+
+
+# -- runs keyed by the work a sensor sees ---------------------------------------------------
+# Each run a sensor starts carries the work it is for and its attempt number (the run key is
+# both): the run records then say whether the work succeeded, runs, or failed and when.
+
+WORK_TAG = "soulspot/work"
+ATTEMPT_TAG = "soulspot/attempt"
+# Enough runs of one work to find its highest attempt and its failures in a row.
+RUNS_LOOKED_AT = 20
+
+_RUN_STATES = {
+    dg.DagsterRunStatus.SUCCESS: RunState.SUCCEEDED,
+    dg.DagsterRunStatus.FAILURE: RunState.FAILED,
+    dg.DagsterRunStatus.CANCELED: RunState.FAILED,
+}
+
+
+def _digest(lines: list[str]) -> str:
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+def _runs_of(instance: dg.DagsterInstance, work: str) -> list[RunSeen]:
+    """The runs of ``work``, newest first."""
+    seen = []
+    for record in instance.get_run_records(filters=dg.RunsFilter(tags={WORK_TAG: work}), limit=RUNS_LOOKED_AT):
+        run = record.dagster_run
+        state = _RUN_STATES.get(run.status, RunState.RUNNING)
+        ended = record.end_time
+        if ended is None and state is not RunState.RUNNING:  # ended before it started (canceled while queued)
+            ended = record.update_timestamp.timestamp()
+        try:
+            attempt = int(run.tags.get(ATTEMPT_TAG, "1"))
+        except ValueError:
+            attempt = 1
+        seen.append(RunSeen(attempt, state, ended))
+    return seen
+
+
+def _decide(
+    context: dg.SensorEvaluationContext, work: str, now: float, *, repeat_after_s: float | None = None
+) -> RunDecision:
+    cursor = read_cursor(context.cursor)
+    requested = cursor if cursor is not None and cursor.work == work else None
+    last = summarize(_runs_of(context.instance, work))
+    return decide(last, requested, now, repeat_after_s=repeat_after_s)
+
+
+def _request(
+    context: dg.SensorEvaluationContext,
+    work: str,
+    decision: RunDecision,
+    now: float,
+    tags: dict[str, str],
+    *,
+    seen: str | None = None,
+) -> dg.RunRequest:
+    if decision.why is not Why.NEW:
+        context.log.info(f"{work}: requesting attempt {decision.attempt} ({decision.why})")
+    context.update_cursor(cursor_text(Requested(work, decision.attempt, now, seen)))
     return dg.RunRequest(
-        run_key=f"transfers:{digest}",
-        tags={"soulspot/trigger": "transfer_monitor_sensor", "soulspot/active": str(len(active))},
+        run_key=f"{work}:{decision.attempt}",
+        tags={**tags, WORK_TAG: work, ATTEMPT_TAG: str(decision.attempt)},
     )

@@ -29,6 +29,14 @@ def music_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def library_db(tmp_path: Path) -> LibraryDatabase:
+    """The library database without the notebook snapshot: publishing one after every write
+    is tested where notebooks are (``published_library_db``), and costs the rest time only."""
+    return LibraryDatabase(database=str(tmp_path / "data" / "soulspot.duckdb"), lock_timeout_s=5)
+
+
+@pytest.fixture
+def published_library_db(tmp_path: Path) -> LibraryDatabase:
+    """The library database as the pipeline runs it: every write publishes the notebook snapshot."""
     return LibraryDatabase(
         database=str(tmp_path / "data" / "soulspot.duckdb"),
         snapshot_path=str(tmp_path / "data" / "soulspot.snapshot.duckdb"),

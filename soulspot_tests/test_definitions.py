@@ -94,9 +94,9 @@ def test_every_job_schedule_and_sensor_loads(tmp_path):
     }
 
 
-def evaluate(sensor, music_dir, cursor):
+def evaluate(sensor, music_dir, cursor, instance):
     with dg.build_sensor_context(
-        cursor=cursor, resources={"music_folder": MusicFolder(music_dir=str(music_dir))}
+        instance=instance, cursor=cursor, resources={"music_folder": MusicFolder(music_dir=str(music_dir))}
     ) as context:
         result = sensor(context)
         return result, context.cursor
@@ -109,30 +109,33 @@ def test_the_sensor_requests_one_scan_per_change_and_says_why_it_skips(tmp_path)
     )
     sensor = defs.resolve_sensor_def("music_folder_sensor")
 
-    result, cursor = evaluate(sensor, music_dir, None)
-    assert isinstance(result, dg.SkipReason) and "does not exist" in result.skip_message
+    with dg.instance_for_test() as instance:
+        result, cursor = evaluate(sensor, music_dir, None, instance)
+        assert isinstance(result, dg.SkipReason) and "does not exist" in result.skip_message
 
-    music_dir.mkdir()
-    song = music_dir / "song.flac"
-    write_audio_file(song, "flac", {"title": "a"})
-    result, cursor = evaluate(sensor, music_dir, None)
-    assert isinstance(result, dg.SkipReason) and "settle" in result.skip_message  # just written
-    old = time.time() - 3600
-    os.utime(song, (old, old))
+        music_dir.mkdir()
+        song = music_dir / "song.flac"
+        write_audio_file(song, "flac", {"title": "a"})
+        result, cursor = evaluate(sensor, music_dir, None, instance)
+        assert isinstance(result, dg.SkipReason) and "settle" in result.skip_message  # just written
+        old = time.time() - 3600
+        os.utime(song, (old, old))
 
-    first, cursor = evaluate(sensor, music_dir, None)
-    assert isinstance(first, dg.RunRequest) and cursor
-    again, same_cursor = evaluate(sensor, music_dir, cursor)
-    assert isinstance(again, dg.SkipReason) and "no change" in again.skip_message and same_cursor == cursor
+        first, cursor = evaluate(sensor, music_dir, None, instance)
+        assert isinstance(first, dg.RunRequest) and cursor
+        # No run was made of the request here: the sensor waits for it, and does not ask twice.
+        again, same_cursor = evaluate(sensor, music_dir, cursor, instance)
+        assert isinstance(again, dg.SkipReason) and "already requested" in again.skip_message
+        assert same_cursor == cursor
 
-    os.utime(song, (old + 60, old + 60))
-    second, new_cursor = evaluate(sensor, music_dir, cursor)
-    assert isinstance(second, dg.RunRequest) and new_cursor != cursor
-    assert second.run_key != first.run_key
-    # Going back to an earlier state is a new change, not a duplicate.
-    os.utime(song, (old, old))
-    third, _ = evaluate(sensor, music_dir, new_cursor)
-    assert isinstance(third, dg.RunRequest) and third.run_key not in (first.run_key, second.run_key)
+        os.utime(song, (old + 60, old + 60))
+        second, new_cursor = evaluate(sensor, music_dir, cursor, instance)
+        assert isinstance(second, dg.RunRequest) and new_cursor != cursor
+        assert second.run_key != first.run_key
+        # Going back to an earlier state is a new change, not a duplicate.
+        os.utime(song, (old, old))
+        third, _ = evaluate(sensor, music_dir, new_cursor, instance)
+        assert isinstance(third, dg.RunRequest) and third.run_key not in (first.run_key, second.run_key)
 
 
 def test_the_abandoned_runs_sensor_says_why_it_skips(tmp_path):

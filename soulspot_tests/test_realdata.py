@@ -13,6 +13,8 @@ from soulspot_pipeline.scan.read import AUDIO_EXTENSIONS
 from soulspot_tests.assets.test_library_refresh import refresh
 from soulspot_tests.results import metadata
 
+pytestmark = pytest.mark.integration  # assets and jobs run through Dagster against stand-ins
+
 
 def _easy(path):
     try:
@@ -170,3 +172,95 @@ def test_recorded_musicbrainz_release_groups_and_tracklists_read_as_discography_
     assert release.tracks[0].title == "The Train" and release.tracks[0].duration_ms == 184000
     assert {t.disc_number for t in release.tracks} == {1, 2, 3}  # three discs: 14 + 15 + 19 tracks
     assert len({(t.disc_number, t.track_number) for t in release.tracks}) == 48
+
+
+def test_recorded_cloud_shapes_with_derived_faults_are_counted_and_partial(realdata, library_db, music_dir, tmp_path):
+    """The recorded responses plus what they lack (a null, an item without id, a local file, a repeat,
+    a broken album track list): every item left out is counted, the rest is stored."""
+    import json
+
+    from soulspot_pipeline.assets.cloud import cloud_assets
+    from soulspot_pipeline.devkit.standins import deezer as dz
+    from soulspot_pipeline.devkit.standins import spotify as sp
+    from soulspot_tests.assets.test_cloud_likes import login, materialize, resources
+    from soulspot_tests.results import rows
+
+    spotify_data = realdata / "spotify" / "spotify-web-api-java" / "src" / "test" / "fixtures" / "requests" / "data"
+    deezer_data = realdata / "deezer" / "deezer-python" / "extracted-json"
+    spotify_library = sp.library_from_recordings(spotify_data)
+    recorded_saved = list(spotify_library.saved_tracks)
+    first = spotify_library.saved_tracks[0]
+    spotify_library.saved_tracks += [
+        None,
+        {**first, "track": {**first["track"], "id": None}},
+        {**first, "track": {**first["track"], "id": None, "uri": "spotify:local:a:b:c:1", "is_local": True}},
+        first,
+    ]
+    # A recorded playlist whose album objects name no artist (older recordings have them).
+    recorded = json.loads((spotify_data / "playlists" / "GetPlaylistRequest.json").read_text())
+    spotify_library.playlists.append({k: v for k, v in recorded.items() if k != "tracks"})
+    spotify_library.playlist_items[recorded["id"]] = recorded["tracks"]["items"]
+    spotify_library.playlists.append({**spotify_library.playlists[0], "id": None})
+    gone = spotify_library.playlists[1]["id"]
+
+    deezer_library = dz.library_from_recordings(deezer_data)
+    track = deezer_library.tracks[0]
+    episode = {
+        "id": 526673645,
+        "title": "Le Journal",
+        "duration": 600,
+        "type": "episode",
+        "time_add": track["time_add"],
+    }
+    deezer_library.tracks += [None, {**track, "id": None}, {**track, "id": -track["id"]}, track, episode]
+    no_data = json.loads((deezer_data / "TestClient.test_no_track_raise__0.json").read_text())  # Deezer's own words
+    broken = [a["id"] for a in deezer_library.albums[:2]]
+
+    with sp.SpotifyStandin(spotify_library) as spotify, dz.DeezerStandin(deezer_library) as deezer:
+        spotify.remove_endpoint(f"/v1/playlists/{gone}/", 404)
+        deezer.inject(f"/album/{broken[0]}/tracks", status=200, body=no_data)
+        deezer.inject(f"/album/{broken[1]}/tracks", status=404, body="Not Found")
+        login(spotify, tmp_path / "data" / "secrets" / "spotify-token.json")
+        result = materialize(resources(library_db, music_dir, tmp_path, spotify, deezer), assets=cloud_assets)
+    meta = {
+        e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
+        for e in result.get_asset_materialization_events()
+    }
+    spotify_meta, deezer_meta = meta["spotify_likes"], meta["deezer_favorites"]
+    # The recorded playlist items hold a podcast episode and an entry whose track is gone.
+    assert spotify_meta["skipped_items"] == {
+        "null": 2,
+        "no_id": 2,
+        "local_file": 1,
+        "episode": 1,
+        "duplicate": 1,
+        "unavailable": 1,
+    }
+    assert spotify_meta["status"] == "partial: playlists: 1 of 4 playlists' items unavailable"
+    assert spotify_meta["liked_tracks"] == len(recorded_saved)
+    # The recorded album that names no artist is stored under its track's artist, not "Unknown Artist".
+    item = recorded["tracks"]["items"][0]["track"]
+    assert rows(
+        library_db, "SELECT artist_name FROM library.cloud_albums WHERE album_id = ?", [item["album"]["id"]]
+    ) == [(item["artists"][0]["name"],)]
+
+    assert deezer_meta["status"] == "partial: saved albums: 2 of 25 album track lists unavailable"
+    assert deezer_meta["skipped_items"] == {
+        "null": 1,
+        "no_id": 1,
+        "local_file": 1,
+        "episode": 1,
+        "duplicate": 1,
+        "unavailable": 2,
+    }
+    assert (deezer_meta["saved_albums"], deezer_meta["liked_tracks"]) == (25, 3)
+    details = dict(rows(library_db, "SELECT endpoint, detail FROM library.cloud_endpoints WHERE source = 'deezer'"))
+    assert details[f"album {broken[0]} tracks"] == "HTTP 404: DataException 800: no data"
+    assert details[f"album {broken[1]} tracks"] == "HTTP 404: Not Found"
+    assert rows(library_db, "SELECT count(*) FROM library.cloud_likes WHERE source = 'deezer' AND kind = 'album'") == [
+        (25,)
+    ]
+    skips = rows(library_db, "SELECT source, reason, sum(items) FROM library.cloud_skips GROUP BY ALL ORDER BY ALL")
+    assert {(source, reason) for source, reason, _ in skips} == {
+        (source, reason) for source in ("deezer", "spotify") for reason in spotify_meta["skipped_items"]
+    }

@@ -23,6 +23,8 @@ from soulspot_pipeline.resources.spotify import SCOPES, TokenFile
 from soulspot_pipeline.settings import Settings
 from soulspot_tests.results import metadata
 
+pytestmark = pytest.mark.integration  # assets and jobs run through Dagster against stand-ins
+
 SLSKD_KEY = "slskd-key-7Qm2xV9pLw4t"
 SPOTIFY_SECRET = "spotify-secret-Hb5kR9xLc2Jd"
 SECRETS = {"SLSKD_API_KEY": SLSKD_KEY, "SPOTIFY_CLIENT_SECRET": SPOTIFY_SECRET}

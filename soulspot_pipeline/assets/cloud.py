@@ -3,11 +3,13 @@
 One asset per provider registered in ``resources/cloud_sources.py``, all built by one factory.
 """
 
+import traceback
+
 import dagster as dg
 
 from soulspot_pipeline.assets.reporting import markdown_table
-from soulspot_pipeline.domain.cloud import LoginRequired, ProviderError
-from soulspot_pipeline.domain.cloud_sync import collect
+from soulspot_pipeline.domain.cloud import SKIP_REASONS, LoginRequired, ProviderError
+from soulspot_pipeline.domain.cloud_sync import ENDPOINTS, SourceSync, collect
 from soulspot_pipeline.domain.resilience import breaker_after_failure, breaker_after_success, breaker_allows
 from soulspot_pipeline.resources.cloud_sources import CLOUD_SOURCES, CloudSourceSpec
 from soulspot_pipeline.store import cloud as cloud_store
@@ -33,12 +35,22 @@ def sync_cloud_source(context: dg.AssetExecutionContext, source, library_db: Lib
 
     try:
         sync = collect(source, playlist_modes=modes, known_versions=versions, progress=context.log.info)
-    except (LoginRequired, ProviderError) as exc:
-        failed = breaker_after_failure(breaker, now, str(exc))
+    except Exception as exc:
+        if isinstance(exc, (LoginRequired, ProviderError)):
+            reason = str(exc)
+        else:
+            # The resources turn every client error into one of ours; anything else is a bug,
+            # whose traceback belongs in the run's log, not in the phase's message.
+            context.log.error(f"{source.name} sync: unexpected error\n{traceback.format_exc()}")
+            reason = (
+                f"unexpected {type(exc).__name__}: {exc}. This is a bug in soulspot (the traceback is in the "
+                "run's log); the next sync tries again"
+            )
+        failed = breaker_after_failure(breaker, now, reason)
         with library_db.writer(publish=False, patient=True) as conn:
             cloud_store.save_breaker(conn, source.name, failed, now)
         raise dg.Failure(
-            description=f"{source.name} sync failed: {exc}",
+            description=f"{source.name} sync failed: {reason}",
             metadata={
                 "failures_in_a_row": failed.failures,
                 "rested_until": str(failed.open_until) if failed.open_until else "not rested yet",
@@ -60,21 +72,31 @@ def sync_cloud_source(context: dg.AssetExecutionContext, source, library_db: Lib
             [source.name],
         ).fetchall()
 
-    unavailable = {name: o.detail for name, o in sync.endpoints.items() if o.status != "ok"}
-    for name, detail in unavailable.items():
-        context.log.warning(f"{source.name}: {name} unavailable ({detail}); the rest of the sync went on")
+    for name, o in sync.endpoints.items():
+        if o.status == "unavailable":
+            context.log.warning(f"{source.name}: {name} unavailable ({o.detail}); the rest of the sync went on")
     endpoints = [(name, o.status, o.items, o.detail or "") for name, o in sync.endpoints.items()]
     likes = {kind: len(items) for kind, items in sync.likes.items()}
+    skipped = sync.skipped
+    by_listing = sync.skipped_by_listing()
     return dg.MaterializeResult(
         metadata={
-            "status": "synced" if not unavailable else f"synced; unavailable: {', '.join(sorted(unavailable))}",
+            "status": sync_status(sync),
             "liked_tracks": likes.get("track", 0),
             "saved_albums": likes.get("album", 0),
             "followed_artists": likes.get("artist", 0),
             "playlists": len(sync.playlists or ()),
             "playlists_read": len(sync.playlist_items),
             "tracks_seen": len(sync.tracks),
-            "skipped_items": dg.MetadataValue.json(dict(sync.skipped)),
+            # Every reason, zeros included: a reason missing here is never a count lost.
+            "skipped_items": dg.MetadataValue.json({reason: skipped.get(reason, 0) for reason in SKIP_REASONS}),
+            "skipped": dg.MetadataValue.md(
+                markdown_table(
+                    ["endpoint", *SKIP_REASONS],
+                    [(name, *(counts.get(r, 0) for r in SKIP_REASONS)) for name, counts in sorted(by_listing.items())],
+                )
+            ),
+            "unavailable_items": len(sync.unavailable_items),
             "endpoints": dg.MetadataValue.md(markdown_table(["endpoint", "status", "items", "detail"], endpoints)),
             "changes": dg.MetadataValue.json(changes),
             **source.stats.as_metadata(),
@@ -82,6 +104,16 @@ def sync_cloud_source(context: dg.AssetExecutionContext, source, library_db: Lib
             "preview": dg.MetadataValue.md(markdown_table(["artist", "title", "added_at"], recent)),
         }
     )
+
+
+def sync_status(sync: SourceSync) -> str:
+    """``synced``, or ``partial`` with what could not be read, and the endpoints the provider refused."""
+    partial = [f"{name}: {o.detail}" for name, o in sync.endpoints.items() if o.status == "partial"]
+    refused = sorted(
+        name for name in ENDPOINTS if name in sync.endpoints and sync.endpoints[name].status == "unavailable"
+    )
+    status = f"partial: {'; '.join(partial)}" if partial else "synced"
+    return f"{status}; unavailable: {', '.join(refused)}" if refused else status
 
 
 def build_cloud_asset(spec: CloudSourceSpec) -> dg.AssetsDefinition:

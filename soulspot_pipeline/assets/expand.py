@@ -2,7 +2,7 @@
 and the missing tracks of partly owned albums."""
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import dagster as dg
 from pydantic import Field
@@ -16,12 +16,13 @@ from soulspot_pipeline.domain.discography import (
     DiscographyEntry,
     Release,
     ReleaseGroup,
+    ReleaseTrack,
     choose_release,
     collapse_editions,
     gap_status,
     match_discography,
     missing_tracks,
-    musicbrainz_group,
+    musicbrainz_groups,
     new_release_keys,
     release_summaries,
     release_with_tracks,
@@ -63,7 +64,8 @@ class Expansion:
     gaps: list[store.GapRow] = field(default_factory=list)
     auto_requests: dict[str, dict[str, str]] = field(default_factory=dict)  # origin -> key -> requested
     wanted: list[tuple[store.OwnedArtist, ReleaseGroup, Release]] = field(default_factory=list)
-    missing: dict[tuple[str, str], list] = field(default_factory=dict)
+    missing: dict[tuple[str, str], list[ReleaseTrack]] = field(default_factory=dict)
+    releases: dict[str, Release] = field(default_factory=dict)  # album id -> the release it was checked against
     counts: Counter = field(default_factory=Counter)
 
 
@@ -88,7 +90,7 @@ def expand_library(
     use_spotify = spotify.configured
     for n, artist in enumerate(inputs.artists, start=1):
         if artist.artist_mbid and musicbrainz.configured:
-            groups = [musicbrainz_group(o) for o in musicbrainz.artist_release_groups(artist.artist_mbid, ttl_days)]
+            groups = musicbrainz_groups(musicbrainz.artist_release_groups(artist.artist_mbid, ttl_days))
             out.counts["artists_from_musicbrainz"] += 1
         elif artist.spotify_id and use_spotify:
             try:
@@ -133,14 +135,15 @@ def expand_library(
             group = musicbrainz.release_group_releases(gap.group.release_group_mbid) or {}
             chosen = choose_release(release_summaries(group))
             obj = musicbrainz.release(chosen.mbid) if chosen else None
-            if obj:
-                out.wanted.append((gap.artist, gap.group, release_with_tracks(obj)))
+            if obj and chosen:
+                out.wanted.append((gap.artist, gap.group, release_with_tracks(obj, chosen.mbid)))
         for album in inputs.partly_owned:
             obj = musicbrainz.release(album.release_mbid)
             if obj:
-                out.missing[(album.album_id, album.release_mbid)] = missing_tracks(
-                    release_with_tracks(obj), album.present
-                )
+                # The album's release id is what the library knows it by, whatever the answer says.
+                release = replace(release_with_tracks(obj), mbid=album.release_mbid)
+                out.releases[album.album_id] = release
+                out.missing[(album.album_id, album.release_mbid)] = missing_tracks(release, album.present)
     return out
 
 
@@ -191,7 +194,7 @@ def discography_gaps(
         )
         written["wanted_tracks"] = store.write_wanted(conn, found.wanted, now)
         written["missing_tracks"] = store.write_missing_tracks(
-            conn, [a.album_id for a in inputs.partly_owned], found.missing
+            conn, [a.album_id for a in inputs.partly_owned], found.missing, found.releases, now
         )
         merged = rebuild(conn, library_policy) if written["wanted_tracks"] else None
         statuses = dict(conn.execute("SELECT status, count(*) FROM library.discography_gaps GROUP BY 1").fetchall())

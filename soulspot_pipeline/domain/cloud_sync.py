@@ -2,7 +2,10 @@
 
 Works on any ``CloudSource``. An endpoint the provider refuses is recorded as
 unavailable and the others go on; its likes are then left as they were (an endpoint we
-could not read says nothing about what the user un-liked). Login and provider failures
+could not read says nothing about what the user un-liked). A sub-request that fails (one
+album's track list, one playlist's items) marks that album or playlist unavailable and
+its endpoint ``partial``; the rest of the endpoint is stored. Every item left out is
+counted by endpoint and reason. Login and provider failures of a whole listing
 propagate: the sync fails as a whole and writes nothing.
 """
 
@@ -11,25 +14,39 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from soulspot_pipeline.domain.cloud import (
     DISABLED,
+    DUPLICATE,
     REFERENCE,
+    UNAVAILABLE,
     CloudAlbum,
     CloudArtist,
     CloudPlaylist,
     CloudSource,
     CloudTrack,
     EndpointUnavailable,
+    Liked,
     ProviderError,
+    SavedAlbum,
+    Skipped,
 )
 
 ENDPOINTS = ("liked tracks", "saved albums", "followed artists", "playlists")
+# Together, the listings of every album's tracks and of every playlist's items.
+ALBUM_TRACKS = "album tracks"
+PLAYLIST_ITEMS = "playlist items"
+# Sub-requests that fail one after another after their retries: the provider is failing,
+# not one album or playlist, so the sync stops rather than wait out every one of them.
+FAILED_SUBREQUESTS_IN_A_ROW = 3
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class EndpointOutcome:
-    status: str  # ok | unavailable
+    status: str  # ok | partial | unavailable
     items: int = 0
     detail: str | None = None
 
@@ -42,12 +59,53 @@ class SourceSync:
     tracks: dict[str, CloudTrack] = field(default_factory=dict)
     # kind -> item id -> provider's added-at; only kinds whose endpoint answered.
     likes: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    # Albums whose track list was read this time (the others keep their stored tracks).
     album_tracks: dict[str, list[str]] = field(default_factory=dict)
     playlists: list[CloudPlaylist] | None = None  # None: the list could not be read
     # Playlists whose items were read this time (the others keep their stored items).
     playlist_items: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    # The listings and the albums' and playlists' own rows ("album 12 tracks", "playlist 34").
     endpoints: dict[str, EndpointOutcome] = field(default_factory=dict)
-    skipped: Counter = field(default_factory=Counter)
+    # listing ("liked tracks", "album 12 tracks", "playlist 34") -> reason -> items left out
+    skips: dict[str, Counter[str]] = field(default_factory=dict)
+    # Album and playlist rows read fine this time: an earlier failure of theirs is over.
+    items_read: set[str] = field(default_factory=set)
+
+    @property
+    def skipped(self) -> Counter[str]:
+        """Items left out, by reason, over every endpoint."""
+        total: Counter[str] = Counter()
+        for counts in self.skips.values():
+            total.update(counts)
+        return total
+
+    def skipped_by_listing(self) -> dict[str, Counter[str]]:
+        """Items left out per endpoint, every album's and every playlist's listing taken together."""
+        grouped: dict[str, Counter[str]] = {}
+        for name, counts in self.skips.items():
+            grouped.setdefault(listing_of(name), Counter()).update(counts)
+        return grouped
+
+    @property
+    def read_endpoints(self) -> set[str]:
+        """Listings and album or playlist rows read this time (their skip counts are current)."""
+        listings = {
+            name for name in ENDPOINTS if name in self.endpoints and self.endpoints[name].status != "unavailable"
+        }
+        return listings | self.items_read
+
+    @property
+    def unavailable_items(self) -> dict[str, str | None]:
+        """Album and playlist rows that could not be read this time, with why."""
+        return {name: o.detail for name, o in self.endpoints.items() if name not in ENDPOINTS and o.status != "ok"}
+
+    @property
+    def partial(self) -> bool:
+        return any(o.status == "partial" for o in self.endpoints.values())
+
+    def skip(self, endpoint: str, reason: str, count: int = 1) -> None:
+        if count > 0:
+            self.skips.setdefault(endpoint, Counter())[reason] += count
 
     def add_artist(self, artist: CloudArtist) -> None:
         if not artist.artist_id:
@@ -60,7 +118,7 @@ class SourceSync:
     def add_album(self, album: CloudAlbum) -> None:
         self.add_artist(album.artist)
         known = self.albums.get(album.album_id)
-        if known is None or _richness(album) > _richness(known):
+        if known is None or _rank(album) > _rank(known):
             self.albums[album.album_id] = album
 
     def add_track(self, track: CloudTrack) -> None:
@@ -72,19 +130,47 @@ class SourceSync:
             self.tracks[track.track_id] = track
 
 
-def _richness(album: CloudAlbum) -> int:
-    return sum(
-        v is not None for v in (album.album_type, album.release_date, album.total_tracks, album.upc, album.image_url)
-    )
+def listing_of(row: str) -> str:
+    """The endpoint an album's or playlist's own row belongs to."""
+    if row in ENDPOINTS:
+        return row
+    return ALBUM_TRACKS if row.startswith("album ") else PLAYLIST_ITEMS
 
 
-def _read(sync: SourceSync, endpoint: str, read: Callable[[], int]) -> None:
-    try:
-        count = read()
-    except EndpointUnavailable as exc:
-        sync.endpoints[endpoint] = EndpointOutcome("unavailable", 0, f"HTTP {exc.status}: {exc.message}"[:300])
-        return
-    sync.endpoints[endpoint] = EndpointOutcome("ok", count)
+def _rank(album: CloudAlbum) -> tuple[bool, int]:
+    """Which of two records of one album to keep: one naming its artist, then the fuller."""
+    named = bool(album.artist.artist_id or album.artist.name) and not album.artist_inferred
+    known = (album.album_type, album.release_date, album.total_tracks, album.upc, album.image_url)
+    return named, sum(v is not None for v in known)
+
+
+class _SubRequests:
+    """Failures of sub-requests: each one marks its album or playlist, and a run of
+    provider errors in a row stops the sync."""
+
+    def __init__(self, sync: SourceSync):
+        self.sync = sync
+        self.in_a_row = 0
+        self.failed: Counter[str] = Counter()  # parent endpoint -> items that could not be read
+
+    def failed_with(self, parent: str, row: str, exc: EndpointUnavailable | ProviderError) -> None:
+        if isinstance(exc, EndpointUnavailable):
+            detail = f"HTTP {exc.status}: {exc.message}"
+        else:
+            self.in_a_row += 1
+            detail = str(exc)
+        self.sync.endpoints[row] = EndpointOutcome("unavailable", 0, detail[:300])
+        self.sync.skip(parent, UNAVAILABLE)
+        self.failed[parent] += 1
+        if isinstance(exc, ProviderError) and self.in_a_row >= FAILED_SUBREQUESTS_IN_A_ROW:
+            raise ProviderError(
+                f"{self.sync.source}: {self.in_a_row} requests in a row failed after their retries (the last, "
+                f"{row}: {exc}); the provider is failing, not one item. The next sync tries again"
+            ) from None
+
+    def succeeded(self, row: str) -> None:
+        self.in_a_row = 0
+        self.sync.items_read.add(row)
 
 
 def collect(
@@ -99,66 +185,116 @@ def collect(
     playlist_modes = playlist_modes or {}
     known_versions = known_versions or {}
     sync = SourceSync(source.name)
+    sub = _SubRequests(sync)
     say = progress or (lambda _: None)
 
     def liked_tracks() -> int:
         likes = sync.likes.setdefault("track", {})
-        for liked in _iterate(source.liked_tracks()):
-            sync.add_track(liked.item)
-            likes.setdefault(liked.item.track_id, liked.added_at)
+        for liked in _listed(sync, "liked tracks", source.liked_tracks(), Liked):
+            track = liked.item
+            if not isinstance(track, CloudTrack):
+                raise TypeError(f"{source.name} listed a {type(track).__name__} among liked tracks")
+            if track.track_id in likes:
+                sync.skip("liked tracks", DUPLICATE)
+                continue
+            sync.add_track(track)
+            likes[track.track_id] = liked.added_at
         return len(likes)
 
     def saved_albums() -> int:
         likes = sync.likes.setdefault("album", {})
-        for liked, tracks in _iterate(source.saved_albums()):
-            album = liked.item
+        for saved in _listed(sync, "saved albums", source.saved_albums(), SavedAlbum):
+            album = saved.liked.item
+            if not isinstance(album, CloudAlbum):
+                raise TypeError(f"{source.name} listed a {type(album).__name__} among saved albums")
+            if album.album_id in likes:
+                sync.skip("saved albums", DUPLICATE)
+                continue
             sync.add_album(album)
-            likes.setdefault(album.album_id, liked.added_at)
-            for track in tracks:
-                sync.add_track(track)
-            sync.album_tracks[album.album_id] = list(dict.fromkeys(t.track_id for t in tracks))
+            likes[album.album_id] = saved.liked.added_at
+            row = f"album {album.album_id} tracks"
+            try:
+                listed = list(saved.tracks())
+            except (EndpointUnavailable, ProviderError) as exc:
+                sub.failed_with("saved albums", row, exc)
+                continue
+            sub.succeeded(row)
+            ids: dict[str, None] = {}
+            for item in listed:
+                if isinstance(item, Skipped):
+                    sync.skip(row, item.reason)
+                elif item.track_id in ids:
+                    sync.skip(row, DUPLICATE)
+                else:
+                    sync.add_track(item)
+                    ids[item.track_id] = None
+            sync.album_tracks[album.album_id] = list(ids)
         return len(likes)
 
     def followed_artists() -> int:
         likes = sync.likes.setdefault("artist", {})
-        for liked in _iterate(source.followed_artists()):
-            sync.add_artist(liked.item)
-            likes.setdefault(liked.item.artist_id, liked.added_at)
+        for liked in _listed(sync, "followed artists", source.followed_artists(), Liked):
+            artist = liked.item
+            if not isinstance(artist, CloudArtist):
+                raise TypeError(f"{source.name} listed a {type(artist).__name__} among followed artists")
+            if artist.artist_id in likes:
+                sync.skip("followed artists", DUPLICATE)
+                continue
+            sync.add_artist(artist)
+            likes[artist.artist_id] = liked.added_at
         return len(likes)
 
     def playlists() -> int:
-        listed = list(dict((p.playlist_id, p) for p in _iterate(source.playlists())).values())
-        sync.playlists = listed
-        for playlist in listed:
+        listed: dict[str, CloudPlaylist] = {}
+        for playlist in _listed(sync, "playlists", source.playlists(), CloudPlaylist):
+            if playlist.playlist_id in listed:
+                sync.skip("playlists", DUPLICATE)
+                continue
+            listed[playlist.playlist_id] = playlist
+        sync.playlists = list(listed.values())
+        for playlist in sync.playlists:
             mode = playlist_modes.get(playlist.playlist_id, REFERENCE)
             if mode == DISABLED:
                 continue
             if playlist.version and known_versions.get(playlist.playlist_id) == playlist.version:
                 continue
-            endpoint = f"playlist {playlist.playlist_id}"
+            row = f"playlist {playlist.playlist_id}"
             try:
                 items = source.playlist_items(playlist.playlist_id)
-            except EndpointUnavailable as exc:
-                sync.endpoints[endpoint] = EndpointOutcome("unavailable", 0, f"HTTP {exc.status}: {exc.message}"[:300])
+            except (EndpointUnavailable, ProviderError) as exc:
+                sub.failed_with("playlists", row, exc)
                 continue
+            sub.succeeded(row)
             seen: dict[str, str | None] = {}
             for track, added_at in items.tracks:
                 if track.track_id in seen:
-                    sync.skipped["duplicate_in_playlist"] += 1
+                    sync.skip(row, DUPLICATE)
                     continue
                 sync.add_track(track)
                 seen[track.track_id] = added_at
-            sync.skipped.update(items.skipped)
+            for reason, count in items.skipped.items():
+                sync.skip(row, reason, count)
             sync.playlist_items[playlist.playlist_id] = list(seen.items())
-        return len(listed)
+        return len(sync.playlists)
 
-    for endpoint, read in zip(ENDPOINTS, (liked_tracks, saved_albums, followed_artists, playlists), strict=True):
+    readers = (liked_tracks, saved_albums, followed_artists, playlists)
+    for endpoint, read in zip(ENDPOINTS, readers, strict=True):
         say(f"{source.name}: reading {endpoint}")
-        _read(sync, endpoint, read)
+        try:
+            count = read()
+        except EndpointUnavailable as exc:
+            sync.endpoints[endpoint] = EndpointOutcome("unavailable", 0, f"HTTP {exc.status}: {exc.message}"[:300])
+            continue
+        failed = sub.failed[endpoint]
+        if failed:
+            what = "album track lists" if endpoint == "saved albums" else "playlists' items"
+            sync.endpoints[endpoint] = EndpointOutcome("partial", count, f"{failed} of {count} {what} unavailable")
+        else:
+            sync.endpoints[endpoint] = EndpointOutcome("ok", count)
     for kind, endpoint in (("track", "liked tracks"), ("album", "saved albums"), ("artist", "followed artists")):
-        if kind in sync.likes and sync.endpoints[endpoint].status != "ok":
+        if kind in sync.likes and sync.endpoints[endpoint].status == "unavailable":
             del sync.likes[kind]
-    refused = {name: sync.endpoints[name].detail for name in ENDPOINTS if sync.endpoints[name].status != "ok"}
+    refused = {name: sync.endpoints[name].detail for name in ENDPOINTS if sync.endpoints[name].status == "unavailable"}
     if len(refused) == len(ENDPOINTS):
         # Nothing readable at all is an account or configuration problem, not a restriction.
         details = "; ".join(f"{name}: {detail}" for name, detail in refused.items())
@@ -166,6 +302,18 @@ def collect(
     return sync
 
 
-def _iterate(items: Iterable) -> Iterable:
-    """Items of a listing; a listing that fails half-way fails as a whole (no partial likes)."""
-    return list(items)
+def _listed(sync: SourceSync, endpoint: str, items: Iterable[T | Skipped], kind: type[T]) -> list[T]:
+    """The usable items of a listing, its skipped ones counted.
+
+    The listing is read to its end first: one that fails half-way fails as a whole (no
+    partial likes, which would read as un-likes).
+    """
+    usable: list[T] = []
+    for item in list(items):
+        if isinstance(item, Skipped):
+            sync.skip(endpoint, item.reason)
+        elif isinstance(item, kind):
+            usable.append(item)
+        else:
+            raise TypeError(f"{sync.source} listed a {type(item).__name__} among {endpoint}")
+    return usable

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from soulspot_pipeline.domain.enrich import medium_tracks
+from soulspot_pipeline.domain.identify import mb_dict, mb_dicts, mb_int, mb_strings, mb_text
 from soulspot_pipeline.domain.matching import base_title, track_title_key
 from soulspot_pipeline.domain.ownership import IGNORED, OWNED
 
@@ -139,15 +141,19 @@ def new_release_keys(groups: Sequence[ReleaseGroup], seen_before: set[str], arti
 
 # -- releases and their tracks ---------------------------------------------------------
 
+TRACK, PREGAP, DATA = "track", "pregap", "data"
+
 
 @dataclass(frozen=True, slots=True)
 class ReleaseTrack:
     recording_mbid: str
-    title: str
+    title: str  # as printed on the release (MusicBrainz's track title), else the recording's
     disc_number: int
-    track_number: int
+    track_number: int  # the position on its medium: 0 for a pregap (hidden) track
     duration_ms: int | None = None
     isrc: str | None = None
+    recording_title: str | None = None  # the recording's own title, when the release prints another
+    kind: str = TRACK  # track | pregap | data
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,16 @@ class Release:
     tracks: tuple[ReleaseTrack, ...] = field(default=())
 
 
+@dataclass(frozen=True, slots=True)
+class OwnedTrack:
+    """An owned track of an album, as the library knows it."""
+
+    recording_mbid: str | None
+    title: str | None
+    disc_number: int | None = None
+    track_number: int | None = None
+
+
 def choose_release(releases: Sequence[Release]) -> Release | None:
     """The release that stands for its group: official first, then the earliest dated."""
     return min(
@@ -168,73 +184,143 @@ def choose_release(releases: Sequence[Release]) -> Release | None:
     )
 
 
-def _int(value: str | int | None) -> int | None:
-    """A number musicbrainzngs gives as text; None when absent or not a number."""
-    try:
-        return int(value) if value is not None and value != "" else None
-    except (TypeError, ValueError):
-        return None
-
-
 def release_summaries(group: Mapping) -> list[Release]:
     """The releases of a release-group lookup (``inc=releases``, musicbrainzngs' shape)."""
     return [
-        Release(r["id"], r.get("title", ""), r.get("status"), r.get("date"))
-        for r in group.get("release-list") or ()
-        if r.get("id")
+        Release(mbid, mb_text(r.get("title")) or "", mb_text(r.get("status")), mb_text(r.get("date")))
+        for r in mb_dicts(group.get("release-list"))
+        if (mbid := mb_text(r.get("id")))
     ]
 
 
-def release_with_tracks(obj: Mapping) -> Release:
-    """A release lookup with recordings (musicbrainzngs' shape) as its tracks in order."""
+def release_with_tracks(obj: Mapping, mbid: str | None = None) -> Release:
+    """A release lookup with recordings (musicbrainzngs' shape) as its tracks in order, as the
+    release counts them: each medium's pregap track (position 0), its tracks, its data tracks.
+    ``mbid`` stands in for an answer without an id. A track without a recording is left out:
+    nothing could own it or download it."""
     tracks = []
-    for disc, medium in enumerate(obj.get("medium-list") or (), start=1):
-        disc_number = _int(medium.get("position")) or disc
-        for index, track in enumerate(medium.get("track-list") or (), start=1):
-            recording = track.get("recording") or {}
-            if not recording.get("id"):
+    for disc, medium in enumerate(mb_dicts(obj.get("medium-list")), start=1):
+        disc_number = mb_int(medium.get("position")) or disc
+        listed = sum(1 for kind, _ in medium_tracks(medium) if kind == TRACK)
+        index = {TRACK: 0, DATA: listed}
+        for kind, track in medium_tracks(medium):
+            if kind != PREGAP:
+                index[kind] += 1
+            recording = mb_dict(track.get("recording"))
+            recording_mbid = mb_text(recording.get("id"))
+            if not recording_mbid:
                 continue
-            isrcs = sorted(recording.get("isrc-list") or ())
+            position = mb_int(track.get("position"))
+            recording_title = mb_text(recording.get("title"))
+            printed = mb_text(track.get("title"))
+            isrcs = sorted(mb_strings(recording.get("isrc-list")))
             tracks.append(
                 ReleaseTrack(
-                    recording["id"],
-                    recording.get("title") or track.get("title") or "",
+                    recording_mbid,
+                    printed or recording_title or "",
                     disc_number,
-                    _int(track.get("position")) or index,
-                    _int(recording.get("length")) or _int(track.get("length")),
+                    position if position is not None else (0 if kind == PREGAP else index[kind]),
+                    mb_int(recording.get("length")) or mb_int(track.get("length")),
                     isrcs[0] if isrcs else None,
+                    recording_title if printed and recording_title != printed else None,
+                    kind,
                 )
             )
-    return Release(obj["id"], obj.get("title", ""), obj.get("status"), obj.get("date"), tuple(tracks))
+    return Release(
+        mb_text(obj.get("id")) or mbid or "",
+        mb_text(obj.get("title")) or "",
+        mb_text(obj.get("status")),
+        mb_text(obj.get("date")),
+        tuple(tracks),
+    )
 
 
-def missing_tracks(release: Release, present: Iterable[tuple[str | None, str | None]]) -> list[ReleaseTrack]:
-    """The release's tracks that none of ``present`` ((recording mbid, title) of the owned
-    tracks of the album) is: by recording id first, then by title without featured
-    artists and edition notes."""
-    mbids, titles = set(), set()
-    for mbid, title in present:
-        if mbid:
-            mbids.add(mbid)
-        if title:
-            titles.add(track_title_key(title))
-    return [t for t in release.tracks if t.recording_mbid not in mbids and track_title_key(t.title) not in titles]
+def _title_keys(track: ReleaseTrack) -> set[str]:
+    return {k for k in (track_title_key(track.title), track_title_key(track.recording_title)) if k}
+
+
+def missing_tracks(release: Release, owned: Iterable[OwnedTrack]) -> list[ReleaseTrack]:
+    """The release's tracks that no owned track of the album is. Each owned track stands for
+    one release track, found by recording id first, then by position (disc and track number),
+    then by title (the release's track title or the recording's, without featured artists and
+    edition notes). A position is taken only from an owned track without a recording id (one
+    with another id is another recording) whose title names no other track of the release (a
+    file numbered after another edition is the track its title says)."""
+    left = list(release.tracks)
+    unclaimed = list(owned)
+    discs = {t.disc_number for t in release.tracks}
+    only_disc = next(iter(discs)) if len(discs) == 1 else None
+    every_title = set().union(*map(_title_keys, release.tracks))
+
+    def owned_keys(o: OwnedTrack, rule: str) -> list[object]:
+        if rule == "mbid":
+            return [o.recording_mbid] if o.recording_mbid else []
+        if rule == "position":
+            disc = o.disc_number if o.disc_number is not None else only_disc
+            if o.recording_mbid or o.track_number is None or disc is None:
+                return []
+            return [(disc, o.track_number)]
+        key = track_title_key(o.title)
+        return [key] if key else []
+
+    def release_keys(t: ReleaseTrack, rule: str) -> list[object]:
+        if rule == "mbid":
+            return [t.recording_mbid]
+        if rule == "position":
+            return [(t.disc_number, t.track_number)]
+        return [key for key in sorted(_title_keys(t))]
+
+    def fits(t: ReleaseTrack, o: OwnedTrack, rule: str) -> bool:
+        title = track_title_key(o.title)
+        return rule != "position" or not title or title not in every_title or title in _title_keys(t)
+
+    for rule in ("mbid", "position", "title"):
+        index: dict[object, list[int]] = {}
+        for n, o in enumerate(unclaimed):
+            for key in owned_keys(o, rule):
+                index.setdefault(key, []).append(n)
+        claimed: set[int] = set()
+        still = []
+        for track in left:
+            match = next(
+                (
+                    n
+                    for key in release_keys(track, rule)
+                    for n in index.get(key, ())
+                    if n not in claimed and fits(track, unclaimed[n], rule)
+                ),
+                None,
+            )
+            if match is None:
+                still.append(track)
+            else:
+                claimed.add(match)
+        left = still
+        unclaimed = [o for n, o in enumerate(unclaimed) if n not in claimed]
+    return left
 
 
 # -- providers' shapes ------------------------------------------------------------------
 
 
 def musicbrainz_group(obj: Mapping) -> ReleaseGroup:
-    """A release group from a MusicBrainz browse (musicbrainzngs' shape)."""
+    """A release group from a MusicBrainz browse (musicbrainzngs' shape); the caller leaves out
+    groups without an id."""
+    mbid = mb_text(obj.get("id"))
     return ReleaseGroup(
-        key=f"rg:{obj['id']}",
+        key=f"rg:{mbid or ''}",
         source=MUSICBRAINZ,
-        title=obj.get("title", ""),
-        primary_type=obj.get("primary-type") or obj.get("type"),
-        secondary_types=tuple(obj.get("secondary-type-list") or ()),
-        first_release_date=obj.get("first-release-date") or None,
-        release_group_mbid=obj["id"],
+        title=mb_text(obj.get("title")) or "",
+        primary_type=mb_text(obj.get("primary-type")) or mb_text(obj.get("type")),
+        secondary_types=tuple(mb_strings(obj.get("secondary-type-list"))),
+        first_release_date=mb_text(obj.get("first-release-date")),
+        release_group_mbid=mbid,
     )
+
+
+def musicbrainz_groups(objs: Iterable[object]) -> list[ReleaseGroup]:
+    """The release groups of a browse that have an id."""
+    return [musicbrainz_group(o) for o in objs if isinstance(o, Mapping) and mb_text(o.get("id"))]
 
 
 # Spotify cannot tell an EP from a single; its compilations are albums that collect.
@@ -249,7 +335,7 @@ def spotify_group(obj: Mapping) -> ReleaseGroup | None:
     return ReleaseGroup(
         key=f"spotify:{obj['id']}",
         source=SPOTIFY,
-        title=obj.get("name", ""),
+        title=obj.get("name") or "",
         primary_type=primary,
         secondary_types=secondary,
         first_release_date=obj.get("release_date") or None,

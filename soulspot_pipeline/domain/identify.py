@@ -10,8 +10,9 @@ plausible title and artist (ISRCs are sometimes assigned to the wrong recording)
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from rapidfuzz import fuzz
 
@@ -57,7 +58,7 @@ class RecordingCandidate:
 
     @property
     def artist_phrase(self) -> str:
-        return ", ".join(a.name for a in self.artists)
+        return ", ".join(a.name for a in self.artists if a.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,3 +256,126 @@ def vote(mbids: Iterable[str | None]) -> tuple[str | None, int, int]:
         return None, 0, 0
     best = max(counts.items(), key=lambda item: (item[1], item[0]))
     return best[0], best[1], sum(counts.values())
+
+
+# -- MusicBrainz's shapes ---------------------------------------------------------------
+# musicbrainzngs' parsed dicts. Any optional field may be absent or None (an empty XML
+# element, a JSON mirror's null), and lists may hold None: the readers below take what is
+# usable and skip the rest, so one odd object never stops a run.
+
+
+def mb_int(value: Any) -> int | None:
+    """A number musicbrainzngs gives as text (a JSON mirror as a number); None when absent or not a number."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def mb_text(value: Any) -> str | None:
+    """A text field, or None when it is absent, empty or not text."""
+    return value if isinstance(value, str) and value else None
+
+
+def mb_dicts(value: Any) -> Iterator[Mapping]:
+    """The objects of a list field (absent, None, or holding None: nothing for those)."""
+    if isinstance(value, list | tuple):
+        yield from (item for item in value if isinstance(item, Mapping))
+
+
+def mb_dict(value: Any) -> Mapping:
+    return value if isinstance(value, Mapping) else {}
+
+
+def mb_strings(value: Any) -> list[str]:
+    """The texts of a list field such as ``isrc-list`` or ``secondary-type-list``."""
+    if not isinstance(value, list | tuple):
+        return []
+    return [item for item in value if isinstance(item, str) and item]
+
+
+def credits_of(obj: Mapping) -> tuple[ArtistCredit, ...]:
+    """The credited artists of a recording or a release group (those without an id are left out)."""
+    found = []
+    for credit in mb_dicts(obj.get("artist-credit")):
+        artist = mb_dict(credit.get("artist"))
+        mbid = mb_text(artist.get("id"))
+        if mbid:
+            found.append(
+                ArtistCredit(
+                    mbid,
+                    mb_text(artist.get("name")) or mb_text(credit.get("name")) or "",
+                    mb_text(artist.get("sort-name")),
+                    mb_text(artist.get("disambiguation")),
+                )
+            )
+    return tuple(found)
+
+
+def parse_recording(obj: Mapping) -> RecordingCandidate | None:
+    """A recording from a search or a lookup; None without an id."""
+    mbid = mb_text(obj.get("id"))
+    if mbid is None:
+        return None
+    releases = []
+    for release in mb_dicts(obj.get("release-list")):
+        release_mbid = mb_text(release.get("id"))
+        if release_mbid is None:
+            continue
+        group = mb_dict(release.get("release-group"))
+        releases.append(
+            ReleaseRef(
+                release_mbid,
+                mb_text(release.get("title")) or "",
+                mb_text(group.get("id")),
+                mb_text(group.get("primary-type")) or mb_text(group.get("type")),
+                mb_text(release.get("date")),
+            )
+        )
+    return RecordingCandidate(
+        mbid=mbid,
+        title=mb_text(obj.get("title")) or "",
+        artists=credits_of(obj),
+        length_ms=mb_int(obj.get("length")),
+        mb_score=mb_int(obj.get("ext:score")),
+        isrcs=tuple(mb_strings(obj.get("isrc-list"))),
+        releases=tuple(releases),
+    )
+
+
+def parse_artist_hit(obj: Mapping) -> NamedCandidate | None:
+    mbid = mb_text(obj.get("id"))
+    if mbid is None:
+        return None
+    return NamedCandidate(
+        mbid, mb_text(obj.get("name")) or "", mb_int(obj.get("ext:score")), mb_text(obj.get("disambiguation"))
+    )
+
+
+def parse_release_group_hit(obj: Mapping) -> NamedCandidate | None:
+    mbid = mb_text(obj.get("id"))
+    if mbid is None:
+        return None
+    return NamedCandidate(
+        mbid,
+        mb_text(obj.get("title")) or "",
+        mb_int(obj.get("ext:score")),
+        mb_text(obj.get("disambiguation")),
+        ", ".join(c.name for c in credits_of(obj) if c.name) or None,
+        mb_text(obj.get("primary-type")) or mb_text(obj.get("type")),
+    )
+
+
+def recordings_in(page: Mapping | None) -> list[RecordingCandidate]:
+    """The recordings of a search page."""
+    return [c for c in map(parse_recording, mb_dicts(mb_dict(page).get("recording-list"))) if c is not None]
+
+
+def artists_in(page: Mapping | None) -> list[NamedCandidate]:
+    return [c for c in map(parse_artist_hit, mb_dicts(mb_dict(page).get("artist-list"))) if c is not None]
+
+
+def release_groups_in(page: Mapping | None) -> list[NamedCandidate]:
+    return [c for c in map(parse_release_group_hit, mb_dicts(mb_dict(page).get("release-group-list"))) if c is not None]

@@ -5,23 +5,37 @@ errors as HTTP 200 with an ``error`` object; they are turned into the same failu
 HTTP errors, so quota answers are waited out and refusals recorded.
 """
 
+import math
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import ClassVar
-from urllib.parse import parse_qs, urlparse
+from functools import partial
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, quote, urlencode, urlparse, urlsplit
 
 import dagster as dg
 import httpx
 from pydantic import Field, PrivateAttr
 
 from soulspot_pipeline.domain.cloud import (
+    EPISODE,
+    LOCAL_FILE,
+    MAX_PAGES,
+    NO_ID,
+    NULL,
+    UNAVAILABLE,
     CloudAlbum,
     CloudArtist,
     CloudPlaylist,
     CloudTrack,
     Liked,
+    PageGuard,
+    PagingLoop,
     PlaylistItems,
     ProviderError,
+    SavedAlbum,
+    Skipped,
+    rebase_url,
 )
 from soulspot_pipeline.domain.resilience import RetryPolicy, parse_retry_after
 from soulspot_pipeline.domain.text import normalize_isrc
@@ -39,65 +53,153 @@ _ERROR_STATUS = {4: 429, 700: 503, 200: 403, 300: 403, 800: 404, 801: 404}
 
 def deezer_error(body: object) -> HttpFailure | None:
     """The failure an HTTP 200 body stands for, or None when it is data."""
-    if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+    if not isinstance(body, dict) or not body.get("error"):
         return None
-    error = body["error"]
+    error = body["error"] if isinstance(body["error"], dict) else {"message": str(body["error"])}
     code = error.get("code")
-    status = _ERROR_STATUS.get(code, 502)
-    message = f"{error.get('type', 'Error')} {code}: {error.get('message', '')}".strip()
+    status = _ERROR_STATUS.get(code, 502) if isinstance(code, int) else 502
+    kind = _str(error.get("type")) or "Error"
+    said = f"{kind} {code}" if code is not None else kind
+    message = f"{said}: {_str(error.get('message')) or ''}".strip()
     return HttpFailure(status, message, QUOTA_WAIT_S if status == 429 else None)
 
 
+# -- parsing: every field may be null or missing, only a missing id leaves an item out ------
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _id(value: object) -> str | None:
+    """Deezer's ids are numbers; a string id is taken as it is."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _str(value)
+
+
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _timestamp(value: object) -> str | None:
-    if not isinstance(value, (int, float)) or value <= 0:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
         return None
-    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _picture(obj: dict, prefix: str) -> str | None:
-    url = obj.get(f"{prefix}_xl") or obj.get(f"{prefix}_big")
+    url = _str(obj.get(f"{prefix}_xl")) or _str(obj.get(f"{prefix}_big"))
     # Deezer links items without a picture to its grey placeholder, whose path has an empty image hash.
     return None if not url or "//" in urlparse(url).path else url
 
 
-def parse_artist(obj: dict) -> CloudArtist:
-    return CloudArtist(
-        artist_id=str(obj.get("id") or ""),
-        name=obj.get("name") or "",
-        image_url=_picture(obj, "picture"),
-    )
+NOBODY = CloudArtist("", "")
 
 
-def parse_album(obj: dict, artist: CloudArtist | None = None) -> CloudAlbum:
+def parse_artist(obj: object) -> CloudArtist | Skipped:
+    if not isinstance(obj, dict):
+        return Skipped(NULL)
+    artist_id = _id(obj.get("id"))
+    if artist_id is None:
+        return Skipped(NO_ID)
+    return CloudArtist(artist_id=artist_id, name=_str(obj.get("name")) or "", image_url=_picture(obj, "picture"))
+
+
+def _embedded_artist(obj: object) -> CloudArtist:
+    """An artist inside a track or album: with or without an id, or nobody."""
+    parsed = parse_artist(obj)
+    if isinstance(parsed, CloudArtist):
+        return parsed
+    return CloudArtist("", _str(_dict(obj).get("name")) or "")
+
+
+def _known(artist: CloudArtist) -> bool:
+    return bool(artist.artist_id or artist.name)
+
+
+def parse_album(obj: object, artist: CloudArtist | None = None) -> CloudAlbum | Skipped:
+    """An album; one naming no artist takes ``artist`` (its track's)."""
+    if not isinstance(obj, dict):
+        return Skipped(NULL)
+    album_id = _id(obj.get("id"))
+    if album_id is None:
+        return Skipped(NO_ID)
+    own = _embedded_artist(obj.get("artist"))
+    inferred = not _known(own) and artist is not None and _known(artist)
     return CloudAlbum(
-        album_id=str(obj["id"]),
-        title=obj.get("title") or "",
-        artist=parse_artist(obj["artist"]) if obj.get("artist") else (artist or CloudArtist("", "")),
-        album_type=obj.get("record_type"),
-        release_date=obj.get("release_date"),
-        total_tracks=obj.get("nb_tracks"),
-        upc=obj.get("upc"),
+        album_id=album_id,
+        title=_str(obj.get("title")) or "",
+        artist=artist if inferred and artist is not None else own,
+        album_type=_str(obj.get("record_type")),
+        release_date=_str(obj.get("release_date")),
+        total_tracks=_int(obj.get("nb_tracks")),
+        upc=_str(obj.get("upc")),
         image_url=_picture(obj, "cover"),
+        artist_inferred=inferred,
     )
 
 
-def parse_track(obj: dict, album: CloudAlbum | None = None) -> CloudTrack | None:
-    if not obj or not obj.get("id") or obj.get("type", "track") != "track":
-        return None
-    artist = parse_artist(obj["artist"]) if obj.get("artist") else CloudArtist("", "")
-    if album is None and obj.get("album", {}).get("id"):
-        album = parse_album(obj["album"], artist)
+def parse_track(obj: object, album: CloudAlbum | None = None) -> CloudTrack | Skipped:
+    """A catalog track, or why not."""
+    if not isinstance(obj, dict):
+        return Skipped(NULL)
+    kind = obj.get("type")
+    if kind == "episode":
+        return Skipped(EPISODE)
+    if kind not in (None, "track"):
+        return Skipped(UNAVAILABLE)
+    track_id = _id(obj.get("id"))
+    if track_id is None:
+        return Skipped(NO_ID)
+    if track_id.startswith("-"):
+        # Deezer lists the MP3s a user uploaded with negative ids: their own files, not the catalog.
+        return Skipped(LOCAL_FILE)
+    artist = _embedded_artist(obj.get("artist"))
+    if album is None:
+        embedded = parse_album(obj.get("album"), artist)
+        album = embedded if isinstance(embedded, CloudAlbum) else None
+    elif not _known(album.artist) and _known(artist):
+        album = replace(album, artist=artist, artist_inferred=True)
     duration = obj.get("duration")
+    seconds = duration if isinstance(duration, (int, float)) and not isinstance(duration, bool) else None
     return CloudTrack(
-        track_id=str(obj["id"]),
-        title=obj.get("title") or "",
+        track_id=track_id,
+        title=_str(obj.get("title")) or "",
         artist=artist,
         album=album,
-        isrc=normalize_isrc(obj.get("isrc")),
-        duration_ms=int(duration) * 1000 if isinstance(duration, (int, float)) and duration > 0 else None,
-        track_number=obj.get("track_position"),
-        disc_number=obj.get("disk_number"),
+        isrc=normalize_isrc(_str(obj.get("isrc"))),
+        duration_ms=int(seconds * 1000) if seconds is not None and math.isfinite(seconds) and seconds > 0 else None,
+        track_number=_int(obj.get("track_position")),
+        disc_number=_int(obj.get("disk_number")),
     )
+
+
+def parse_playlist(obj: object) -> CloudPlaylist | Skipped:
+    if not isinstance(obj, dict):
+        return Skipped(NULL)
+    playlist_id = _id(obj.get("id"))
+    if playlist_id is None:
+        return Skipped(NO_ID)
+    return CloudPlaylist(
+        playlist_id=playlist_id,
+        name=_str(obj.get("title")) or "",
+        owner=_id(_dict(obj.get("creator")).get("id")),
+        version=_str(obj.get("checksum")),
+        track_count=_int(obj.get("nb_tracks")),
+    )
+
+
+def parse_favorite_track(obj: object) -> Liked | Skipped:
+    track = parse_track(obj)
+    return track if isinstance(track, Skipped) else Liked(track, _timestamp(_dict(obj).get("time_add")))
 
 
 class DeezerResource(dg.ConfigurableResource):
@@ -108,6 +210,7 @@ class DeezerResource(dg.ConfigurableResource):
     request_timeout_s: float = 20.0
     max_attempts: int = 5
     retry_base_delay_s: float = 1.0
+    max_pages: int = Field(default=MAX_PAGES, description="Pages one listing may have before it counts as a loop.")
 
     clock: dg.ResourceDependency[Clock] = Field(default_factory=Clock, description="Time and waiting.")  # type: ignore[arg-type]
     _http: httpx.Client | None = PrivateAttr(default=None)
@@ -123,35 +226,53 @@ class DeezerResource(dg.ConfigurableResource):
     def stats(self) -> CallStats:
         return self._stats
 
+    @property
+    def _base(self) -> str:
+        return self.api_url if self.api_url.endswith("/") else self.api_url + "/"
+
     def _client(self) -> httpx.Client:
         if self._http is None:
-            base = self.api_url if self.api_url.endswith("/") else self.api_url + "/"
-            self._http = httpx.Client(base_url=base, timeout=self.request_timeout_s)
+            parts = urlsplit(self.api_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ProviderError(
+                    f"the Deezer API URL {self.api_url} is not an http(s) URL; check SOULSPOT_DEEZER_API_URL"
+                )
+            self._http = httpx.Client(timeout=self.request_timeout_s)
         return self._http
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._http is not None:
             self._http.close()
 
-    def _get(self, endpoint: str, path: str, params: dict) -> dict:
+    def _get(self, endpoint: str, url: str) -> dict:
         def attempt() -> dict:
             try:
-                response = self._client().get(path, params=params)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                response = self._client().get(url)
+            except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                raise ProviderError(
+                    f"{endpoint}: the Deezer API at {self.api_url} cannot be called ({type(exc).__name__}: {exc}); "
+                    "check SOULSPOT_DEEZER_API_URL"
+                ) from None
+            except httpx.TransportError as exc:  # timeouts, refused or dropped connections
                 raise HttpFailure(None, type(exc).__name__) from None
+            except (httpx.HTTPError, httpx.StreamError) as exc:  # undecodable bodies, endless redirects
+                raise HttpFailure(502, f"{type(exc).__name__}: {exc}") from None
             if response.status_code >= 400:
                 raise HttpFailure(
                     response.status_code,
-                    response.text[:200],
+                    " ".join(response.text[:200].split()) or response.reason_phrase,
                     parse_retry_after(response.headers.get("Retry-After")),
                 )
+            answered = str(response.status_code)
             try:
                 body = response.json()
             except ValueError:
-                raise HttpFailure(502, "the answer is not JSON") from None
+                raise HttpFailure(502, "the answer is not JSON", answered=answered) from None
             failure = deezer_error(body)
             if failure is not None:
                 raise failure
+            if not isinstance(body, dict):
+                raise HttpFailure(502, "the answer is not a JSON object", answered=answered)
             return body
 
         return call_with_retries(
@@ -160,67 +281,91 @@ class DeezerResource(dg.ConfigurableResource):
             policy=RetryPolicy(max_attempts=self.max_attempts, base_delay_s=self.retry_base_delay_s),
             stats=self._stats,
             sleep=self.clock.sleep,
+            server=urlsplit(self._base).netloc,
+            setting="SOULSPOT_DEEZER_API_URL",
         )
 
-    def _pages(self, endpoint: str, path: str) -> Iterator[dict]:
+    def _pages(self, endpoint: str, path: str) -> Iterator[Any]:
+        """Every item of a listing: each ``next`` followed, rebased onto our API URL, until none."""
+        guard = PageGuard("Deezer", endpoint, self.max_pages)
+        url = f"{self._base}{path}?{urlencode({'index': 0, 'limit': PAGE_SIZE})}"
         index = 0
         while True:
-            body = self._get(endpoint, path, {"index": index, "limit": PAGE_SIZE})
-            data = body.get("data") or []
+            guard.visit(url)
+            body = self._get(endpoint, url)
+            data = body.get("data")
+            if data is None and not body.get("total"):
+                data = []  # an empty listing may leave `data` out
+            if not isinstance(data, list):
+                raise ProviderError(f"{endpoint}: Deezer's answer at {url} is not a listing (no data)")
             yield from data
-            # Follow Deezer's own `next`, but against our base URL (it names api.deezer.com).
-            following = parse_qs(urlparse(body["next"]).query).get("index") if body.get("next") else None
-            if not following or not data:
+            link = _str(body.get("next"))
+            if link is None or not data:
                 return
-            next_index = int(following[0])
-            if next_index <= index:
-                raise ProviderError(f"{endpoint}: Deezer's paging did not advance (index {index})")
-            index = next_index
+            url, index = self._next_url(endpoint, link, index)
+
+    def _next_url(self, endpoint: str, link: str, index: int) -> tuple[str, int]:
+        url = rebase_url(link, self._base, DEEZER_API_URL)
+        if url is None:
+            raise ProviderError(
+                f"{endpoint}: Deezer's next page {link} lies outside the API ({self._base}); "
+                "check SOULSPOT_DEEZER_API_URL"
+            )
+        query = dict(parse_qsl(urlsplit(url).query))
+        if "limit" not in query:  # Deezer's links leave it out, and it falls back to 25
+            url += f"&limit={PAGE_SIZE}" if "?" in url else f"?limit={PAGE_SIZE}"
+        following = _int_text(query.get("index"))
+        if following is not None and following <= index:
+            raise PagingLoop(
+                f"{endpoint}: Deezer's paging loops: the next page ({link}) does not advance (index {following} "
+                f"after index {index}); stopped instead of asking again. The next sync tries again"
+            )
+        return url, following if following is not None else index
 
     def _user_path(self, what: str) -> str:
-        return f"user/{self.user_id}/{what}"
+        return f"user/{quote(str(self.user_id), safe='')}/{what}"
 
-    def liked_tracks(self) -> Iterator[Liked]:
+    def liked_tracks(self) -> Iterator[Liked | Skipped]:
         for obj in self._pages("favorite tracks", self._user_path("tracks")):
-            track = parse_track(obj)
-            if track is not None:
-                yield Liked(track, _timestamp(obj.get("time_add")))
+            yield parse_favorite_track(obj)
 
-    def saved_albums(self) -> Iterator[tuple[Liked, list[CloudTrack]]]:
+    def saved_albums(self) -> Iterator[SavedAlbum | Skipped]:
         for obj in self._pages("favorite albums", self._user_path("albums")):
-            if not obj.get("id"):
-                continue
             album = parse_album(obj)
-            tracks = [
-                track
-                for item in self._pages("album tracks", f"album/{album.album_id}/tracks")
-                if (track := parse_track(item, album)) is not None
-            ]
-            yield Liked(album, _timestamp(obj.get("time_add"))), tracks
-
-    def followed_artists(self) -> Iterator[Liked]:
-        for obj in self._pages("favorite artists", self._user_path("artists")):
-            if obj.get("id"):
-                yield Liked(parse_artist(obj), _timestamp(obj.get("time_add")))
-
-    def playlists(self) -> Iterator[CloudPlaylist]:
-        for obj in self._pages("playlists", self._user_path("playlists")):
-            if not obj.get("id"):
+            if isinstance(album, Skipped):
+                yield album
                 continue
-            yield CloudPlaylist(
-                playlist_id=str(obj["id"]),
-                name=obj.get("title") or "",
-                owner=str((obj.get("creator") or {}).get("id") or "") or None,
-                version=obj.get("checksum"),
-                track_count=obj.get("nb_tracks"),
-            )
+            liked = Liked(album, _timestamp(_dict(obj).get("time_add")))
+            yield SavedAlbum(liked, partial(self._album_tracks, album))
+
+    def _album_tracks(self, album: CloudAlbum) -> Iterator[CloudTrack | Skipped]:
+        path = f"album/{quote(album.album_id, safe='')}/tracks"
+        for item in self._pages(f"album {album.album_id} tracks", path):
+            yield parse_track(item, album)
+
+    def followed_artists(self) -> Iterator[Liked | Skipped]:
+        for obj in self._pages("favorite artists", self._user_path("artists")):
+            artist = parse_artist(obj)
+            yield artist if isinstance(artist, Skipped) else Liked(artist, _timestamp(_dict(obj).get("time_add")))
+
+    def playlists(self) -> Iterator[CloudPlaylist | Skipped]:
+        for obj in self._pages("playlists", self._user_path("playlists")):
+            yield parse_playlist(obj)
 
     def playlist_items(self, playlist_id: str) -> PlaylistItems:
         items = PlaylistItems()
-        for obj in self._pages("playlist items", f"playlist/{playlist_id}/tracks"):
+        path = f"playlist/{quote(playlist_id, safe='')}/tracks"
+        for obj in self._pages(f"playlist {playlist_id} items", path):
             track = parse_track(obj)
-            if track is None:
-                items.skipped["unavailable"] = items.skipped.get("unavailable", 0) + 1
+            if isinstance(track, Skipped):
+                items.skip(track.reason)
             else:
-                items.tracks.append((track, _timestamp(obj.get("time_add"))))
+                items.tracks.append((track, _timestamp(_dict(obj).get("time_add"))))
         return items
+
+
+def _int_text(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None

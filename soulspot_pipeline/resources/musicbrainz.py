@@ -1,5 +1,8 @@
 """MusicBrainz through musicbrainzngs: throttled across processes, cached, retried.
 
+Whatever musicbrainzngs raises leaves as a ``ProviderError`` that names the request, the
+server, the status and what to do about it, so each phase stops with its own message.
+
 Every response is kept in a DuckDB cache with a time-to-live, so a re-run costs no
 request for what is already known. The cache lives in its own small database file so
 that minutes of rate-limited requests never hold the library's write lock. The rate is
@@ -9,11 +12,14 @@ shared through a lock file (``FileThrottle``) by every process on the machine; t
 
 import functools
 import json
+import re
 import socket
+import urllib.error
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from http import HTTPStatus
 from urllib.parse import urlparse
 
 import dagster as dg
@@ -23,7 +29,15 @@ import pyarrow as pa
 from pydantic import Field, PrivateAttr
 
 from soulspot_pipeline.domain.cloud import ProviderError
-from soulspot_pipeline.domain.identify import ArtistCredit, NamedCandidate, RecordingCandidate, ReleaseRef
+from soulspot_pipeline.domain.identify import (
+    NamedCandidate,
+    RecordingCandidate,
+    artists_in,
+    mb_dict,
+    mb_int,
+    recordings_in,
+    release_groups_in,
+)
 from soulspot_pipeline.domain.resilience import RetryPolicy
 from soulspot_pipeline.resources.clock import Clock
 from soulspot_pipeline.resources.retrying import CallStats, HttpFailure, call_with_retries
@@ -52,6 +66,11 @@ def lookup_key(entity: str, mbid: str) -> str:
     return f"{entity}/{mbid}?inc={'+'.join(LOOKUP_INCLUDES[entity])}"
 
 
+def _page_size(listed: object) -> int:
+    """How many items a page holds, odd ones included: the next page starts after all of them."""
+    return len(listed) if isinstance(listed, list) else 0
+
+
 def browse_key(artist_mbid: str, offset: int = 0) -> str:
     """The cache key of one page of an artist's release groups."""
     return f"browse/release-group?artist={artist_mbid}&limit={BROWSE_LIMIT}&offset={offset}"
@@ -62,64 +81,103 @@ def lucene_phrase(text: str) -> str:
     return '"' + "".join("\\" + c if c in _LUCENE_SPECIAL else c for c in text) + '"'
 
 
-def _int(value: Any) -> int | None:
+# -- what went wrong, in the phase's words ----------------------------------------------------
+
+_SETTING = "SOULSPOT_MUSICBRAINZ_URL"
+_ADVICE_BY_STATUS = {
+    400: f"the server did not understand the request: check that {_SETTING} points at a MusicBrainz server "
+    "or mirror (its /ws/2 web service)",
+    401: "the server, or a proxy in front of it, wants a login: check the mirror's credentials "
+    f"(the public MusicBrainz server needs none; {_SETTING})",
+    403: "MusicBrainz refuses clients that do not say who they are or that go too fast: set SOULSPOT_CONTACT, "
+    "lower SOULSPOT_MUSICBRAINZ_RATE, or check the mirror's access rules",
+    407: "check the credentials of the proxy between this machine and MusicBrainz",
+    429: "the server is rate-limiting: run again later, or lower SOULSPOT_MUSICBRAINZ_RATE",
+    503: "the server is busy or rate-limiting: run again later, or lower SOULSPOT_MUSICBRAINZ_RATE",
+}
+
+
+@dataclass(frozen=True)
+class MusicBrainzFailure:
+    """One failed request as the phase reports it: what failed, with which status, and what to do."""
+
+    detail: str
+    status: int | None
+    advice: str
+    retryable: bool
+
+
+def _status_text(status: int) -> str:
     try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def _server_says(error: urllib.error.HTTPError) -> str | None:
+    """The reason in an error body: ws/2's ``<error><text>``, or an HTML page's title."""
+    try:
+        body = error.read(4096).decode("utf-8", "replace")
+    except Exception:  # the body may be gone already; the status says enough
         return None
+    texts = re.findall(r"<text>(.*?)</text>", body, re.S) or re.findall(r"<title>(.*?)</title>", body, re.S | re.I)
+    said = " ".join(" ".join(t.split()) for t in texts[:1])
+    return said[:200] or None
 
 
-def _credits(obj: dict) -> tuple[ArtistCredit, ...]:
-    return tuple(
-        ArtistCredit(
-            c["artist"]["id"],
-            c["artist"].get("name", ""),
-            c["artist"].get("sort-name"),
-            c["artist"].get("disambiguation"),
+def _http_error(exc: BaseException | None) -> urllib.error.HTTPError | None:
+    seen = 0
+    while exc is not None and seen < 5:  # musicbrainzngs keeps the cause on ``cause``, urllib on ``reason``
+        if isinstance(exc, urllib.error.HTTPError):
+            return exc
+        exc = getattr(exc, "cause", None) or getattr(exc, "reason", None)
+        exc = exc if isinstance(exc, BaseException) else None
+        seen += 1
+    return None
+
+
+def describe_failure(exc: musicbrainzngs.MusicBrainzError) -> MusicBrainzFailure:
+    """Every error musicbrainzngs raises, as a status, a reason and advice (and whether another try may help)."""
+    if isinstance(exc, musicbrainzngs.UsageError):
+        return MusicBrainzFailure(
+            f"musicbrainzngs refused the request before sending it ({exc})",
+            None,
+            "soulspot-pipeline asked for something musicbrainzngs does not support: please report this",
+            False,
         )
-        for c in obj.get("artist-credit") or ()
-        if isinstance(c, dict) and "artist" in c
-    )
-
-
-def parse_recording(obj: dict) -> RecordingCandidate:
-    releases = []
-    for release in obj.get("release-list") or ():
-        group = release.get("release-group") or {}
-        releases.append(
-            ReleaseRef(
-                release["id"],
-                release.get("title", ""),
-                group.get("id"),
-                group.get("primary-type") or group.get("type"),
-                release.get("date"),
-            )
+    http = _http_error(exc)
+    if http is not None:
+        status = http.code
+        said = _server_says(http)
+        detail = _status_text(status) + (f" ({said})" if said else "")
+        if status in _ADVICE_BY_STATUS:
+            advice = _ADVICE_BY_STATUS[status]
+        elif status >= 500:
+            advice = "the server is failing: run again later, or check the mirror's logs"
+        else:
+            advice = f"check {_SETTING} and the server or proxy it points at"
+        # 5xx and 429 may pass; a refusal (401, 403, 400, ...) stays a refusal.
+        return MusicBrainzFailure(detail, status, advice, status >= 500 or status == 429)
+    if isinstance(exc, musicbrainzngs.NetworkError):
+        cause = exc.cause if exc.cause is not None else exc.message
+        return MusicBrainzFailure(
+            f"no answer ({cause})",
+            None,
+            f"check that the server is up and reachable, and that {_SETTING} is right",
+            True,
         )
-    return RecordingCandidate(
-        mbid=obj["id"],
-        title=obj.get("title", ""),
-        artists=_credits(obj),
-        length_ms=_int(obj.get("length")),
-        mb_score=_int(obj.get("ext:score")),
-        isrcs=tuple(obj.get("isrc-list") or ()),
-        releases=tuple(releases),
-    )
+    if isinstance(exc, musicbrainzngs.ResponseError):
+        return MusicBrainzFailure(
+            f"an answer that is not MusicBrainz XML ({exc.cause})",
+            None,
+            f"check that {_SETTING} points at a MusicBrainz server or mirror, not a web page or a login portal",
+            False,
+        )
+    return MusicBrainzFailure(str(exc), None, f"check {_SETTING} and the server it points at", False)
 
 
-def parse_artist_hit(obj: dict) -> NamedCandidate:
-    return NamedCandidate(obj["id"], obj.get("name", ""), _int(obj.get("ext:score")), obj.get("disambiguation"))
-
-
-def parse_release_group_hit(obj: dict) -> NamedCandidate:
-    credits = _credits(obj)
-    return NamedCandidate(
-        obj["id"],
-        obj.get("title", ""),
-        _int(obj.get("ext:score")),
-        obj.get("disambiguation"),
-        ", ".join(c.name for c in credits) or None,
-        obj.get("primary-type") or obj.get("type"),
-    )
+def failure_message(what: str, server: str | None, failure: MusicBrainzFailure, attempts: int) -> str:
+    return f"MusicBrainz {what} failed after {attempts} attempt(s) at {server}: {failure.detail}; {failure.advice}"
 
 
 class MusicBrainzResource(dg.ConfigurableResource):
@@ -222,21 +280,28 @@ class MusicBrainzResource(dg.ConfigurableResource):
             self._cache_hits += 1
             return None if cached == _NOT_FOUND else cached
         throttle = FileThrottle(self.throttle_path, 1.0 / self.rate)
+        what = key.split("?", 1)[0]
+        attempts = 0
+        last: MusicBrainzFailure | None = None
 
         def attempt() -> dict:
+            nonlocal attempts, last
+            attempts += 1
+            last = None
             self._configure()
             previous = socket.getdefaulttimeout()
             socket.setdefaulttimeout(self.request_timeout_s)  # musicbrainzngs sets none of its own
             try:
                 with throttle.turn():
                     return call()
-            except musicbrainzngs.ResponseError as exc:
-                code = getattr(exc.cause, "code", None)
-                if code == 404:
+            except musicbrainzngs.MusicBrainzError as exc:
+                failure = describe_failure(exc)
+                if failure.status == 404 and isinstance(exc, musicbrainzngs.ResponseError):
                     return _NOT_FOUND
-                raise HttpFailure(code or 400, str(exc)) from None
-            except musicbrainzngs.NetworkError as exc:  # refused, reset, timed out, or 503s past its own retries
-                raise HttpFailure(None, str(exc)) from None
+                if not failure.retryable:
+                    raise ProviderError(failure_message(what, self.server_url, failure, attempts)) from None
+                last = failure
+                raise HttpFailure(failure.status, failure.detail) from None
             finally:
                 socket.setdefaulttimeout(previous)
 
@@ -248,8 +313,10 @@ class MusicBrainzResource(dg.ConfigurableResource):
                 stats=self._stats,
                 sleep=self.clock.sleep,
             )
-        except ProviderError as exc:
-            raise ProviderError(f"{exc} (server {self.server_url})") from None
+        except ProviderError:
+            if last is None:
+                raise
+            raise ProviderError(failure_message(what, self.server_url, last, attempts)) from None
         self._store(key, response, self.cache_ttl_days if ttl_days is None else ttl_days)
         self._memo[key] = response
         return None if response == _NOT_FOUND else response
@@ -274,14 +341,13 @@ class MusicBrainzResource(dg.ConfigurableResource):
                     )
                     or {}
                 )
-                recordings = page.get("recording-list") or []
-                for obj in recordings:
-                    candidate = parse_recording(obj)
+                for candidate in recordings_in(page):
                     for isrc in candidate.isrcs:
                         if isrc in found:
                             found[isrc].append(candidate)
-                offset += len(recordings)
-                if not recordings or offset >= (_int(page.get("recording-count")) or 0):
+                listed = _page_size(page.get("recording-list"))
+                offset += listed
+                if not listed or offset >= (mb_int(page.get("recording-count")) or 0):
                     break
         return found
 
@@ -293,7 +359,7 @@ class MusicBrainzResource(dg.ConfigurableResource):
             )
             or {}
         )
-        return query, [parse_recording(obj) for obj in page.get("recording-list") or ()]
+        return query, recordings_in(page)
 
     def search_artists(self, name: str) -> tuple[str, list[NamedCandidate]]:
         query = f"artist:{lucene_phrase(name)}"
@@ -303,7 +369,7 @@ class MusicBrainzResource(dg.ConfigurableResource):
             )
             or {}
         )
-        return query, [parse_artist_hit(obj) for obj in page.get("artist-list") or ()]
+        return query, artists_in(page)
 
     def search_release_groups(self, title: str, artist: str) -> tuple[str, list[NamedCandidate]]:
         query = f"releasegroup:{lucene_phrase(title)} AND artist:{lucene_phrase(artist)}"
@@ -314,11 +380,12 @@ class MusicBrainzResource(dg.ConfigurableResource):
             )
             or {}
         )
-        return query, [parse_release_group_hit(obj) for obj in page.get("release-group-list") or ()]
+        return query, release_groups_in(page)
 
     def _lookup(self, entity: str, mbid: str, fetch: Callable[..., dict]) -> dict | None:
         body = self.request(lookup_key(entity, mbid), lambda: fetch(mbid, includes=LOOKUP_INCLUDES[entity]))
-        return (body or {}).get(entity)
+        found = mb_dict(body).get(entity)
+        return found if isinstance(found, dict) else None
 
     def artist(self, mbid: str) -> dict | None:
         return self._lookup("artist", mbid, musicbrainzngs.get_artist_by_id)
@@ -349,10 +416,10 @@ class MusicBrainzResource(dg.ConfigurableResource):
                 )
                 or {}
             )
-            listed = page.get("release-group-list") or []
-            groups += listed
-            offset += len(listed)
-            if not listed or offset >= (_int(page.get("release-group-count")) or 0):
+            groups += [g for g in page.get("release-group-list") or () if isinstance(g, dict)]
+            listed = _page_size(page.get("release-group-list"))
+            offset += listed
+            if not listed or offset >= (mb_int(page.get("release-group-count")) or 0):
                 return groups
 
     def release_group_releases(self, mbid: str) -> dict | None:
@@ -361,4 +428,5 @@ class MusicBrainzResource(dg.ConfigurableResource):
             f"release-group/{mbid}?inc=releases",
             lambda: musicbrainzngs.get_release_group_by_id(mbid, includes=["releases"]),
         )
-        return (body or {}).get("release-group")
+        found = mb_dict(body).get("release-group")
+        return found if isinstance(found, dict) else None

@@ -14,13 +14,27 @@ T = TypeVar("T")
 
 
 class HttpFailure(Exception):
-    """One failed call, as the retry loop needs to see it."""
+    """One failed call, as the retry loop needs to see it.
 
-    def __init__(self, status: int | None, message: str, retry_after: float | None = None):
+    ``server`` names the host that failed when it is not the one the loop was given
+    (a login server). ``answered`` is the status the server actually sent when the
+    failure is treated as another (a 200 whose body is no answer counts as a 502).
+    """
+
+    def __init__(
+        self,
+        status: int | None,
+        message: str,
+        retry_after: float | None = None,
+        server: str | None = None,
+        answered: str | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.retry_after = retry_after
+        self.server = server
+        self.answered = answered
 
 
 @dataclass
@@ -42,6 +56,34 @@ class CallStats:
         }
 
 
+def _status_text(failure: HttpFailure) -> str:
+    if failure.answered is not None:
+        return f"HTTP {failure.answered}"
+    return f"HTTP {failure.status}" if failure.status else "no answer"
+
+
+def _what_to_do(failure: HttpFailure, setting: str | None) -> str:
+    where = f" and {setting}" if setting else ""
+    if failure.status is None:
+        return f"Check the network{where}; the next sync tries again."
+    if failure.status == 429:
+        wait = f" (it asked to wait {failure.retry_after:.0f} s)" if failure.retry_after is not None else ""
+        return f"The rate limit is spent for now{wait}; the next sync tries again."
+    if failure.status >= 500:
+        return "The server kept failing; the next sync tries again."
+    target = f"; check that {setting} points at the provider's API" if setting else ""
+    return f"The server refused the request{target}."
+
+
+def give_up_message(endpoint: str, attempts: int, failure: HttpFailure, server: str, setting: str | None) -> str:
+    """What failed, at which server, with which status, and what to do about it."""
+    at = failure.server or server
+    return (
+        f"{endpoint} failed after {attempts} attempt(s): {_status_text(failure)} {failure.message} from {at}. "
+        f"{_what_to_do(failure, setting)}"
+    )
+
+
 def call_with_retries(
     call: Callable[[], T],
     *,
@@ -50,12 +92,15 @@ def call_with_retries(
     stats: CallStats,
     login_hint: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    server: str | None = None,
+    setting: str | None = None,
 ) -> T:
     """Run ``call`` (which raises ``HttpFailure``) until it succeeds or the policy gives up.
 
     401 means the login is gone (``LoginRequired`` with ``login_hint``); 403 and 404
     mean the provider does not offer this endpoint (``EndpointUnavailable``); what
-    still fails after the retries is a ``ProviderError``.
+    still fails after the retries is a ``ProviderError``. Given the ``server`` called
+    (and the ``setting`` that names it), the messages say where it failed and what to do.
     """
     attempt = 0
     while True:
@@ -67,13 +112,16 @@ def call_with_retries(
             key = str(failure.status or "timeout")
             stats.statuses[key] = stats.statuses.get(key, 0) + 1
             if failure.status == 401:
+                who = failure.server or server or "the provider"
                 raise LoginRequired(
-                    f"{endpoint}: the provider refused the login ({failure.message}). {login_hint or ''}".strip()
+                    f"{endpoint}: {who} refused the login ({failure.message}). {login_hint or ''}".strip()
                 ) from None
             if failure.status in (403, 404):
                 raise EndpointUnavailable(endpoint, failure.status, failure.message) from None
             delay = retry_delay(policy, attempt, failure.status, failure.retry_after)
             if delay is None:
+                if server is not None:
+                    raise ProviderError(give_up_message(endpoint, attempt, failure, server, setting)) from None
                 raise ProviderError(
                     f"{endpoint} failed after {attempt} attempt(s): {failure.status or 'no answer'} {failure.message}"
                 ) from None

@@ -11,8 +11,12 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from functools import partial
+from http import HTTPStatus
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import quote, urlencode, urlsplit
 
 import dagster as dg
 import requests
@@ -22,13 +26,24 @@ from spotipy.cache_handler import CacheHandler
 from spotipy.oauth2 import SpotifyOauthError
 
 from soulspot_pipeline.domain.cloud import (
+    EPISODE,
+    LOCAL_FILE,
+    MAX_PAGES,
+    NO_ID,
+    NULL,
+    UNAVAILABLE,
     CloudAlbum,
     CloudArtist,
     CloudPlaylist,
     CloudTrack,
     Liked,
     LoginRequired,
+    PageGuard,
     PlaylistItems,
+    ProviderError,
+    SavedAlbum,
+    Skipped,
+    rebase_url,
 )
 from soulspot_pipeline.domain.resilience import RetryPolicy, parse_retry_after
 from soulspot_pipeline.domain.text import normalize_isrc
@@ -59,13 +74,18 @@ class TokenFile(CacheHandler):
 
     def get_cached_token(self) -> dict | None:
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            stored = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
             raise LoginRequired(
                 f"the Spotify login file {self.path} cannot be read ({exc}); run `{LOGIN_COMMAND}` again"
             ) from None
+        if not isinstance(stored, dict) or not all(
+            isinstance(stored.get(k), str) for k in ("access_token", "refresh_token")
+        ):
+            raise LoginRequired(f"the Spotify login file {self.path} is incomplete; run `{LOGIN_COMMAND}` again")
+        return stored
 
     def save_token_to_cache(self, token_info: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,6 +108,8 @@ class StoredLoginPKCE(spotipy.SpotifyPKCE):
 
     Without a stored login, or when Spotify refuses the stored refresh token, a run
     fails with ``LoginRequired`` naming the command to run instead of waiting for input.
+    When the accounts server itself fails (5xx, 429), that is an ``HttpFailure`` the
+    retry loop waits out, not a lost login.
     """
 
     def __init__(self, *, accounts_url: str, interactive: bool, **kwargs: Any):
@@ -110,7 +132,7 @@ class StoredLoginPKCE(spotipy.SpotifyPKCE):
         try:
             return super().get_access_token(check_cache=True)
         except SpotifyOauthError as exc:
-            raise LoginRequired(_refused(exc)) from None
+            raise self._oauth_failure(exc) from None
 
     def force_refresh(self) -> None:
         """Trade the refresh token for a new access token now (after a 401)."""
@@ -120,7 +142,17 @@ class StoredLoginPKCE(spotipy.SpotifyPKCE):
         try:
             self.refresh_access_token(stored["refresh_token"])
         except SpotifyOauthError as exc:
-            raise LoginRequired(_refused(exc)) from None
+            raise self._oauth_failure(exc) from None
+
+    def _oauth_failure(self, exc: SpotifyOauthError) -> Exception:
+        # spotipy raises SpotifyOauthError while handling the HTTP error, which holds the status.
+        response = getattr(exc.__context__, "response", None)
+        status = getattr(response, "status_code", None)
+        if isinstance(status, int) and (status >= 500 or status == 429):
+            retry_after = parse_retry_after(response.headers.get("Retry-After")) if response is not None else None
+            said = " ".join(str(v) for v in (exc.error, exc.error_description) if v) or "no reason given"
+            return HttpFailure(status, said, retry_after, server=urlsplit(self.OAUTH_TOKEN_URL).netloc)
+        return LoginRequired(_refused(exc))
 
 
 def _refused(exc: SpotifyOauthError) -> str:
@@ -130,71 +162,188 @@ def _refused(exc: SpotifyOauthError) -> str:
     )
 
 
-def _image(images: list[dict] | None) -> str | None:
+# -- parsing: every field may be null or missing, only a missing id leaves an item out ------
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _image(images: object) -> str | None:
     # Spotify lists the largest image first.
-    return images[0]["url"] if images else None
+    for image in images if isinstance(images, list) else ():
+        url = _str(_dict(image).get("url"))
+        if url:
+            return url
+    return None
 
 
-def parse_artist(obj: dict) -> CloudArtist:
+def parse_artist(obj: object) -> CloudArtist | Skipped:
+    if not isinstance(obj, dict):
+        return Skipped(NULL)
+    artist_id = _str(obj.get("id"))
+    if artist_id is None:
+        return Skipped(NO_ID)
+    genres = obj.get("genres")
     return CloudArtist(
-        artist_id=obj["id"],
-        name=obj.get("name") or "",
-        genres=tuple(obj.get("genres") or ()),
+        artist_id=artist_id,
+        name=_str(obj.get("name")) or "",
+        genres=tuple(g for g in genres if isinstance(g, str) and g) if isinstance(genres, list) else (),
         image_url=_image(obj.get("images")),
     )
 
 
-def _main_artist(artists: list[dict] | None) -> CloudArtist:
-    for artist in artists or ():
-        if artist.get("id"):
-            return parse_artist(artist)
-    name = (artists or [{}])[0].get("name") or ""
+def _main_artist(artists: object) -> CloudArtist:
+    """The first credited artist with an id; else the first name; else nobody ("", "")."""
+    listed = [a for a in artists if isinstance(a, dict)] if isinstance(artists, list) else []
+    for artist in listed:
+        parsed = parse_artist(artist)
+        if isinstance(parsed, CloudArtist):
+            return parsed
+    name = next((n for a in listed if (n := _str(a.get("name")))), "")
     return CloudArtist(artist_id="", name=name)
 
 
-def parse_album(obj: dict) -> CloudAlbum:
+def _known(artist: CloudArtist) -> bool:
+    return bool(artist.artist_id or artist.name)
+
+
+def parse_album(obj: object, fallback_artist: CloudArtist | None = None) -> CloudAlbum | Skipped:
+    """An album; one naming no artist takes ``fallback_artist`` (its track's), as Deezer's parser does."""
+    if not isinstance(obj, dict):
+        return Skipped(NULL)
+    album_id = _str(obj.get("id"))
+    if album_id is None:
+        return Skipped(NO_ID)
+    artist = _main_artist(obj.get("artists"))
+    inferred = False
+    if not _known(artist) and fallback_artist is not None and _known(fallback_artist):
+        artist, inferred = fallback_artist, True
     return CloudAlbum(
-        album_id=obj["id"],
-        title=obj.get("name") or "",
-        artist=_main_artist(obj.get("artists")),
-        album_type=obj.get("album_type"),
-        release_date=obj.get("release_date"),
-        total_tracks=obj.get("total_tracks"),
-        upc=(obj.get("external_ids") or {}).get("upc"),
+        album_id=album_id,
+        title=_str(obj.get("name")) or "",
+        artist=artist,
+        album_type=_str(obj.get("album_type")),
+        release_date=_str(obj.get("release_date")),
+        total_tracks=_int(obj.get("total_tracks")),
+        upc=_str(_dict(obj.get("external_ids")).get("upc")),
         image_url=_image(obj.get("images")),
+        artist_inferred=inferred,
     )
 
 
-def parse_track(obj: dict | None, album: CloudAlbum | None = None) -> CloudTrack | None:
-    """A track, or None for what is not a catalog track (episodes, local files, gone items)."""
-    if not obj or obj.get("type", "track") != "track" or obj.get("episode") or obj.get("is_local") or not obj.get("id"):
-        return None
-    if album is None and obj.get("album", {}).get("id"):
-        album = parse_album(obj["album"])
+def parse_track(obj: object, album: CloudAlbum | None = None) -> CloudTrack | Skipped:
+    """A catalog track, or why not (episodes, local files, gone items)."""
+    if not isinstance(obj, dict):
+        return Skipped(NULL)
+    kind = obj.get("type")
+    if kind == "episode" or obj.get("episode") is True:
+        return Skipped(EPISODE)
+    if obj.get("is_local") is True:
+        return Skipped(LOCAL_FILE)
+    if kind not in (None, "track"):
+        return Skipped(UNAVAILABLE)
+    track_id = _str(obj.get("id"))
+    if track_id is None:
+        return Skipped(NO_ID)
+    artist = _main_artist(obj.get("artists"))
+    if album is None:
+        embedded = parse_album(obj.get("album"), artist)
+        album = embedded if isinstance(embedded, CloudAlbum) else None
+    elif not _known(album.artist) and _known(artist):
+        album = replace(album, artist=artist, artist_inferred=True)
     return CloudTrack(
-        track_id=obj["id"],
-        title=obj.get("name") or "",
-        artist=_main_artist(obj.get("artists")),
+        track_id=track_id,
+        title=_str(obj.get("name")) or "",
+        artist=artist,
         album=album,
-        isrc=normalize_isrc((obj.get("external_ids") or {}).get("isrc")),
-        duration_ms=obj.get("duration_ms"),
-        track_number=obj.get("track_number"),
-        disc_number=obj.get("disc_number"),
+        isrc=normalize_isrc(_str(_dict(obj.get("external_ids")).get("isrc"))),
+        duration_ms=_int(obj.get("duration_ms")),
+        track_number=_int(obj.get("track_number")),
+        disc_number=_int(obj.get("disc_number")),
     )
 
 
-def skip_reason(entry: dict) -> str | None:
-    """Why a playlist entry is not a track we can use, or None when it is one."""
-    item = entry.get("item") or entry.get("track")
-    if entry.get("is_local"):
-        return "local_file"
-    if not item:
-        return "unavailable"
-    if item.get("type") == "episode" or item.get("episode"):
-        return "episode"
-    if not item.get("id"):
-        return "unavailable"
-    return None
+def parse_saved_track(entry: object) -> Liked | Skipped:
+    """An entry of the saved tracks (``{"added_at", "track"}``)."""
+    if not isinstance(entry, dict):
+        return Skipped(NULL)
+    track = parse_track(entry.get("track"))
+    return track if isinstance(track, Skipped) else Liked(track, _str(entry.get("added_at")))
+
+
+def parse_saved_album(entry: object) -> tuple[CloudAlbum, str | None, dict | None] | Skipped:
+    """An entry of the saved albums: the album, when it was saved, its embedded track listing if any.
+
+    An album naming no artist takes its first track's.
+    """
+    if not isinstance(entry, dict):
+        return Skipped(NULL)
+    raw = entry.get("album")
+    if not isinstance(raw, dict):
+        return Skipped(NULL)
+    listing = raw.get("tracks")
+    if isinstance(listing, list):  # an older shape: the items themselves
+        listing = {"items": listing, "next": None}
+    listing = listing if isinstance(listing, dict) and isinstance(listing.get("items"), list) else None
+    first = next((t for t in (listing or {}).get("items") or () if isinstance(t, dict)), None)
+    album = parse_album(raw, _main_artist(first.get("artists")) if first else None)
+    if isinstance(album, Skipped):
+        return album
+    return album, _str(entry.get("added_at")), listing
+
+
+def parse_playlist(obj: object) -> CloudPlaylist | Skipped:
+    if not isinstance(obj, dict):
+        return Skipped(NULL)
+    playlist_id = _str(obj.get("id"))
+    if playlist_id is None:
+        return Skipped(NO_ID)
+    # `items` is the current name of the deprecated `tracks`.
+    listing = _dict(obj.get("items")) or _dict(obj.get("tracks"))
+    owner = _dict(obj.get("owner")).get("id")
+    return CloudPlaylist(
+        playlist_id=playlist_id,
+        name=_str(obj.get("name")) or "",
+        owner=str(owner) if isinstance(owner, (str, int)) and not isinstance(owner, bool) and owner != "" else None,
+        version=_str(obj.get("snapshot_id")),
+        track_count=_int(listing.get("total")),
+    )
+
+
+def parse_playlist_entry(entry: object) -> tuple[CloudTrack, str | None] | Skipped:
+    """A playlist entry (``{"added_at", "is_local", "item"|"track"}``): its track, or why not."""
+    if not isinstance(entry, dict):
+        return Skipped(NULL)
+    if entry.get("is_local") is True:
+        return Skipped(LOCAL_FILE)
+    item = entry.get("item") if entry.get("item") is not None else entry.get("track")
+    track = parse_track(item)
+    return track if isinstance(track, Skipped) else (track, _str(entry.get("added_at")))
+
+
+# -- the client ---------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def _listing(body: object, unwrap: str | None) -> dict:
+    """The paging object of an answer, or a failure worth retrying when there is none."""
+    if not isinstance(body, dict):
+        # spotipy returns None for a successful answer that is not JSON (a proxy's error page).
+        raise HttpFailure(502, "the answer is not JSON", answered="2xx")
+    listing = body.get(unwrap) if unwrap else body
+    if not isinstance(listing, dict) or not isinstance(listing.get("items"), list):
+        raise HttpFailure(502, "the answer is not a listing (no items)", answered="2xx")
+    return listing
 
 
 class SpotifyResource(dg.ConfigurableResource):
@@ -210,6 +359,7 @@ class SpotifyResource(dg.ConfigurableResource):
     request_timeout_s: float = 20.0
     max_attempts: int = 5
     retry_base_delay_s: float = 1.0
+    max_pages: int = Field(default=MAX_PAGES, description="Pages one listing may have before it counts as a loop.")
 
     clock: dg.ResourceDependency[Clock] = Field(default_factory=Clock, description="Time and waiting.")  # type: ignore[arg-type]
     _client: spotipy.Spotify | None = PrivateAttr(default=None)
@@ -225,6 +375,10 @@ class SpotifyResource(dg.ConfigurableResource):
     @property
     def stats(self) -> CallStats:
         return self._stats
+
+    @property
+    def _base(self) -> str:
+        return self.api_url if self.api_url.endswith("/") else self.api_url + "/"
 
     def auth_manager(self, *, interactive: bool = False, open_browser: bool = False) -> StoredLoginPKCE:
         return StoredLoginPKCE(
@@ -251,7 +405,7 @@ class SpotifyResource(dg.ConfigurableResource):
         client = spotipy.Spotify(
             auth_manager=auth, requests_timeout=self.request_timeout_s, requests_session=requests.Session()
         )
-        client.prefix = self.api_url if self.api_url.endswith("/") else self.api_url + "/"
+        client.prefix = self._base
         return client
 
     def _spotify(self) -> tuple[spotipy.Spotify, StoredLoginPKCE]:
@@ -259,34 +413,60 @@ class SpotifyResource(dg.ConfigurableResource):
         if self._client is None or self._auth is None:
             if not self.configured:
                 raise LoginRequired("Spotify is not configured: set SPOTIFY_CLIENT_ID and SPOTIFY_REDIRECT_URI")
+            # spotipy swallows requests' errors about a URL it cannot call (they are ValueErrors).
+            for name, url, setting in (
+                ("API", self.api_url, "SOULSPOT_SPOTIFY_API_URL"),
+                ("accounts", self.accounts_url, "SOULSPOT_SPOTIFY_ACCOUNTS_URL"),
+            ):
+                if not _http_url(url):
+                    raise ProviderError(f"the Spotify {name} URL {url} is not an http(s) URL; check {setting}")
             self._auth = self.auth_manager()
             self._client = self._make_client(self._auth)
         return self._client, self._auth
 
-    def _call(self, endpoint: str, fn: Callable[[spotipy.Spotify], dict]) -> dict:
+    def _mapped(self, endpoint: str, fn: Callable[[], T]) -> T:
+        """``fn``, with everything spotipy and requests raise turned into ``HttpFailure`` or ``ProviderError``."""
+        try:
+            return fn()
+        except spotipy.SpotifyException as exc:
+            retry_after = parse_retry_after((exc.headers or {}).get("Retry-After"))
+            # spotipy's message is "<url>:\n <the error's message>", "None" when the body had none.
+            said = str(exc.msg or "").split("\n")[-1].strip()
+            if said in ("", "None"):
+                said = exc.reason or _phrase(exc.http_status)
+            raise HttpFailure(exc.http_status, said, retry_after) from None
+        except SpotifyOauthError as exc:  # outside a login refresh (those are mapped by StoredLoginPKCE)
+            raise LoginRequired(_refused(exc)) from None
+        except (
+            requests.Timeout,
+            requests.ConnectionError,
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ) as exc:
+            raise HttpFailure(None, type(exc).__name__, server=_host_of(exc)) from None
+        except requests.RequestException as exc:
+            # A URL that cannot be called (no scheme, bad host, endless redirects): retrying cannot help.
+            raise ProviderError(
+                f"{endpoint}: the Spotify API at {self.api_url} cannot be called ({type(exc).__name__}: {exc}); "
+                "check SOULSPOT_SPOTIFY_API_URL"
+            ) from None
+
+    def _call(self, endpoint: str, fn: Callable[[spotipy.Spotify], T]) -> T:
         client, auth = self._spotify()
         refreshed = False
 
-        def once() -> dict:
-            try:
-                return fn(client)
-            except spotipy.SpotifyException as exc:
-                retry_after = parse_retry_after((exc.headers or {}).get("Retry-After"))
-                raise HttpFailure(exc.http_status, exc.msg.split("\n")[-1].strip(), retry_after) from None
-            except (requests.Timeout, requests.ConnectionError) as exc:
-                raise HttpFailure(None, type(exc).__name__) from None
-
-        def attempt() -> dict:
+        def attempt() -> T:
             nonlocal refreshed
             try:
-                return once()
+                return self._mapped(endpoint, lambda: fn(client))
             except HttpFailure as failure:
                 if failure.status != 401 or refreshed:
                     raise
-            # The access token died before its time: one refresh, then the same call again.
+            # The access token died before its time: one refresh (tried again while the login
+            # server fails), then the same call again.
+            self._mapped(endpoint, auth.force_refresh)
             refreshed = True
-            auth.force_refresh()
-            return once()
+            return self._mapped(endpoint, lambda: fn(client))
 
         return call_with_retries(
             attempt,
@@ -295,88 +475,120 @@ class SpotifyResource(dg.ConfigurableResource):
             stats=self._stats,
             login_hint=f"Run `{LOGIN_COMMAND}` again.",
             sleep=self.clock.sleep,
+            server=urlsplit(self._base).netloc,
+            setting="SOULSPOT_SPOTIFY_API_URL",
         )
 
-    def _pages(
-        self, endpoint: str, first: Callable[[spotipy.Spotify], dict], unwrap: str | None = None
-    ) -> Iterator[dict]:
-        page = self._call(endpoint, first)
+    # -- paging: the one way every listing is read ------------------------------------------
+
+    def _get_listing(self, endpoint: str, url: str, unwrap: str | None) -> dict:
+        return self._call(endpoint, lambda c: _listing(c._get(url), unwrap))
+
+    def _pages(self, endpoint: str, path: str, params: dict[str, object], unwrap: str | None = None) -> Iterator[Any]:
+        """Every item of a listing, from its first page to its last."""
+        guard = PageGuard("Spotify", endpoint, self.max_pages)
+        url = f"{self._base}{path}?{urlencode(params)}"
+        guard.visit(url)
+        yield from self._follow(endpoint, self._get_listing(endpoint, url, unwrap), guard, unwrap)
+
+    def _follow(self, endpoint: str, listing: dict, guard: PageGuard, unwrap: str | None = None) -> Iterator[Any]:
+        """The items of ``listing`` and of the pages after it, each ``next`` rebased onto our API URL."""
         while True:
-            body = page[unwrap] if unwrap else page
-            yield from body.get("items") or ()
-            if not body.get("next"):
+            yield from listing["items"]
+            link = _str(listing.get("next"))
+            if link is None:
                 return
-            page = self._next_page(endpoint, body["next"])
+            url = self._rebased(endpoint, link)
+            guard.visit(url)
+            listing = self._get_listing(endpoint, url, unwrap)
 
-    def _next_page(self, endpoint: str, url: str) -> dict:
-        """The page a listing's ``next`` URL points to."""
-        return self._call(endpoint, lambda c: c._get(url))
+    def _rebased(self, endpoint: str, link: str) -> str:
+        url = rebase_url(link, self._base, SPOTIFY_API_URL)
+        if url is None:
+            raise ProviderError(
+                f"{endpoint}: Spotify's next page {link} lies outside the API ({self._base}); stopped instead of "
+                "sending the login elsewhere. Check SOULSPOT_SPOTIFY_API_URL"
+            )
+        return url
 
-    def liked_tracks(self) -> Iterator[Liked]:
-        for entry in self._pages("saved tracks", lambda c: c.current_user_saved_tracks(limit=50)):
-            track = parse_track(entry.get("track"))
-            if track is not None:
-                yield Liked(track, entry.get("added_at"))
+    # -- the listings ---------------------------------------------------------------------
 
-    def saved_albums(self) -> Iterator[tuple[Liked, list[CloudTrack]]]:
-        for entry in self._pages("saved albums", lambda c: c.current_user_saved_albums(limit=50)):
-            raw = entry.get("album")
-            if not raw or not raw.get("id"):
+    def liked_tracks(self) -> Iterator[Liked | Skipped]:
+        for entry in self._pages("saved tracks", "me/tracks", {"limit": 50, "offset": 0}):
+            yield parse_saved_track(entry)
+
+    def saved_albums(self) -> Iterator[SavedAlbum | Skipped]:
+        for entry in self._pages("saved albums", "me/albums", {"limit": 50, "offset": 0}):
+            parsed = parse_saved_album(entry)
+            if isinstance(parsed, Skipped):
+                yield parsed
                 continue
-            album = parse_album(raw)
-            tracks: list[CloudTrack] = []
-            listing = raw.get("tracks") or {}
-            while True:
-                for item in listing.get("items") or ():
-                    track = parse_track(item, album)
-                    if track is not None:
-                        tracks.append(track)
-                if not listing.get("next"):
-                    break
-                listing = self._next_page("album tracks", listing["next"])
-            yield Liked(album, entry.get("added_at")), tracks
+            album, added_at, listing = parsed
+            yield SavedAlbum(Liked(album, added_at), partial(self._album_tracks, album, listing))
 
-    def followed_artists(self) -> Iterator[Liked]:
-        for obj in self._pages(
-            "followed artists", lambda c: c.current_user_followed_artists(limit=50), unwrap="artists"
-        ):
-            if obj and obj.get("id"):
-                yield Liked(parse_artist(obj), None)
+    def _album_tracks(self, album: CloudAlbum, listing: dict | None) -> Iterator[CloudTrack | Skipped]:
+        """The album's tracks: the first page came with the saved album, the rest are requests of their own."""
+        endpoint = f"album {album.album_id} tracks"
+        if listing is None:
+            items = self._pages(endpoint, f"albums/{quote(album.album_id, safe='')}/tracks", {"limit": 50, "offset": 0})
+        else:
+            guard = PageGuard("Spotify", endpoint, self.max_pages)
+            first = _str(listing.get("href"))
+            if first is not None and (url := rebase_url(first, self._base, SPOTIFY_API_URL)) is not None:
+                guard.visit(url)
+            items = self._follow(endpoint, listing, guard)
+        for item in items:
+            yield parse_track(item, album)
+
+    def followed_artists(self) -> Iterator[Liked | Skipped]:
+        for obj in self._pages("followed artists", "me/following", {"type": "artist", "limit": 50}, unwrap="artists"):
+            artist = parse_artist(obj)
+            yield artist if isinstance(artist, Skipped) else Liked(artist, None)
 
     def artist_albums(self, artist_id: str) -> list[dict]:
         """The artist's own albums, singles and compilations (not those it appears on)."""
-        return list(
-            self._pages(
+        return [
+            obj
+            for obj in self._pages(
                 "artist albums",
-                lambda c: c.artist_albums(artist_id, include_groups="album,single,compilation", limit=50),
+                f"artists/{quote(artist_id, safe='')}/albums",
+                {"include_groups": "album,single,compilation", "limit": 50, "offset": 0},
             )
-        )
+            if isinstance(obj, dict)
+        ]
 
-    def playlists(self) -> Iterator[CloudPlaylist]:
-        for obj in self._pages("playlists", lambda c: c.current_user_playlists(limit=50)):
-            if not obj or not obj.get("id"):
-                continue
-            listing = obj.get("items") or obj.get("tracks") or {}
-            yield CloudPlaylist(
-                playlist_id=obj["id"],
-                name=obj.get("name") or "",
-                owner=(obj.get("owner") or {}).get("id"),
-                version=obj.get("snapshot_id"),
-                track_count=listing.get("total"),
-            )
+    def playlists(self) -> Iterator[CloudPlaylist | Skipped]:
+        for obj in self._pages("playlists", "me/playlists", {"limit": 50, "offset": 0}):
+            yield parse_playlist(obj)
 
     def playlist_items(self, playlist_id: str) -> PlaylistItems:
         items = PlaylistItems()
         for entry in self._pages(
-            "playlist items",
-            lambda c: c.playlist_items(playlist_id, limit=100, additional_types=("track",)),
+            f"playlist {playlist_id} items",
+            f"playlists/{quote(playlist_id, safe='')}/items",
+            {"limit": 100, "offset": 0, "additional_types": "track"},
         ):
-            reason = skip_reason(entry)
-            if reason is None:
-                track = parse_track(entry.get("item") or entry.get("track"))
-                if track is not None:
-                    items.tracks.append((track, entry.get("added_at")))
-                    continue
-                reason = "unavailable"
-            items.skipped[reason] = items.skipped.get(reason, 0) + 1
+            parsed = parse_playlist_entry(entry)
+            if isinstance(parsed, Skipped):
+                items.skip(parsed.reason)
+            else:
+                items.tracks.append(parsed)
         return items
+
+
+def _http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _phrase(status: object) -> str:
+    try:
+        return HTTPStatus(status).phrase if isinstance(status, int) else "no reason given"
+    except ValueError:
+        return "no reason given"
+
+
+def _host_of(exc: requests.RequestException) -> str | None:
+    request = getattr(exc, "request", None)
+    url = getattr(request, "url", None)
+    return urlsplit(url).netloc or None if isinstance(url, str) else None

@@ -11,7 +11,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from soulspot_pipeline.domain.cloud_sync import SourceSync
+from soulspot_pipeline.domain.cloud_sync import ENDPOINTS, SourceSync
 from soulspot_pipeline.domain.resilience import Breaker
 from soulspot_pipeline.store.sql import registered, run, transaction, upsert
 
@@ -160,6 +160,7 @@ def write_sync(conn: duckdb.DuckDBPyConnection, sync: SourceSync, now: datetime)
         changes["cloud_playlists"] = _write_playlists(conn, sync, now)
         changes["cloud_playlist_items"] = _write_playlist_items(conn, sync)
         changes["cloud_endpoints"] = _write_endpoints(conn, sync, now)
+        changes["cloud_skips"] = _write_skips(conn, sync, now)
     return changes
 
 
@@ -348,10 +349,10 @@ def _write_endpoints(conn: duckdb.DuckDBPyConnection, sync: SourceSync, now: dat
     rows = [
         {"endpoint": name, "status": o.status, "detail": o.detail, "items": o.items}
         for name, o in sync.endpoints.items()
-        # A playlist's own row is kept only once something went wrong with it.
-        if not name.startswith("playlist ") or o.status != "ok"
+        # An album's or playlist's own row is kept only once something went wrong with it.
+        if name in ENDPOINTS or o.status != "ok"
     ]
-    readable = [f"playlist {p}" for p in sync.playlist_items]
+    readable = sorted(sync.items_read)
     desired = _table(rows, [("endpoint", _S), ("status", _S), ("detail", _S), ("items", pa.int32())])
     params = {"source": sync.source, "now": now}
     with registered(conn, desired=desired, readable=_table([{"endpoint": e} for e in readable], [("endpoint", _S)])):
@@ -376,3 +377,38 @@ def _write_endpoints(conn: duckdb.DuckDBPyConnection, sync: SourceSync, now: dat
             params,
         )
     return {"changed": changed + recovered}
+
+
+def _write_skips(conn: duckdb.DuckDBPyConnection, sync: SourceSync, now: datetime) -> dict[str, int]:
+    """The skip counts of every listing read this time; listings not read keep theirs."""
+    desired = _table(
+        [
+            {"endpoint": endpoint, "reason": reason, "items": count}
+            for endpoint, counts in sync.skips.items()
+            for reason, count in counts.items()
+            if count > 0
+        ],
+        [("endpoint", _S), ("reason", _S), ("items", pa.int32())],
+    )
+    read = _table([{"endpoint": e} for e in sorted(sync.read_endpoints)], [("endpoint", _S)])
+    params = {"source": sync.source, "now": now}
+    with registered(conn, desired=desired, read=read):
+        removed = run(
+            conn,
+            """
+            DELETE FROM library.cloud_skips s
+            WHERE s.source = $source AND s.endpoint IN (SELECT endpoint FROM read)
+              AND NOT EXISTS (SELECT 1 FROM desired d WHERE d.endpoint = s.endpoint AND d.reason = s.reason)
+            """,
+            params,
+        )
+        changed = run(
+            conn,
+            """
+            INSERT INTO library.cloud_skips SELECT $source, endpoint, reason, items, $now FROM desired
+            ON CONFLICT (source, endpoint, reason) DO UPDATE SET items = excluded.items, changed_at = excluded.changed_at
+            WHERE cloud_skips.items IS DISTINCT FROM excluded.items
+            """,
+            params,
+        )
+    return {"changed": changed, "removed": removed}

@@ -11,9 +11,18 @@ from typing import TypedDict
 import duckdb
 import pyarrow as pa
 
-from soulspot_pipeline.domain.discography import DiscographyEntry, LibraryAlbum, Release, ReleaseGroup
+from soulspot_pipeline.domain.discography import (
+    DATA,
+    PREGAP,
+    DiscographyEntry,
+    LibraryAlbum,
+    OwnedTrack,
+    Release,
+    ReleaseGroup,
+    ReleaseTrack,
+)
 from soulspot_pipeline.domain.library_merge import WANTED
-from soulspot_pipeline.store.sql import registered, transaction
+from soulspot_pipeline.store.sql import registered, transaction, utc_now
 
 _S = pa.string()
 
@@ -30,7 +39,7 @@ class OwnedArtist:
 class PartlyOwnedAlbum:
     album_id: str
     release_mbid: str
-    present: tuple[tuple[str | None, str | None], ...]  # (recording mbid, title) of its owned tracks
+    present: tuple[OwnedTrack, ...]  # its owned tracks
 
 
 @dataclass
@@ -87,16 +96,16 @@ def load_inputs(conn: duckdb.DuckDBPyConnection) -> DiscographyInputs:
     ).fetchall():
         seen[artist_id].add(key)
         first_seen[(artist_id, key)] = at
-    present: dict[tuple[str, str], list[tuple[str | None, str | None]]] = defaultdict(list)
-    for album_id, release_mbid, mbid, title in conn.execute(
+    present: dict[tuple[str, str], list[OwnedTrack]] = defaultdict(list)
+    for album_id, release_mbid, mbid, title, disc_number, track_number in conn.execute(
         """
-        SELECT al.album_id, al.release_mbid, t.recording_mbid, t.title
+        SELECT al.album_id, al.release_mbid, t.recording_mbid, t.title, t.disc_number, t.track_number
         FROM library.albums al JOIN library.tracks t USING (album_id)
         WHERE al.ownership_state = 'owned' AND al.release_mbid IS NOT NULL AND t.ownership_state = 'owned'
         ORDER BY al.album_id, t.disc_number, t.track_number, t.track_id
         """
     ).fetchall():
-        present[(album_id, release_mbid)].append((mbid, title))
+        present[(album_id, release_mbid)].append(OwnedTrack(mbid, title, disc_number, track_number))
     return DiscographyInputs(
         artists=artists,
         albums=dict(albums),
@@ -330,9 +339,14 @@ def drop_unwanted(conn: duckdb.DuckDBPyConnection) -> int:
 
 
 def write_missing_tracks(
-    conn: duckdb.DuckDBPyConnection, checked: Iterable[str], missing: dict[tuple[str, str], list]
+    conn: duckdb.DuckDBPyConnection,
+    checked: Iterable[str],
+    missing: dict[tuple[str, str], list[ReleaseTrack]],
+    releases: dict[str, Release] | None = None,
+    now: datetime | None = None,
 ) -> int:
-    """Replace the missing tracks of every album that was checked (``checked``: album ids)."""
+    """Replace the missing tracks of every album that was checked (``checked``: album ids), and
+    the track counts of the releases they were checked against (``releases``: album id -> release)."""
     rows = [
         {
             "album_id": album_id,
@@ -342,6 +356,8 @@ def write_missing_tracks(
             "disc_number": t.disc_number,
             "track_number": t.track_number,
             "duration_ms": t.duration_ms,
+            "recording_title": t.recording_title,
+            "kind": t.kind,
         }
         for (album_id, release_mbid), tracks in missing.items()
         for t in tracks
@@ -355,10 +371,41 @@ def write_missing_tracks(
             ("disc_number", pa.int32()),
             ("track_number", pa.int32()),
             ("duration_ms", pa.int64()),
+            ("recording_title", _S),
+            ("kind", _S),
         ]
     )
+    counts = pa.Table.from_pylist(
+        [
+            {
+                "album_id": album_id,
+                "release_mbid": release.mbid,
+                "total_tracks": len(release.tracks),
+                "pregap_tracks": sum(t.kind == PREGAP for t in release.tracks),
+                "data_tracks": sum(t.kind == DATA for t in release.tracks),
+            }
+            for album_id, release in sorted((releases or {}).items())
+        ],
+        schema=pa.schema(
+            [
+                ("album_id", _S),
+                ("release_mbid", _S),
+                ("total_tracks", pa.int32()),
+                ("pregap_tracks", pa.int32()),
+                ("data_tracks", pa.int32()),
+            ]
+        ),
+    )
     checked_ids = pa.table({"album_id": pa.array(sorted(set(checked)), _S)})
-    with transaction(conn), registered(conn, found=pa.Table.from_pylist(rows, schema=schema), checked=checked_ids):
+    with (
+        transaction(conn),
+        registered(conn, found=pa.Table.from_pylist(rows, schema=schema), checked=checked_ids, counted=counts),
+    ):
         conn.execute("DELETE FROM library.missing_tracks WHERE album_id IN (SELECT album_id FROM checked)")
-        conn.execute("INSERT INTO library.missing_tracks SELECT * FROM found ON CONFLICT DO NOTHING")
+        conn.execute("INSERT INTO library.missing_tracks BY NAME SELECT * FROM found ON CONFLICT DO NOTHING")
+        conn.execute("DELETE FROM library.album_tracklists WHERE album_id IN (SELECT album_id FROM checked)")
+        conn.execute(
+            "INSERT INTO library.album_tracklists SELECT *, ? FROM counted ON CONFLICT DO NOTHING",
+            [now or utc_now()],
+        )
     return len(rows)

@@ -587,12 +587,83 @@ CREATE TABLE library.peer_stats (
 );
 """
 
+_V6_RELEASE_TRACKLISTS = """
+-- Missing tracks say how the release prints them: the recording's own title when it differs,
+-- and whether the track is a pregap (hidden, position 0) or a data track.
+ALTER TABLE library.missing_tracks ADD COLUMN recording_title VARCHAR;
+ALTER TABLE library.missing_tracks ADD COLUMN kind VARCHAR DEFAULT 'track';
+
+-- Written by discography_gaps: how many tracks the release of each checked album has,
+-- counted as the release counts them (pregap and data tracks included).
+CREATE TABLE library.album_tracklists (
+    album_id      VARCHAR PRIMARY KEY,
+    release_mbid  VARCHAR NOT NULL,
+    total_tracks  INTEGER NOT NULL,
+    pregap_tracks INTEGER NOT NULL,
+    data_tracks   INTEGER NOT NULL,
+    checked_at    TIMESTAMP NOT NULL
+);
+
+-- The release's own count when it was checked, else the album's; only what was found
+-- missing on the album's current release counts.
+CREATE OR REPLACE VIEW library.album_completeness AS
+WITH counted AS (
+    SELECT al.album_id, al.title, al.artist_id, al.release_mbid,
+           coalesce(r.total_tracks, al.total_tracks) AS total_tracks
+    FROM library.albums al
+    LEFT JOIN library.album_tracklists r ON r.album_id = al.album_id AND r.release_mbid = al.release_mbid
+    WHERE al.ownership_state = 'owned' AND al.release_mbid IS NOT NULL
+)
+SELECT c.album_id, c.title, c.artist_id, c.release_mbid, c.total_tracks,
+       count(m.recording_mbid) AS missing_tracks,
+       round(100.0 * (c.total_tracks - count(m.recording_mbid)) / nullif(c.total_tracks, 0), 1) AS completeness_pct
+FROM counted c
+LEFT JOIN library.missing_tracks m ON m.album_id = c.album_id AND m.release_mbid = c.release_mbid
+GROUP BY c.album_id, c.title, c.artist_id, c.release_mbid, c.total_tracks;
+"""
+
+_V7_CLOUD_PARTIAL_AND_SKIPS = """
+-- An endpoint can be partial: its listing was read, some of its albums' track lists or
+-- playlists' items were not (each has its own unavailable row). DuckDB cannot change a
+-- CHECK constraint in place, so the table is rebuilt with the same columns and rows.
+CREATE TABLE library.cloud_endpoints_v7 (
+    source     VARCHAR NOT NULL,
+    endpoint   VARCHAR NOT NULL,
+    status     VARCHAR NOT NULL CHECK (status IN ('ok', 'partial', 'unavailable')),
+    detail     VARCHAR,
+    items      INTEGER NOT NULL,
+    changed_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (source, endpoint)
+);
+INSERT INTO library.cloud_endpoints_v7
+SELECT source, endpoint, status, detail, items, changed_at FROM library.cloud_endpoints;
+DROP TABLE library.cloud_endpoints;
+ALTER TABLE library.cloud_endpoints_v7 RENAME TO cloud_endpoints;
+
+-- What the last read of each listing left out, by reason (null, no_id, local_file, episode,
+-- duplicate, unavailable): nothing is dropped without a count.
+CREATE TABLE library.cloud_skips (
+    source     VARCHAR NOT NULL,
+    endpoint   VARCHAR NOT NULL,
+    reason     VARCHAR NOT NULL,
+    items      INTEGER NOT NULL,
+    changed_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (source, endpoint, reason)
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "library store: local files, scan errors, artists, albums, tracks", _V1_LIBRARY),
     Migration(2, "cloud likes, user decisions, playlists and source links", _V2_CLOUD),
     Migration(3, "MusicBrainz identifications, match candidates, metadata with provenance, aliases", _V3_MUSICBRAINZ),
     Migration(4, "discographies, gaps, wanted and missing tracks, completeness views, images", _V4_EXPAND),
     Migration(5, "downloads, download candidates, peer statistics", _V5_DOWNLOADS),
+    Migration(
+        6, "release tracklists: printed titles, pregap and data tracks in album completeness", _V6_RELEASE_TRACKLISTS
+    ),
+    Migration(
+        7, "cloud endpoints may be partial; what each cloud listing skipped, by reason", _V7_CLOUD_PARTIAL_AND_SKIPS
+    ),
 )
 
 

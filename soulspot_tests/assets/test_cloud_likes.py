@@ -24,6 +24,8 @@ from soulspot_tests.clock import VirtualClock
 from soulspot_tests.results import failure_message, metadata, rows
 from soulspot_tests.results import materialize as shared_materialize
 
+pytestmark = pytest.mark.integration  # assets and jobs run through Dagster against stand-ins
+
 ASSETS = [*cloud_assets, local_scan, library_entities, unique_local_paths, no_orphaned_tracks]
 SEXY_ISRC = "FRAB19800001"
 LIBRARY_TABLES = (
@@ -159,29 +161,34 @@ def resources(
     deezer_user="5",
     spotify_attempts=5,
     clock=None,
+    spotify_options=None,
+    deezer_options=None,
 ):
+    """The resources of a run against the stand-ins; ``*_options`` override a provider's settings."""
     waits = {"clock": clock} if clock else {}
     token_path = tmp_path / "data" / "secrets" / "spotify-token.json"
+    spotify = {
+        "client_id": spotify_server.client_id if spotify_server else None,
+        "redirect_uri": "http://127.0.0.1:8888/callback" if spotify_server else None,
+        "api_url": spotify_server.api_url if spotify_server else "http://127.0.0.1:9/v1/",
+        "accounts_url": spotify_server.accounts_url if spotify_server else "http://127.0.0.1:9",
+        "token_path": str(token_path),
+        "retry_base_delay_s": 0.01,
+        "max_attempts": spotify_attempts,
+        **waits,
+    }
+    deezer = {
+        "user_id": deezer_user if deezer_server else None,
+        "api_url": deezer_server.api_url if deezer_server else "http://127.0.0.1:9/",
+        "retry_base_delay_s": 0.01,
+        **waits,
+    }
     return {
         "library_db": library_db,
         "music_folder": MusicFolder(music_dir=str(music_dir), scan_workers=1),
         "library_policy": LibraryPolicy(auto_queue_downloads=auto_queue),
-        "spotify": SpotifyResource(
-            client_id=spotify_server.client_id if spotify_server else None,
-            redirect_uri="http://127.0.0.1:8888/callback" if spotify_server else None,
-            api_url=spotify_server.api_url if spotify_server else "http://127.0.0.1:9/v1/",
-            accounts_url=spotify_server.accounts_url if spotify_server else "http://127.0.0.1:9",
-            token_path=str(token_path),
-            retry_base_delay_s=0.01,
-            max_attempts=spotify_attempts,
-            **waits,
-        ),
-        "deezer": DeezerResource(
-            user_id=deezer_user if deezer_server else None,
-            api_url=deezer_server.api_url if deezer_server else "http://127.0.0.1:9/",
-            retry_base_delay_s=0.01,
-            **waits,
-        ),
+        "spotify": SpotifyResource(**{**spotify, **(spotify_options or {})}),
+        "deezer": DeezerResource(**{**deezer, **(deezer_options or {})}),
     }
 
 
@@ -222,7 +229,20 @@ def test_likes_from_both_providers_and_a_local_file_become_one_library_and_a_sec
         1,
         1,
     )
-    assert spotify["skipped_items"] == {"duplicate_in_playlist": 1, "episode": 1, "unavailable": 1, "local_file": 1}
+    assert spotify["skipped_items"] == {
+        "null": 1,  # the entry whose track is gone
+        "no_id": 0,
+        "local_file": 1,
+        "episode": 1,
+        "duplicate": 1,
+        "unavailable": 0,
+    }
+    assert rows(library_db, "SELECT endpoint, reason, items FROM library.cloud_skips ORDER BY ALL") == [
+        ("playlist 37i9dQZF1DX0XUsuxWHRQd", "duplicate", 1),
+        ("playlist 37i9dQZF1DX0XUsuxWHRQd", "episode", 1),
+        ("playlist 37i9dQZF1DX0XUsuxWHRQd", "local_file", 1),
+        ("playlist 37i9dQZF1DX0XUsuxWHRQd", "null", 1),
+    ]
     assert metadata(first, "deezer_favorites")["liked_tracks"] == 1
 
     # The liked track that is also a local file with the same ISRC is one track with every id.
@@ -345,11 +365,12 @@ def test_a_removed_endpoint_is_recorded_and_the_rest_of_the_sync_goes_on(
     spotify_standin.library.playlists[0] = {**spotify_standin.library.playlists[0], "snapshot_id": "snap-2"}
     result = materialize(res)
     meta = metadata(result, "spotify_likes")
-    assert meta["status"].startswith("synced; unavailable: followed artists")
-    assert "403" in meta["endpoints"]
+    assert meta["status"] == "partial: playlists: 1 of 1 playlists' items unavailable; unavailable: followed artists"
+    assert "403" in meta["endpoints"] and meta["unavailable_items"] == 1
     assert rows(library_db, "SELECT endpoint, status FROM library.cloud_endpoints WHERE status <> 'ok' ORDER BY 1") == [
         ("followed artists", "unavailable"),
         ("playlist 37i9dQZF1DX0XUsuxWHRQd", "unavailable"),
+        ("playlists", "partial"),
     ]
     # What the refused endpoints said before is kept, not taken for un-likes.
     assert rows(library_db, "SELECT unliked_at FROM library.cloud_likes WHERE kind = 'artist'") == [(None,)]

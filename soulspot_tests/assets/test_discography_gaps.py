@@ -5,6 +5,7 @@ real tagged audio files."""
 import time
 
 import dagster as dg
+import pytest
 
 from soulspot_pipeline.assets.cloud import cloud_assets
 from soulspot_pipeline.assets.discover import local_scan
@@ -21,6 +22,8 @@ from soulspot_pipeline.resources.spotify import SCOPES, SpotifyResource, TokenFi
 from soulspot_tests.assets.test_identify_enrich import musicbrainz as musicbrainz_resource
 from soulspot_tests.results import failure_message, metadata, rows
 from soulspot_tests.results import materialize as shared_materialize
+
+pytestmark = pytest.mark.integration  # assets and jobs run through Dagster against stand-ins
 
 ASSETS = [local_scan, library_entities, discography_gaps]
 
@@ -387,3 +390,132 @@ def test_an_artist_no_longer_owned_loses_its_gaps_but_keeps_its_discography(libr
         materialize(library_db, music_dir, tmp_path, musicbrainz(server, tmp_path), assets=[discography_gaps])
     assert gaps(library_db) == []
     assert rows(library_db, "SELECT count(*) FROM library.discography") == [(2,)]
+
+
+def test_a_mirror_answering_401_stops_the_phase_with_its_own_message(library_db, music_dir, tmp_path):
+    from soulspot_tests.assets.test_identify_enrich import assert_stopped_cleanly
+
+    catalog = MbCatalog()
+    air = catalog.add_artist("Air")
+    write_track(music_dir, "Air", "Moon Safari", "Sexy Boy", artist_mbid=air.mbid)
+    materialize(library_db, music_dir, tmp_path, musicbrainz(None, tmp_path), assets=ASSETS[:2])
+    with MusicBrainzStandin(catalog, credentials=("soulspot", "secret")) as server:
+        result = materialize(
+            library_db,
+            music_dir,
+            tmp_path,
+            musicbrainz(server, tmp_path),
+            assets=[discography_gaps],
+            raise_on_error=False,
+        )
+        url = f"http://{server.host}"
+    message = assert_stopped_cleanly(result, "discography_gaps", "discography", url)
+    assert "browse/release-group failed after 1 attempt(s)" in message
+    assert rows(library_db, "SELECT count(*) FROM library.discography") == [(0,)]
+
+
+def owned_release(music_dir, catalog, artist, release, files):
+    """Files of ``release`` as a tagger writes them: (title as printed, track number, recording or None)."""
+    for title, number, recording in files:
+        write_track(
+            music_dir,
+            artist.name,
+            release.title,
+            title,
+            number=number,
+            artist_mbid=artist.mbid,
+            release_group_mbid=release.release_group.mbid,
+            release_mbid=release.mbid,
+            **({"recording_mbid": recording.mbid} if recording else {}),
+        )
+
+
+def completeness(library_db):
+    return rows(
+        library_db,
+        "SELECT title, total_tracks, missing_tracks, completeness_pct FROM library.album_completeness ORDER BY 1",
+    )
+
+
+def test_tracks_owned_under_the_title_the_release_prints_are_not_missing(library_db, music_dir, tmp_path):
+    catalog = MbCatalog()
+    nada = catalog.add_artist("Nada Surf")
+    release = catalog.add_release(catalog.add_release_group("Karaoke Singles", nada), media=[[]])
+    catalog.add_recording("Hello Goodbye / Galaxie", nada, length_ms=200_000, releases=[release], track_title="Galaxie")
+    catalog.add_recording(
+        "夜明けのスキャット", nada, length_ms=180_000, releases=[release], track_title="Yoake no Scat"
+    )
+    catalog.add_recording("Plain Song", nada, length_ms=150_000, releases=[release])
+    # Files named as the release prints them, without recording ids, numbered after another sequencing:
+    # only the printed titles say which tracks they are.
+    owned_release(
+        music_dir, catalog, nada, release, [("Galaxie", 7, None), ("Yoake no Scat", 8, None), ("Plain Song", 9, None)]
+    )
+    with MusicBrainzStandin(catalog) as server:
+        result = materialize(library_db, music_dir, tmp_path, musicbrainz(server, tmp_path))
+    assert rows(library_db, "SELECT title FROM library.missing_tracks") == []
+    assert completeness(library_db) == [("Karaoke Singles", 3, 0, 100.0)]
+    assert metadata(result, "discography_gaps")["incomplete_albums"] == 0
+
+
+def test_a_missing_track_is_listed_by_the_title_the_release_prints_with_the_recordings_beside_it(
+    library_db, music_dir, tmp_path
+):
+    catalog = MbCatalog()
+    nada = catalog.add_artist("Nada Surf")
+    release = catalog.add_release(catalog.add_release_group("Karaoke Singles", nada), media=[[]])
+    galaxie = catalog.add_recording(
+        "Hello Goodbye / Galaxie", nada, length_ms=200_000, releases=[release], track_title="Galaxie"
+    )
+    plain = catalog.add_recording("Plain Song", nada, length_ms=150_000, releases=[release])
+    owned_release(music_dir, catalog, nada, release, [("Plain Song", 2, plain)])
+    with MusicBrainzStandin(catalog) as server:
+        materialize(library_db, music_dir, tmp_path, musicbrainz(server, tmp_path))
+    assert rows(library_db, "SELECT recording_mbid, title, recording_title, kind FROM library.missing_tracks") == [
+        (galaxie.mbid, "Galaxie", "Hello Goodbye / Galaxie", "track")
+    ]
+    assert completeness(library_db) == [("Karaoke Singles", 2, 1, 50.0)]
+
+
+def test_a_pregap_and_a_data_track_count_in_the_total_and_the_missing_list(library_db, music_dir, tmp_path):
+    catalog = MbCatalog()
+    air = catalog.add_artist("Air")
+    release = catalog.add_release(catalog.add_release_group("Moon Safari", air), media=[[]])
+    hidden = catalog.add_recording("Hidden Intro", air, length_ms=30_000, releases=[release], kind="pregap")
+    songs = [catalog.add_recording(t, air, length_ms=200_000, releases=[release]) for t in ("Sexy Boy", "All I Need")]
+    video = catalog.add_recording("Sexy Boy (video)", air, releases=[release], kind="data")
+    owned_release(music_dir, catalog, air, release, [(s.title, n, s) for n, s in enumerate(songs, start=1)])
+    with MusicBrainzStandin(catalog) as server:
+        materialize(library_db, music_dir, tmp_path, musicbrainz(server, tmp_path))
+    assert rows(
+        library_db,
+        "SELECT recording_mbid, title, disc_number, track_number, kind FROM library.missing_tracks ORDER BY 4",
+    ) == [(hidden.mbid, "Hidden Intro", 1, 0, "pregap"), (video.mbid, "Sexy Boy (video)", 1, 3, "data")]
+    assert rows(library_db, "SELECT total_tracks, pregap_tracks, data_tracks FROM library.album_tracklists") == [
+        (4, 1, 1)
+    ]
+    assert completeness(library_db) == [("Moon Safari", 4, 2, 50.0)]
+
+    # The hidden track ripped as track 0 (which the scan reads as no number), without a recording id.
+    owned_release(music_dir, catalog, air, release, [("Hidden Intro", 0, None)])
+    with MusicBrainzStandin(catalog) as server:
+        materialize(library_db, music_dir, tmp_path, musicbrainz(server, tmp_path))
+    assert rows(library_db, "SELECT kind FROM library.missing_tracks") == [("data",)]
+    assert completeness(library_db) == [("Moon Safari", 4, 1, 75.0)]
+
+
+def test_the_recorded_data_cd_counts_198_tracks_and_finds_an_owned_track_by_its_printed_title(
+    realdata, library_db, music_dir, tmp_path
+):
+    from soulspot_pipeline.devkit.standins.musicbrainz import catalog_from_recordings
+
+    catalog = catalog_from_recordings(realdata / "musicbrainzngs" / "test" / "data")
+    release = catalog.releases["9ce41d09-40e4-4d33-af0c-7fed1e558dba"]
+    artist = release.release_group.artist
+    kick_out = catalog.recordings[release.data_tracks[0][0]]
+    # "Fire Engine" as printed; the recording is "Fire Engine (studio: 1975-08-xx: New York City, NY, USA)".
+    owned_release(music_dir, catalog, artist, release, [(kick_out.title, 1, kick_out), ("Fire Engine", 60, None)])
+    with MusicBrainzStandin(catalog) as server:
+        materialize(library_db, music_dir, tmp_path, musicbrainz(server, tmp_path))
+    assert rows(library_db, "SELECT count(*) FROM library.missing_tracks WHERE title LIKE 'Fire Engine%'") == [(0,)]
+    assert completeness(library_db) == [(release.title, 198, 196, 1.0)]

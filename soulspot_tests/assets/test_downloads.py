@@ -21,6 +21,8 @@ from soulspot_pipeline.resources.slskd import SlskdResource
 from soulspot_tests.clock import VirtualClock
 from soulspot_tests.results import failure_message, materialize, metadata, rows
 
+pytestmark = pytest.mark.integration  # assets and jobs run through Dagster against stand-ins
+
 deezer_favorites = next(a for a in cloud_assets if a.key == dg.AssetKey("deezer_favorites"))
 AIR = dz.artist(1422, "Air")
 MOON = dz.album(302127, "Moon Safari", AIR, nb_tracks=10)
@@ -222,19 +224,20 @@ def test_the_pending_downloads_sensor_starts_one_run_per_new_set_of_pending_trac
 
     def evaluate(slskd_url, cursor=None):
         res = {"library_db": library_db, "slskd": SlskdResource(base_url=slskd_url, api_key="k")}
-        with dg.build_sensor_context(cursor=cursor, resources=res) as context:
+        with dg.build_sensor_context(instance=instance, cursor=cursor, resources=res) as context:
             return pending_downloads_sensor(context), context.cursor
 
-    skipped, _ = evaluate(None)
-    assert "not configured" in skipped.skip_message
-    skipped, _ = evaluate("http://127.0.0.1:9")
-    assert "cannot be read yet" in skipped.skip_message  # no library yet
-    with DeezerStandin(liked(SEXY, KELLY)) as deezer:
-        materialize([deezer_favorites, library_entities], resources=resources(library_db, tmp_path, deezer, None))
-    first, cursor = evaluate("http://127.0.0.1:9")
-    assert isinstance(first, dg.RunRequest) and first.tags["soulspot/pending"] == "2"
-    again, same = evaluate("http://127.0.0.1:9", cursor)
-    assert isinstance(again, dg.SkipReason) and "already requested" in again.skip_message and same == cursor
+    with dg.instance_for_test() as instance:
+        skipped, _ = evaluate(None)
+        assert "not configured" in skipped.skip_message
+        skipped, _ = evaluate("http://127.0.0.1:9")
+        assert "cannot be read yet" in skipped.skip_message  # no library yet
+        with DeezerStandin(liked(SEXY, KELLY)) as deezer:
+            materialize([deezer_favorites, library_entities], resources=resources(library_db, tmp_path, deezer, None))
+        first, cursor = evaluate("http://127.0.0.1:9")
+        assert isinstance(first, dg.RunRequest) and first.tags["soulspot/pending"] == "2"
+        again, same = evaluate("http://127.0.0.1:9", cursor)
+        assert isinstance(again, dg.SkipReason) and "already requested" in again.skip_message and same == cursor
 
 
 # -- transfers and import ---------------------------------------------------------------
@@ -460,10 +463,10 @@ def test_the_transfer_monitor_asks_for_a_run_when_downloads_move_and_says_why_it
 
     def evaluate(cursor=None):
         res = {"library_db": library_db, "slskd": SlskdResource(base_url=slskd.url, api_key="standin-api-key")}
-        with dg.build_sensor_context(cursor=cursor, resources=res) as context:
+        with dg.build_sensor_context(instance=instance, cursor=cursor, resources=res) as context:
             return transfer_monitor_sensor(context), context.cursor
 
-    with DeezerStandin(liked(SHORT)) as deezer, slskd:
+    with dg.instance_for_test() as instance, DeezerStandin(liked(SHORT)) as deezer, slskd:
         res = follow_resources(library_db, tmp_path, deezer, slskd)
         materialize([deezer_favorites, library_entities], resources=res)
         idle, _ = evaluate()

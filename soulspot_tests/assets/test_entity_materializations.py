@@ -25,6 +25,8 @@ from soulspot_tests.assets.test_downloads import KELLY, SEXY, SHORT, follow_reso
 from soulspot_tests.assets.test_identify_enrich import air_catalog, musicbrainz, write_track
 from soulspot_tests.results import rows
 
+pytestmark = pytest.mark.integration  # assets and jobs run through Dagster against stand-ins
+
 LIBRARY_ENTITIES = dg.AssetKey("library_entities")
 deezer_favorites = next(a for a in cloud_assets if a.key == dg.AssetKey("deezer_favorites"))
 

@@ -23,6 +23,8 @@ from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_tests.results import failure_message, metadata, rows
 from soulspot_tests.results import materialize as shared_materialize
 
+pytestmark = pytest.mark.integration  # assets and jobs run through Dagster against stand-ins
+
 ASSETS = [local_scan, library_entities, identified_entities, enriched_metadata]
 SECOND = 1000
 
@@ -199,6 +201,60 @@ def test_musicbrainz_down_fails_identify_clearly_writes_nothing_and_skips_enrich
     with library_db.reader() as conn:
         after = {t: conn.execute(f"SELECT * FROM library.{t} ORDER BY ALL").fetchall() for t in before}
     assert after == before
+
+
+def step_error(result):
+    """The failed step and its error as Dagster recorded it."""
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    return failure.step_key, failure.event_specific_data.error
+
+
+def assert_stopped_cleanly(result, step: str, phase: str, server_url: str) -> str:
+    """The phase failed with its own message, naming the status, the server and what to do,
+    and nothing of musicbrainzngs' or urllib's exceptions came along."""
+    assert not result.success
+    message = failure_message(result)
+    key, error = step_error(result)
+    assert key == step and error.cls_name == "Failure" and error.cause is None and error.context is None
+    assert message.startswith(f"dagster._core.definitions.events.Failure: {phase} stopped, nothing was written: ")
+    assert "HTTP 401 Unauthorized" in message and server_url in message and "check the mirror's credentials" in message
+    for raw in ("Traceback", "AuthenticationError", "HTTPError", "musicbrainzngs", "urllib", "caused by"):
+        assert raw not in message, raw
+    return message
+
+
+def test_a_mirror_answering_401_stops_identify_and_enrich_with_their_own_messages(library_db, music_dir, tmp_path):
+    catalog, _ = air_catalog()
+    write_track(music_dir, "Air", "Moon Safari", "Sexy Boy", isrc="FRAB19800001")
+    with MusicBrainzStandin(catalog, credentials=("soulspot", "secret")) as server:
+        url = f"http://{server.host}"
+        identify = materialize(library_db, music_dir, musicbrainz(server, tmp_path), raise_on_error=False)
+        identify_asked = server.refused_logins
+        server.credentials = None  # the login is fixed: identify goes through
+        materialize(library_db, music_dir, musicbrainz(server, tmp_path), assets=ASSETS[:3])
+        server.credentials = ("soulspot", "secret")  # and lost again before enrich
+        enrich = materialize(
+            library_db, music_dir, musicbrainz(server, tmp_path), assets=[enriched_metadata], raise_on_error=False
+        )
+        enrich_asked = server.refused_logins - identify_asked
+    message = assert_stopped_cleanly(identify, "identified_entities", "identify", url)
+    assert "search/recording failed after 1 attempt(s)" in message
+    started = {e.step_key for e in identify.all_events if e.event_type == dg.DagsterEventType.STEP_START}
+    assert "enriched_metadata" not in started
+    assert_stopped_cleanly(enrich, "enriched_metadata", "enrich", url)
+    assert (identify_asked, enrich_asked) == (1, 1)  # a refused login is not asked again and again
+    assert rows(library_db, "SELECT count(*) FROM library.entity_metadata") == [(0,)]
+    print(f"401: identify and enrich stopped with their own messages:\n{message.splitlines()[0]}")
+
+
+def test_enrich_counts_a_releases_pregap_and_data_tracks_in_the_albums_total(library_db, music_dir, tmp_path):
+    catalog, ids = air_catalog()
+    catalog.add_recording("Hidden", ids["air"], length_ms=SECOND, releases=[ids["release"]], kind="pregap")
+    catalog.add_recording("Sexy Boy (video)", ids["air"], releases=[ids["release"]], kind="data")
+    write_track(music_dir, "Air", "Moon Safari", "Sexy Boy", isrc="FRAB19800001")
+    with MusicBrainzStandin(catalog) as server:
+        materialize(library_db, music_dir, musicbrainz(server, tmp_path))
+    assert rows(library_db, "SELECT total_tracks FROM library.albums") == [(4,)]
 
 
 def test_a_503_and_slow_answers_are_waited_out(library_db, music_dir, tmp_path):

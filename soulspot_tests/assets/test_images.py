@@ -25,6 +25,8 @@ from soulspot_pipeline.resources.policies import ImagePolicy, LibraryPolicy
 from soulspot_tests.results import materialize as shared_materialize
 from soulspot_tests.results import metadata, rows
 
+pytestmark = pytest.mark.integration  # assets and jobs run through Dagster against stand-ins
+
 ASSETS = [local_scan, library_entities, images, cover_wall]
 
 

@@ -3,6 +3,7 @@
 import threading
 
 import dagster as dg
+import pytest
 
 from soulspot_pipeline import connect
 from soulspot_pipeline.assets.discover import local_scan
@@ -16,6 +17,8 @@ from soulspot_pipeline.devkit.synth import write_audio_file
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_tests.results import materialize, metadata
+
+pytestmark = pytest.mark.integration  # assets and jobs run through Dagster against stand-ins
 
 ASSETS = [local_scan, library_entities, unique_local_paths, no_orphaned_tracks, downloaded_files_exist]
 
@@ -147,7 +150,8 @@ def test_the_checks_catch_a_broken_library(library_db, music_dir):
     assert outcomes == {"unique_local_paths": False, "no_orphaned_tracks": False, "downloaded_files_exist": False}
 
 
-def test_a_notebook_held_open_for_a_whole_run_keeps_answering(library_db, music_dir):
+def test_a_notebook_held_open_for_a_whole_run_keeps_answering(published_library_db, music_dir):
+    library_db = published_library_db
     make_album(music_dir)
     refresh(library_db, music_dir)
     notebook = connect(library_db.snapshot_path)

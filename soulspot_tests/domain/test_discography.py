@@ -3,6 +3,7 @@
 from soulspot_pipeline.domain.discography import (
     DiscographyEntry,
     LibraryAlbum,
+    OwnedTrack,
     Release,
     ReleaseGroup,
     ReleaseTrack,
@@ -17,6 +18,7 @@ from soulspot_pipeline.domain.discography import (
     release_with_tracks,
     spotify_group,
 )
+from soulspot_pipeline.domain.enrich import release_fields
 
 
 def rg(n: int, title: str, primary="Album", secondary=(), date="2001-01-01") -> ReleaseGroup:
@@ -121,8 +123,57 @@ def test_missing_tracks_are_found_by_recording_id_then_by_title_without_featurin
             ReleaseTrack("m4", "Outro", 2, 1),
         ),
     )
-    present = [("m1", "A retitled intro"), (None, "song"), (None, "Ballad - 2011 Remaster")]
+    present = [
+        OwnedTrack("m1", "A retitled intro"),
+        OwnedTrack(None, "song"),
+        OwnedTrack(None, "Ballad - 2011 Remaster"),
+    ]
     assert [(t.disc_number, t.track_number, t.title) for t in missing_tracks(release, present)] == [(2, 1, "Outro")]
+
+
+def test_an_owned_track_counts_once_by_recording_id_then_position_then_the_release_or_recording_title():
+    release = Release(
+        "r",
+        "Album",
+        tracks=(
+            ReleaseTrack("m0", "Hidden", 1, 0, kind="pregap"),
+            ReleaseTrack("m1", "Galaxie", 1, 1, recording_title="Hello Goodbye / Galaxie"),
+            ReleaseTrack("m2", "Yoake", 1, 2, recording_title="夜明け"),
+            ReleaseTrack("m3", "Intro", 1, 3),
+            ReleaseTrack("m4", "Intro", 1, 4),
+            ReleaseTrack("m5", "Data", 1, 5, kind="data"),
+        ),
+    )
+    # The printed title, the recording's title, and a position say which track a file is.
+    assert missing_tracks(release, [OwnedTrack(None, "Galaxie", None, 9)]) == [
+        t for t in release.tracks if t.recording_mbid != "m1"
+    ]
+    assert [t.recording_mbid for t in missing_tracks(release, [OwnedTrack(None, "夜明け")])] == [
+        "m0", "m1", "m3", "m4", "m5"
+    ]  # fmt: skip
+    assert [t.recording_mbid for t in missing_tracks(release, [OwnedTrack(None, "Track 00", 1, 0)])] == [
+        "m1", "m2", "m3", "m4", "m5"
+    ]  # fmt: skip
+    # One owned "Intro" is one of the two, not both.
+    assert [t.recording_mbid for t in missing_tracks(release, [OwnedTrack(None, "Intro")])] == [
+        "m0", "m1", "m2", "m4", "m5"
+    ]  # fmt: skip
+    # A recording id wins over the position the file claims; a file known to be another
+    # recording is not the track at its position (its title may still say which it is).
+    owned = [OwnedTrack("m2", "whatever", 1, 1), OwnedTrack("elsewhere", "Intro", 1, 4), OwnedTrack(None, "?", 1, 1)]
+    assert [t.recording_mbid for t in missing_tracks(release, owned)] == ["m0", "m4", "m5"]
+
+
+def test_a_file_numbered_after_another_edition_is_the_track_its_title_names():
+    release = Release("r", "A", tracks=(ReleaseTrack("a", "One", 1, 1), ReleaseTrack("b", "Two", 1, 2)))
+    assert [t.recording_mbid for t in missing_tracks(release, [OwnedTrack(None, "Two", 1, 1)])] == ["a"]
+    assert [t.recording_mbid for t in missing_tracks(release, [OwnedTrack(None, "Uno", 1, 1)])] == ["b"]
+
+
+def test_a_position_needs_a_disc_unless_the_release_has_one():
+    two_discs = Release("r", "A", tracks=(ReleaseTrack("a", "One", 1, 1), ReleaseTrack("b", "Uno", 2, 1)))
+    assert [t.recording_mbid for t in missing_tracks(two_discs, [OwnedTrack(None, "x", None, 1)])] == ["a", "b"]
+    assert [t.recording_mbid for t in missing_tracks(two_discs, [OwnedTrack(None, "x", 2, 1)])] == ["a"]
 
 
 def test_release_tracks_come_from_musicbrainzngs_media_in_order():
@@ -154,6 +205,60 @@ def test_release_tracks_come_from_musicbrainzngs_media_in_order():
         ReleaseTrack("m2", "Two", 1, 2, 2000, None),
         ReleaseTrack("m3", "Three", 2, 1, None, None),
     )
+
+
+def test_a_release_counts_its_pregap_and_data_tracks_and_prints_its_own_titles():
+    obj = {
+        "id": "r",
+        "title": "Album",
+        "medium-list": [
+            {
+                "position": "1",
+                "pregap": {"id": "t0", "position": "0", "number": "0", "recording": {"id": "m0", "title": "Hidden"}},
+                "track-list": [
+                    {"position": "1", "title": "Galaxie", "recording": {"id": "m1", "title": "Hello Goodbye / Galaxie"}},
+                    {"position": "2", "recording": {"id": "m2", "title": "Plain"}},
+                ],
+                "track-count": 2,
+                "data-track-list": [{"position": "3", "recording": {"id": "m3", "title": "Video"}}],
+                "data-track-count": 1,
+            },
+            # positions missing: the pregap is 0, data tracks follow the tracks
+            {"pregap": {"recording": {"id": "n0"}}, "track-list": [{"recording": {"id": "n1"}}],
+             "data-track-list": [{"recording": {"id": "n2"}}]},
+        ],
+    }  # fmt: skip
+    tracks = release_with_tracks(obj).tracks
+    assert [(t.recording_mbid, t.title, t.disc_number, t.track_number, t.kind, t.recording_title) for t in tracks] == [
+        ("m0", "Hidden", 1, 0, "pregap", None),
+        ("m1", "Galaxie", 1, 1, "track", "Hello Goodbye / Galaxie"),
+        ("m2", "Plain", 1, 2, "track", None),
+        ("m3", "Video", 1, 3, "data", None),
+        ("n0", "", 2, 0, "pregap", None),
+        ("n1", "", 2, 1, "track", None),
+        ("n2", "", 2, 2, "data", None),
+    ]
+    album, recordings = release_fields(obj)
+    assert album == {"country": None, "medium_count": 2, "total_tracks": 7}
+    assert set(recordings) == {"m0", "m1", "m2", "m3", "n0", "n1", "n2"}
+
+
+def test_a_data_cd_from_the_real_recordings_is_198_tracks_with_their_printed_titles(realdata):
+    import musicbrainzngs.mbxml
+
+    path = realdata / "musicbrainzngs/test/data/release/9ce41d09-40e4-4d33-af0c-7fed1e558dba-recordings.xml"
+    with open(path, "rb") as f:
+        obj = musicbrainzngs.mbxml.parse_message(f)["release"]
+    release = release_with_tracks(obj)
+    assert len(release.tracks) == 198 and {t.kind for t in release.tracks} == {"data"}
+    assert release_fields(obj)[0]["total_tracks"] == 198  # track-count says 0: every track is a data track
+    (fire,) = [t for t in release.tracks if t.track_number == 6]
+    assert (fire.title, fire.recording_title) == (
+        "Fire Engine",
+        "Fire Engine (studio: 1975-08-xx: New York City, NY, USA)",
+    )
+    owned = [OwnedTrack(None, "Fire Engine"), OwnedTrack("35ae913f-b65a-4b57-b744-397c539b9a04", "Kick Out the Jams")]
+    assert len(missing_tracks(release, owned)) == 196
 
 
 def test_provider_shapes_become_release_groups():

@@ -10,7 +10,8 @@ def test_connect_explains_a_missing_snapshot(tmp_path):
         connect(tmp_path / "nothing.duckdb")
 
 
-def test_writes_publish_a_snapshot_and_an_open_notebook_never_blocks_them(library_db):
+def test_writes_publish_a_snapshot_and_an_open_notebook_never_blocks_them(published_library_db):
+    library_db = published_library_db
     with library_db.writer() as conn:
         conn.execute(
             "INSERT INTO library.artists (artist_id, name, ownership_state, primary_source, created_at, updated_at) "

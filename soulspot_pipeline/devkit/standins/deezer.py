@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlparse
 
 from soulspot_pipeline.devkit.standins.coverart import picture_for, serve_locally
@@ -59,8 +60,8 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode()).hexdigest()
 
 
-def _checksum(items: list[dict]) -> str:
-    return _md5(",".join(str(i.get("id")) for i in items))
+def _checksum(items: Sequence[Any]) -> str:
+    return _md5(",".join(str((i or {}).get("id")) for i in items))
 
 
 def artist(artist_id: int, name: str, *, picture_url: str | None = None) -> dict:
@@ -353,16 +354,40 @@ def library_from_recordings(folder: Path, user_id: str = "5") -> DeezerLibrary:
 
 
 class DeezerStandin(StandinServer):
-    """The public API at the root: ``/user/{id}/...``, ``/playlist/{id}/tracks``, ``/album/{id}/tracks``."""
+    """The public API at the root: ``/user/{id}/...``, ``/playlist/{id}/tracks``, ``/album/{id}/tracks``.
 
-    def __init__(self, library: DeezerLibrary, *, default_limit: int = 25) -> None:
+    ``path_prefix`` serves it below a path instead, as behind a reverse proxy; ``link_base``
+    is the origin the paging links name (by default the stand-in's own address, ``API``
+    for Deezer's public host as the real API names it).
+    """
+
+    def __init__(
+        self,
+        library: DeezerLibrary,
+        *,
+        default_limit: int = 25,
+        path_prefix: str = "",
+        link_base: str | None = None,
+    ) -> None:
         super().__init__()
         self.library = library
         self.default_limit = default_limit
+        self.path_prefix = f"/{path_prefix.strip('/')}" if path_prefix.strip("/") else ""
+        self.link_base = link_base.rstrip("/") if link_base else None
+        self._repeating: dict[str, int] = {}
 
     @property
     def api_url(self) -> str:
-        return self.url + "/"
+        return f"{self.url}{self.path_prefix}/"
+
+    @property
+    def _links(self) -> str:
+        return self.link_base if self.link_base is not None else f"{self.url}{self.path_prefix}"
+
+    def repeat_next(self, path: str, from_index: int = 0) -> None:
+        """From now on, every page of the listing at ``path`` (``/user/5/tracks``) at or past
+        ``from_index`` names itself as its ``next``: a server whose paging never advances."""
+        self._repeating[path.rstrip("/")] = from_index
 
     def quota_exceeded(self, times: int = 1) -> None:
         """The next ``times`` answers are Deezer's quota error (HTTP 200 with an error object)."""
@@ -371,6 +396,10 @@ class DeezerStandin(StandinServer):
     def handle(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes) -> Response:
         if path.startswith(LOCAL_CDN):  # Deezer's image CDN
             return Response(200, picture_for(path), {"Content-Type": "image/jpeg"})
+        if self.path_prefix:
+            if not path.startswith(f"{self.path_prefix}/"):
+                return Response(404, "Not Found")
+            path = path[len(self.path_prefix) :]
         response = self._answer(method, path, query)
         response.body = serve_locally(response.body, CDN, f"{self.url}{LOCAL_CDN}")
         return response
@@ -400,24 +429,24 @@ class DeezerStandin(StandinServer):
             return Response(200, NO_DATA)
         return self._paging(path, query, listing, checksum=kind == "playlist")
 
-    def _served_playlist(self, obj: dict) -> dict:
-        entries = self.library.playlist_tracks.get(obj["id"]) if "id" in obj else None
-        if entries is None:
+    def _served_playlist(self, obj: dict | None) -> dict | None:
+        entries = self.library.playlist_tracks.get(obj["id"]) if obj and "id" in obj else None
+        if obj is None or entries is None:
             return obj
         return {**obj, "nb_tracks": len(entries)}
 
     def _page_url(self, path: str, query: dict[str, str], index: int) -> str:
         rest = {k: v for k, v in query.items() if k != "index"}
-        return f"{self.url}{path}?{urlencode({**rest, 'index': index})}"
+        return f"{self._links}{path}?{urlencode({**rest, 'index': index})}"
 
     def _paging(
         self,
         path: str,
         query: dict[str, str],
-        items: list[dict],
+        items: Sequence[Any],
         *,
         checksum: bool = False,
-        transform: Callable[[dict], dict] | None = None,
+        transform: Callable[[dict | None], dict | None] | None = None,
     ) -> Response:
         index = _int(query.get("index"), 0)
         limit = _int(query.get("limit"), self.default_limit)
@@ -434,6 +463,9 @@ class DeezerStandin(StandinServer):
             answer["prev"] = self._page_url(path, query, max(0, index - limit))
         if index + limit < len(items):
             answer["next"] = self._page_url(path, query, index + limit)
+        stuck = self._repeating.get(path.rstrip("/"))
+        if stuck is not None and index >= stuck:
+            answer["next"] = self._page_url(path, query, index)
         return Response(200, answer)
 
 

@@ -7,12 +7,16 @@ artists, release groups, releases and recordings with their ``inc`` parameters, 
 browse of an artist's release groups. Answers are mmd-2.0 XML with ``ext:score`` like the
 real server's, errors are the real ``<error><text>`` bodies, a request without a
 User-Agent is refused (403) and requests closer together than ``min_interval_s`` get the
-real rate-limit 503. The data is a plain ``MbCatalog`` from ``generate_catalog``
-(synthetic, any size) or ``catalog_from_recordings`` (the musicbrainzngs test recordings).
+real rate-limit 503; with ``credentials`` it plays a mirror behind a proxy that wants a
+login, and answers 401 to requests without it. Releases carry what real ones do: pregap
+(hidden) tracks, data tracks, and track titles that differ from their recordings'. The data
+is a plain ``MbCatalog`` from ``generate_catalog`` (synthetic, any size) or
+``catalog_from_recordings`` (the musicbrainzngs test recordings).
 """
 
 from __future__ import annotations
 
+import base64
 import random
 import re
 import threading
@@ -33,6 +37,11 @@ XML_CONTENT_TYPE = "application/xml; charset=UTF-8"
 RATE_LIMIT_TEXT = (
     "Your requests are exceeding the allowable rate limit. "
     "Please see http://wiki.musicbrainz.org/XMLWebService for more information."
+)
+# What a proxy (nginx) in front of a mirror answers a request without its login.
+PROXY_LOGIN_PAGE = (
+    "<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n"
+    "<center><h1>401 Authorization Required</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
 # MusicBrainz's special-purpose artist, credited where a recording names nobody.
 UNKNOWN_ARTIST_MBID = "125ec42a-7229-4250-afc5-e057484327fe"
@@ -86,6 +95,17 @@ class MbRelease:
     country: str | None = None
     status: str = "Official"
     media: list[list[str]] = field(default_factory=list)  # per medium, the recording mbids in track order
+    # Per medium index, the recording of its pregap (hidden track before track 1, position 0).
+    pregaps: dict[int, str] = field(default_factory=dict)
+    # Per medium index, the recordings of its data tracks (numbered after the audio tracks).
+    data_tracks: dict[int, list[str]] = field(default_factory=dict)
+    # Per recording mbid, the title this release prints for it when it differs from the recording's.
+    track_titles: dict[str, str] = field(default_factory=dict)
+
+    def recordings(self) -> list[str]:
+        """Every recording on the release: pregaps, tracks and data tracks."""
+        found = [*self.pregaps.values(), *(m for medium in self.media for m in medium)]
+        return found + [m for tracks in self.data_tracks.values() for m in tracks]
 
 
 @dataclass
@@ -154,8 +174,12 @@ class MbCatalog:
         country: str | None = None,
         status: str = "Official",
         media: Iterable[Iterable[str]] = (),
+        pregaps: dict[int, str] | None = None,
+        data_tracks: dict[int, list[str]] | None = None,
+        track_titles: dict[str, str] | None = None,
     ) -> MbRelease:
-        """A release of the group (title and date default to the group's)."""
+        """A release of the group (title and date default to the group's). ``pregaps`` and
+        ``data_tracks`` are keyed by medium index; ``track_titles`` by recording mbid."""
         title = title if title is not None else release_group.title
         mbid = mbid or _id("release", len(self.releases), title, release_group.mbid)
         release = MbRelease(
@@ -166,13 +190,17 @@ class MbCatalog:
             country,
             status,
             [list(m) for m in media],
+            dict(pregaps or {}),
+            {m: list(tracks) for m, tracks in (data_tracks or {}).items()},
+            dict(track_titles or {}),
         )
+        while len(release.media) <= max([*release.pregaps, *release.data_tracks], default=-1):
+            release.media.append([])
         self.releases[mbid] = release
-        for medium in release.media:
-            for recording_mbid in medium:
-                recording = self.recordings.get(recording_mbid)
-                if recording is not None and mbid not in recording.releases:
-                    recording.releases.append(mbid)
+        for recording_mbid in release.recordings():
+            recording = self.recordings.get(recording_mbid)
+            if recording is not None and mbid not in recording.releases:
+                recording.releases.append(mbid)
         return release
 
     def add_recording(
@@ -184,17 +212,29 @@ class MbCatalog:
         length_ms: int | None = None,
         isrcs: Iterable[str] = (),
         releases: Iterable[MbRelease | str] = (),
+        kind: str = "track",
+        track_title: str | None = None,
     ) -> MbRecording:
-        """A recording, appended as the next track of the last medium of each of ``releases``."""
+        """A recording, appended to the last medium of each of ``releases``: as its next track,
+        or (``kind``) as its pregap or its next data track. ``track_title`` is the title those
+        releases print for it, when it differs from the recording's."""
         mbid = mbid or _id("recording", len(self.recordings), title, artist.mbid)
         recording = MbRecording(mbid, title, artist, length_ms, list(isrcs), [])
         self.recordings[mbid] = recording
         for ref in releases:
             release = self.releases[ref] if isinstance(ref, str) else ref
-            if not any(mbid in medium for medium in release.media):
+            if mbid not in release.recordings():
                 if not release.media:
                     release.media.append([])
-                release.media[-1].append(mbid)
+                last = len(release.media) - 1
+                if kind == "pregap":
+                    release.pregaps[last] = mbid
+                elif kind == "data":
+                    release.data_tracks.setdefault(last, []).append(mbid)
+                else:
+                    release.media[-1].append(mbid)
+            if track_title is not None:
+                release.track_titles[mbid] = track_title
             if release.mbid not in recording.releases:
                 recording.releases.append(release.mbid)
         return recording
@@ -529,6 +569,28 @@ def catalog_from_recordings(folder: Path) -> MbCatalog:
     for rel_mbid, by_medium in positions.items():
         catalog.releases[rel_mbid].media = [[m[o] for o in sorted(m)] for _, m in sorted(by_medium.items())]
 
+    def recorded(track: ET.Element, release: MbRelease, artist: MbArtist) -> str | None:
+        """The recording of a recorded track, added to the catalog; its printed title kept."""
+        rec = track.find(q + "recording")
+        if rec is None:
+            return None
+        rec_mbid = rec.get("id") or ""
+        if rec_mbid not in catalog.recordings:
+            length = text(rec, "length") or text(track, "length")
+            catalog.add_recording(
+                text(rec, "title") or "",
+                credited(rec) if rec.find(q + "artist-credit") is not None else artist,
+                mbid=rec_mbid,
+                length_ms=int(length) if length else None,
+                isrcs=[i.get("id") or "" for i in rec.iterfind(f"{q}isrc-list/{q}isrc")],
+            )
+        if release.mbid not in catalog.recordings[rec_mbid].releases:
+            catalog.recordings[rec_mbid].releases.append(release.mbid)
+        printed = text(track, "title")
+        if printed is not None:
+            release.track_titles[rec_mbid] = printed
+        return rec_mbid
+
     for path in sorted((folder / "release").glob("*.xml")):
         elem = ET.parse(path).getroot().find(q + "release")
         if elem is None:
@@ -551,31 +613,20 @@ def catalog_from_recordings(folder: Path) -> MbCatalog:
         release.date = text(elem, "date") or release.date
         release.country = text(elem, "country") or release.country
         media: list[list[str]] = []
-        for medium in elem.iterfind(f"{q}medium-list/{q}medium"):
-            ids = []
+        pregaps: dict[int, str] = {}
+        data_tracks: dict[int, list[str]] = {}
+
+        for m, medium in enumerate(elem.iterfind(f"{q}medium-list/{q}medium")):
+            pregap = medium.find(q + "pregap")
+            if pregap is not None and (rec_mbid := recorded(pregap, release, artist)):
+                pregaps[m] = rec_mbid
+            media.append([r for t in medium.iterfind(f"{q}track-list/{q}track") if (r := recorded(t, release, artist))])
             # A data CD lists its tracks under data-track-list only.
-            for track in [
-                *medium.iterfind(f"{q}track-list/{q}track"),
-                *medium.iterfind(f"{q}data-track-list/{q}track"),
-            ]:
-                rec = track.find(q + "recording")
-                if rec is None:
-                    continue
-                rec_mbid = rec.get("id") or ""
-                if rec_mbid not in catalog.recordings:
-                    length = text(rec, "length") or text(track, "length")
-                    catalog.add_recording(
-                        text(rec, "title") or "",
-                        credited(rec) if rec.find(q + "artist-credit") is not None else artist,
-                        mbid=rec_mbid,
-                        length_ms=int(length) if length else None,
-                        isrcs=[i.get("id") or "" for i in rec.iterfind(f"{q}isrc-list/{q}isrc")],
-                    )
-                if rel_mbid not in catalog.recordings[rec_mbid].releases:
-                    catalog.recordings[rec_mbid].releases.append(rel_mbid)
-                ids.append(rec_mbid)
-            media.append(ids)
-        release.media = media or release.media
+            data = [r for t in medium.iterfind(f"{q}data-track-list/{q}track") if (r := recorded(t, release, artist))]
+            if data:
+                data_tracks[m] = data
+        if media:
+            release.media, release.pregaps, release.data_tracks = media, pregaps, data_tracks
 
     for group in catalog.release_groups.values():
         if group.first_release_date is None:
@@ -1061,10 +1112,15 @@ def _int(value: str | None, default: int) -> int:
 class MusicBrainzStandin(StandinServer):
     """ws/2 over a ``MbCatalog``; ``host`` is what ``musicbrainzngs.set_hostname`` takes."""
 
-    def __init__(self, catalog: MbCatalog, *, min_interval_s: float = 0.0) -> None:
+    def __init__(
+        self, catalog: MbCatalog, *, min_interval_s: float = 0.0, credentials: tuple[str, str] | None = None
+    ) -> None:
         super().__init__()
         self.catalog = catalog
         self.min_interval_s = min_interval_s
+        # A mirror behind a proxy that wants a login (HTTP Basic): without it, every request gets a 401.
+        self.credentials = credentials
+        self.refused_logins = 0
         self.rate_violations = 0
         self.score_overrides: dict[str, int] = {}
         self.search_log: list[str] = []
@@ -1180,6 +1236,17 @@ class MusicBrainzStandin(StandinServer):
     # -- dispatch -----------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes) -> Response:
+        if self.credentials is not None:
+            user, password = self.credentials
+            expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            if headers.get("authorization") != expected:
+                with self._mb_lock:
+                    self.refused_logins += 1
+                return Response(
+                    401,
+                    PROXY_LOGIN_PAGE,
+                    {"Content-Type": "text/html", "WWW-Authenticate": 'Basic realm="MusicBrainz mirror"'},
+                )
         arrived = time.monotonic()
         with self._mb_lock:
             too_soon = (
@@ -1278,7 +1345,7 @@ class MusicBrainzStandin(StandinServer):
             parts.append(f"<track{_attrs(id=_track_id(release.mbid, m, t))}>")
             if not search:
                 parts.append(_el("position", t + 1))
-            parts.append(_el("number", t + 1) + _el("title", r.title))
+            parts.append(_el("number", t + 1) + _el("title", release.track_titles.get(r.mbid, r.title)))
             if r.length_ms is not None:
                 parts.append(_el("length", r.length_ms))
             parts.append("</track></track-list></medium>")
@@ -1346,7 +1413,6 @@ class MusicBrainzStandin(StandinServer):
         return "".join(parts)
 
     def _release_lookup(self, release: MbRelease, inc: set[str]) -> str:
-        c = self.catalog
         credits = bool(inc & {"artist-credits", "artists"})
         parts = [_release_head(release, lookup=True)]
         if credits:
@@ -1359,29 +1425,51 @@ class MusicBrainzStandin(StandinServer):
             for m, medium in enumerate(release.media):
                 parts.append(f"<medium>{_el('position', m + 1)}")
                 if "recordings" not in inc:
+                    # Without the tracks, the count is the real server's: pregap and data tracks left out.
                     parts.append(f'<track-list count="{len(medium)}"/></medium>')
                     continue
+                pregap = release.pregaps.get(m)
+                if pregap is not None:
+                    parts.append(self._track_xml("pregap", release, _id("pregap", release.mbid, m), 0, pregap, inc))
                 parts.append(f'<track-list count="{len(medium)}" offset="0">')
                 for t, rec_mbid in enumerate(medium):
-                    r = c.recordings.get(rec_mbid)
-                    parts.append(f"<track{_attrs(id=_track_id(release.mbid, m, t))}>")
-                    parts.append(_el("position", t + 1) + _el("number", t + 1))
-                    if r is None:
-                        parts.append("</track>")
-                        continue
-                    if r.length_ms is not None:
-                        parts.append(_el("length", r.length_ms))
-                    parts.append(f"<recording{_attrs(id=r.mbid)}>{_el('title', r.title)}")
-                    if r.length_ms is not None:
-                        parts.append(_el("length", r.length_ms))
-                    if credits:
-                        parts.append(_artist_credit(r.artist))
-                    if "isrcs" in inc:
-                        parts.append(_isrcs(r.isrcs))
-                    parts.append("</recording></track>")
-                parts.append("</track-list></medium>")
+                    parts.append(self._track_xml("track", release, _track_id(release.mbid, m, t), t + 1, rec_mbid, inc))
+                parts.append("</track-list>")
+                data = release.data_tracks.get(m, [])
+                if data:
+                    parts.append(f'<data-track-list count="{len(data)}">')
+                    for k, rec_mbid in enumerate(data, start=len(medium) + 1):
+                        parts.append(
+                            self._track_xml("track", release, _id("data", release.mbid, m, k), k, rec_mbid, inc)
+                        )
+                    parts.append("</data-track-list>")
+                parts.append("</medium>")
             parts.append("</medium-list>")
         parts.append("</release>")
+        return "".join(parts)
+
+    def _track_xml(
+        self, tag: str, release: MbRelease, track_id: str, position: int, rec_mbid: str, inc: set[str]
+    ) -> str:
+        """One ``<track>`` (or ``<pregap>``) of a release lookup with its recording; like the real
+        server, the track's own title only where the release prints another than the recording's."""
+        r = self.catalog.recordings.get(rec_mbid)
+        parts = [f"<{tag}{_attrs(id=track_id)}>", _el("position", position) + _el("number", position)]
+        if r is None:
+            return "".join(parts) + f"</{tag}>"
+        printed = release.track_titles.get(r.mbid)
+        if printed is not None and printed != r.title:
+            parts.append(_el("title", printed))
+        if r.length_ms is not None:
+            parts.append(_el("length", r.length_ms))
+        parts.append(f"<recording{_attrs(id=r.mbid)}>{_el('title', r.title)}")
+        if r.length_ms is not None:
+            parts.append(_el("length", r.length_ms))
+        if inc & {"artist-credits", "artists"}:
+            parts.append(_artist_credit(r.artist))
+        if "isrcs" in inc:
+            parts.append(_isrcs(r.isrcs))
+        parts.append(f"</recording></{tag}>")
         return "".join(parts)
 
     def _recording_lookup(self, r: MbRecording, inc: set[str]) -> str:

@@ -18,18 +18,20 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from soulspot_pipeline.devkit.standins.coverart import picture_for, serve_locally
 from soulspot_pipeline.devkit.standins.server import Response, StandinServer
 
 WEB = "https://open.spotify.com"
-API = "https://api.spotify.com/v1"
+API_ORIGIN = "https://api.spotify.com"
+API = f"{API_ORIGIN}/v1"
 IMAGE_HOST = "https://i.scdn.co/image/"  # served by the stand-in itself (see serve_locally)
 USER_ID = "standin-user"
 # Real objects list ~180 markets; three keep the pages small while keeping the shape.
@@ -493,7 +495,13 @@ class _Grant:
 
 
 class SpotifyStandin(StandinServer):
-    """The Web API under ``/v1/`` and the accounts server at the root, on one port."""
+    """The Web API under ``/v1/`` and the accounts server at the root, on one port.
+
+    ``path_prefix`` serves both below a path instead (``/proxy/spotify/v1/``), as behind a
+    reverse proxy. ``link_base`` is the origin the paging links name: by default the
+    stand-in's own address; ``API_ORIGIN`` names Spotify's public host, as the real API
+    does however it is reached (a proxy passes the bodies through unchanged).
+    """
 
     def __init__(
         self,
@@ -502,12 +510,17 @@ class SpotifyStandin(StandinServer):
         client_id: str = "soulspot-test-client",
         page_limit_max: int = 50,
         token_lifetime_s: int = 3600,
+        path_prefix: str = "",
+        link_base: str | None = None,
     ) -> None:
         super().__init__()
         self.library = library
         self.client_id = client_id
         self.page_limit_max = page_limit_max
         self.token_lifetime_s = token_lifetime_s
+        self.path_prefix = f"/{path_prefix.strip('/')}" if path_prefix.strip("/") else ""
+        self.link_base = link_base.rstrip("/") if link_base else None
+        self._repeating: dict[str, int] = {}
         # Spotify sometimes answers a refresh without a new refresh token; that is the default here.
         self.rotate_refresh_tokens = False
         self._auth_lock = threading.Lock()
@@ -519,11 +532,16 @@ class SpotifyStandin(StandinServer):
 
     @property
     def api_url(self) -> str:
-        return f"{self.url}/v1/"
+        return f"{self.url}{self.path_prefix}/v1/"
 
     @property
     def accounts_url(self) -> str:
-        return self.url
+        return f"{self.url}{self.path_prefix}"
+
+    @property
+    def _links(self) -> str:
+        """The origin (and prefix) the answers' links name."""
+        return self.link_base if self.link_base is not None else f"{self.url}{self.path_prefix}"
 
     # -- test controls ------------------------------------------------------------
 
@@ -548,12 +566,21 @@ class SpotifyStandin(StandinServer):
         """Answer every request below ``path_prefix`` with ``status`` from now on, as for withdrawn endpoints."""
         self._removed[path_prefix] = status
 
+    def repeat_next(self, path: str, from_offset: int = 0) -> None:
+        """From now on, every page of the listing at ``path`` (``/v1/me/tracks``) at or past
+        ``from_offset`` names itself as its ``next``: a server whose paging never advances."""
+        self._repeating[path.rstrip("/")] = from_offset
+
     # -- dispatch -------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes) -> Response:
+        if path.startswith("/image/"):  # Spotify's image host (i.scdn.co)
+            return Response(200, picture_for(path.rstrip("/")), {"Content-Type": "image/jpeg"})
+        if self.path_prefix:
+            if path != self.path_prefix and not path.startswith(f"{self.path_prefix}/"):
+                return _api_error(404, "Service not found")
+            path = path[len(self.path_prefix) :] or "/"
         route = path.rstrip("/") or "/"
-        if route.startswith("/image/"):  # Spotify's image host (i.scdn.co)
-            return Response(200, picture_for(route), {"Content-Type": "image/jpeg"})
         if route == "/authorize":
             return self._authorize(query) if method == "GET" else _api_error(405, "Method not allowed")
         if route == "/api/token":
@@ -701,16 +728,16 @@ class SpotifyStandin(StandinServer):
 
     def _page_url(self, path: str, query: dict[str, str], offset: int, limit: int) -> str:
         rest = {k: v for k, v in query.items() if k not in ("offset", "limit")}
-        return f"{self.url}{path}?{urlencode({'offset': offset, 'limit': limit, **rest})}"
+        return f"{self._links}{path}?{urlencode({'offset': offset, 'limit': limit, **rest})}"
 
     def _paging(
         self,
         path: str,
         query: dict[str, str],
-        items: list[dict],
+        items: Sequence[Any],
         *,
         limit_max: int | None = None,
-        transform: Callable[[dict], dict] | None = None,
+        transform: Callable[[dict | None], dict | None] | None = None,
     ) -> Response:
         limit_max = limit_max or self.page_limit_max
         try:
@@ -731,25 +758,34 @@ class SpotifyStandin(StandinServer):
         self,
         path: str,
         query: dict[str, str],
-        items: list[dict],
+        items: Sequence[Any],
         offset: int,
         limit: int,
-        transform: Callable[[dict], dict] | None = None,
+        transform: Callable[[dict | None], dict | None] | None = None,
     ) -> dict:
         total = len(items)
         page = items[offset : offset + limit]
+        following = self._page_url(path, query, offset + limit, limit) if offset + limit < total else None
+        stuck = self._repeating.get(path.rstrip("/"))
+        if stuck is not None and offset >= stuck:
+            following = self._page_url(path, query, offset, limit)
         return {
             "href": self._page_url(path, query, offset, limit),
             "items": [transform(i) for i in page] if transform else page,
             "limit": limit,
-            "next": self._page_url(path, query, offset + limit, limit) if offset + limit < total else None,
+            "next": following,
             "offset": offset,
             "previous": self._page_url(path, query, max(0, offset - limit), limit) if offset > 0 else None,
             "total": total,
         }
 
-    def _saved_album(self, entry: dict) -> dict:
-        recorded = dict(entry["album"])
+    # The library may hold nulls and objects missing fields, as recorded answers do: they are
+    # served as they are.
+
+    def _saved_album(self, entry: dict | None) -> dict | None:
+        recorded = dict((entry or {}).get("album") or {})
+        if entry is None or not recorded.get("id"):
+            return entry
         listing = recorded.get("tracks") or []
         if isinstance(listing, dict):
             listing = listing.get("items") or []
@@ -759,32 +795,34 @@ class SpotifyStandin(StandinServer):
 
     def _album_tracks(self, album_id: str) -> list[dict] | None:
         for entry in self.library.saved_albums:
-            if entry["album"].get("id") == album_id:
-                listing = entry["album"].get("tracks") or []
+            album_obj = (entry or {}).get("album") or {}
+            if album_obj.get("id") == album_id:
+                listing = album_obj.get("tracks") or []
                 return (listing.get("items") or []) if isinstance(listing, dict) else listing
         # An album only known through saved tracks lists the saved ones among its tracks.
         found = [
             simplified_track(e["track"])
             for e in self.library.saved_tracks
-            if (e.get("track") or {}).get("album", {}).get("id") == album_id
+            if ((e or {}).get("track") or {}).get("album", {}).get("id") == album_id
         ]
         if not found:
             return None
         return sorted(found, key=lambda t: (t.get("disc_number", 1), t.get("track_number", 0)))
 
-    def _served_playlist(self, obj: dict) -> dict:
-        items = self.library.playlist_items.get(obj.get("id", ""))
+    def _served_playlist(self, obj: dict | None) -> dict | None:
+        items = self.library.playlist_items.get((obj or {}).get("id") or "")
+        if obj is None or items is None:
+            return obj
         served = dict(obj)
-        if items is not None:
-            base = f"{self.url}/v1/playlists/{obj['id']}"
-            served["items"] = {"href": f"{base}/items", "total": len(items)}
-            served["tracks"] = {"href": f"{base}/tracks", "total": len(items)}
+        base = f"{self._links}/v1/playlists/{obj['id']}"
+        served["items"] = {"href": f"{base}/items", "total": len(items)}
+        served["tracks"] = {"href": f"{base}/tracks", "total": len(items)}
         return served
 
     @staticmethod
-    def _served_item(entry: dict) -> dict:
+    def _served_item(entry: dict | None) -> dict | None:
         # Spotify now names the playlist entry's object `item`, keeping `track` as a deprecated alias.
-        if "item" in entry:
+        if entry is None or "item" in entry:
             return entry
         return {**entry, "item": entry.get("track")}
 
@@ -798,20 +836,20 @@ class SpotifyStandin(StandinServer):
         if not 1 <= limit <= self.page_limit_max:
             return _api_error(400, "Invalid limit")
         after = query.get("after")
-        ordered = sorted(self.library.followed_artists, key=lambda a: a["id"])
-        remaining = [a for a in ordered if after is None or a["id"] > after]
+        ordered = sorted(self.library.followed_artists, key=lambda a: str((a or {}).get("id") or ""))
+        remaining = [a for a in ordered if after is None or str((a or {}).get("id") or "") > after]
         page = remaining[:limit]
         more = len(remaining) > limit
-        last = page[-1]["id"] if page and more else None
+        last = str((page[-1] or {}).get("id") or "") if page and more else None
         href_params = {"type": "artist", **({"after": after} if after else {}), "limit": limit}
         return Response(
             200,
             {
                 "artists": {
-                    "href": f"{self.url}{path}?{urlencode(href_params)}",
+                    "href": f"{self._links}{path}?{urlencode(href_params)}",
                     "items": page,
                     "limit": limit,
-                    "next": f"{self.url}{path}?{urlencode({'type': 'artist', 'after': last, 'limit': limit})}"
+                    "next": f"{self._links}{path}?{urlencode({'type': 'artist', 'after': last, 'limit': limit})}"
                     if more
                     else None,
                     "cursors": {"after": last},

@@ -385,3 +385,58 @@ def test_catalog_from_recordings_serves_the_recorded_world():
         assert (group["primary-type"], group["secondary-type-list"]) == ("Album", ["Soundtrack"])
         artist = musicbrainzngs.search_artists(query='artist:"Dynamo Go"')["artist-list"][0]
         assert (artist["name"], artist["country"], artist["ext:score"]) == ("Dynamo Go", "NZ", "100")
+
+
+# -- what real releases and mirrors have too -----------------------------------------------------
+
+
+def _release_with_a_hidden_track() -> tuple[MbCatalog, str]:
+    c = MbCatalog()
+    air = c.add_artist("Air")
+    release = c.add_release(c.add_release_group("Moon Safari", air), media=[[]])
+    c.add_recording("Hidden", air, length_ms=30_000, releases=[release], kind="pregap")
+    c.add_recording("Hello Goodbye / Galaxie", air, length_ms=200_000, releases=[release], track_title="Galaxie")
+    c.add_recording("Plain", air, length_ms=100_000, releases=[release])
+    c.add_recording("Video", air, releases=[release], kind="data")
+    return c, release.mbid
+
+
+def test_a_release_serves_its_pregap_its_data_tracks_and_the_titles_it_prints_as_musicbrainz_does():
+    catalog, mbid = _release_with_a_hidden_track()
+    with MusicBrainzStandin(catalog) as standin:
+        _point_at(standin)
+        (medium,) = musicbrainzngs.get_release_by_id(mbid, includes=["recordings"])["release"]["medium-list"]
+        (bare,) = musicbrainzngs.get_release_by_id(mbid, includes=["media"])["release"]["medium-list"]
+    assert (medium["pregap"]["position"], medium["pregap"]["recording"]["title"]) == ("0", "Hidden")
+    assert medium["track-count"] == 2  # as on MusicBrainz, the count leaves the pregap and data tracks out
+    first, second = medium["track-list"]
+    assert (first["title"], first["recording"]["title"]) == ("Galaxie", "Hello Goodbye / Galaxie")
+    assert "title" not in second  # printed only where it differs from the recording's
+    assert medium["data-track-count"] == 1 and medium["data-track-list"][0]["position"] == "3"
+    assert bare["track-count"] == 2 and "pregap" not in bare
+
+
+def test_a_mirror_behind_a_login_answers_401_until_it_gets_one():
+    catalog, mbid = _release_with_a_hidden_track()
+    with MusicBrainzStandin(catalog, credentials=("soulspot", "secret")) as standin:
+        with httpx.Client(base_url=standin.url, headers=UA) as client:
+            refused = client.get(f"/ws/2/release/{mbid}")
+            allowed = client.get(f"/ws/2/release/{mbid}", auth=("soulspot", "secret"))
+        _point_at(standin)
+        with pytest.raises(musicbrainzngs.AuthenticationError):
+            musicbrainzngs.get_release_by_id(mbid)
+    assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Basic")
+    assert allowed.status_code == 200 and standin.refused_logins == 2
+
+
+def test_the_recorded_data_cd_is_served_as_data_tracks_with_its_printed_titles(realdata):
+    with MusicBrainzStandin(catalog_from_recordings(realdata / "musicbrainzngs" / "test" / "data")) as standin:
+        _point_at(standin)
+        release = musicbrainzngs.get_release_by_id("9ce41d09-40e4-4d33-af0c-7fed1e558dba", includes=["recordings"])
+    (medium,) = release["release"]["medium-list"]
+    assert (medium["track-count"], medium["data-track-count"], len(medium["data-track-list"])) == (0, 198, 198)
+    fire = medium["data-track-list"][5]
+    assert (fire["title"], fire["recording"]["title"]) == (
+        "Fire Engine",
+        "Fire Engine (studio: 1975-08-xx: New York City, NY, USA)",
+    )

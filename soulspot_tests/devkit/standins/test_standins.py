@@ -159,6 +159,39 @@ def test_playlists_and_their_items(spotify_standin, api):
     assert api.get("no/such/endpoint").status_code == 404
 
 
+def test_spotify_below_a_path_prefix_with_links_naming_the_public_api():
+    library = spotify.generate_library(120)
+    with SpotifyStandin(library, path_prefix="/proxy/spotify/", link_base=spotify.API_ORIGIN) as standin:
+        assert standin.api_url == f"{standin.url}/proxy/spotify/v1/"
+        assert standin.accounts_url == f"{standin.url}/proxy/spotify"
+        auth = {"Authorization": f"Bearer {standin.issue_tokens(SCOPE)['access_token']}"}
+        page = httpx.get(f"{standin.api_url}me/tracks", params={"limit": 50}, headers=auth).json()
+        assert page["next"] == "https://api.spotify.com/v1/me/tracks?offset=50&limit=50"
+        assert page["href"].startswith("https://api.spotify.com/v1/me/tracks")
+        # Only below the prefix: a client that follows the links as they are reaches nothing here.
+        assert httpx.get(f"{standin.url}/v1/me/tracks", headers=auth).status_code == 404
+        assert httpx.get(f"{standin.accounts_url}/authorize").status_code == 400  # the accounts server is there too
+
+        standin.repeat_next("/v1/me/tracks", from_offset=50)
+        first = httpx.get(f"{standin.api_url}me/tracks", params={"limit": 50}, headers=auth).json()
+        stuck = httpx.get(f"{standin.api_url}me/tracks", params={"limit": 50, "offset": 50}, headers=auth).json()
+        assert first["next"].endswith("offset=50&limit=50") and stuck["next"] == stuck["href"]
+        assert [t["track"]["id"] for t in stuck["items"]] == [e["track"]["id"] for e in library.saved_tracks[50:100]]
+
+
+def test_spotify_serves_nulls_and_objects_without_ids_as_they_are(spotify_standin, api):
+    library = spotify_standin.library
+    library.saved_tracks[:0] = [None, {"added_at": "2026-01-01T00:00:00Z", "track": None}]
+    library.saved_albums.insert(0, None)
+    library.saved_albums.insert(1, {"album": {"name": "no id"}})
+    library.followed_artists.insert(0, None)
+    library.playlists[:0] = [None, {"name": "no id"}]
+    assert api.get("me/tracks").json()["items"][:2] == library.saved_tracks[:2]
+    assert api.get("me/albums").json()["items"][:2] == [None, {"album": {"name": "no id"}}]
+    assert None in api.get("me/following", params={"type": "artist", "limit": 50}).json()["artists"]["items"]
+    assert api.get("me/playlists").json()["items"][:2] == [None, {"name": "no id"}]
+
+
 # -- Spotify: OAuth with PKCE -----------------------------------------------------------
 
 
@@ -421,6 +454,17 @@ def test_deezer_errors_come_as_http_200(deezer_standin):
         assert response.json() == {"error": {"type": "Exception", "message": "Quota limit exceeded", "code": 4}}
     assert "data" in httpx.get(f"{deezer_standin.api_url}user/5/tracks").json()
     assert deezer_standin.count("/user/5/tracks") == 3
+
+
+def test_deezer_below_a_path_prefix_with_links_naming_the_public_api():
+    with DeezerStandin(deezer.generate_library(60, user_id="5"), path_prefix="dz", link_base=deezer.API) as standin:
+        assert standin.api_url == f"{standin.url}/dz/"
+        page = httpx.get(f"{standin.api_url}user/5/tracks", params={"limit": 25}).json()
+        assert page["next"] == "https://api.deezer.com/user/5/tracks?limit=25&index=25"
+        assert httpx.get(f"{standin.url}/user/5/tracks").status_code == 404
+        standin.repeat_next("/user/5/tracks", from_index=25)
+        stuck = httpx.get(f"{standin.api_url}user/5/tracks", params={"limit": 25, "index": 25}).json()
+        assert stuck["next"] == "https://api.deezer.com/user/5/tracks?limit=25&index=25"
 
 
 def test_in_flight_max_counts_concurrent_requests(deezer_standin):
