@@ -3,7 +3,7 @@
 
     python3 run.py refresh     install, then run the full library refresh once
     python3 run.py test        install with the test extra, check lint, format, types and layers, then run every test
-    python3 run.py test --fast the same checks, then every test but the end-to-end, scale and subprocess ones
+    python3 run.py test --fast the same checks, then the tests of pure logic and of each part on its own
     python3 run.py ui          install, then open the Dagster UI (http://127.0.0.1:3000)
     python3 run.py spotify-login   install, then log in to Spotify once (stores a refresh token)
     python3 run.py bench ...   install, then benchmark the scan, the cloud import or the downloads (`soulspot bench -h`)
@@ -39,7 +39,7 @@ CHECKS = (
     ("types", ["mypy"]),
     ("layers", ["lint-imports", "--no-cache"]),
 )
-FAST_TIER = ["-m", "not e2e and not scale and not subprocess"]
+FAST_TIER = ["-m", "not e2e and not scale and not subprocess and not integration"]
 
 
 def _wanted() -> bytes:
