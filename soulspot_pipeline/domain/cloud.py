@@ -34,6 +34,11 @@ class CloudArtist:
     genres: tuple[str, ...] = ()
     image_url: str | None = None
 
+    @property
+    def known(self) -> bool:
+        """Whether the provider said who it is, by id or by name."""
+        return bool(self.artist_id or self.name)
+
 
 @dataclass(frozen=True, slots=True)
 class CloudAlbum:
@@ -209,3 +214,21 @@ class CloudSource(Protocol):
     def playlists(self) -> Iterator[CloudPlaylist | Skipped]: ...
 
     def playlist_items(self, playlist_id: str) -> PlaylistItems: ...
+
+
+# Reading provider answers, where any field may be missing, null or of another type.
+
+
+def json_text(value: object) -> str | None:
+    """A non-empty string, else None."""
+    return value if isinstance(value, str) and value else None
+
+
+def json_int(value: object) -> int | None:
+    """A JSON integer (not a bool), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def json_object(value: object) -> dict:
+    """An object, else an empty one."""
+    return value if isinstance(value, dict) else {}

@@ -35,6 +35,9 @@ from soulspot_pipeline.domain.cloud import (
     ProviderError,
     SavedAlbum,
     Skipped,
+    json_int,
+    json_object,
+    json_text,
     rebase_url,
 )
 from soulspot_pipeline.domain.resilience import RetryPolicy, parse_retry_after
@@ -58,32 +61,20 @@ def deezer_error(body: object) -> HttpFailure | None:
     error = body["error"] if isinstance(body["error"], dict) else {"message": str(body["error"])}
     code = error.get("code")
     status = _ERROR_STATUS.get(code, 502) if isinstance(code, int) else 502
-    kind = _str(error.get("type")) or "Error"
+    kind = json_text(error.get("type")) or "Error"
     said = f"{kind} {code}" if code is not None else kind
-    message = f"{said}: {_str(error.get('message')) or ''}".strip()
+    message = f"{said}: {json_text(error.get('message')) or ''}".strip()
     return HttpFailure(status, message, QUOTA_WAIT_S if status == 429 else None)
 
 
 # -- parsing: every field may be null or missing, only a missing id leaves an item out ------
 
 
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _id(value: object) -> str | None:
     """Deezer's ids are numbers; a string id is taken as it is."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return _str(value)
-
-
-def _dict(value: object) -> dict:
-    return value if isinstance(value, dict) else {}
+    return json_text(value)
 
 
 def _timestamp(value: object) -> str | None:
@@ -96,7 +87,7 @@ def _timestamp(value: object) -> str | None:
 
 
 def _picture(obj: dict, prefix: str) -> str | None:
-    url = _str(obj.get(f"{prefix}_xl")) or _str(obj.get(f"{prefix}_big"))
+    url = json_text(obj.get(f"{prefix}_xl")) or json_text(obj.get(f"{prefix}_big"))
     # Deezer links items without a picture to its grey placeholder, whose path has an empty image hash.
     return None if not url or "//" in urlparse(url).path else url
 
@@ -110,7 +101,7 @@ def parse_artist(obj: object) -> CloudArtist | Skipped:
     artist_id = _id(obj.get("id"))
     if artist_id is None:
         return Skipped(NO_ID)
-    return CloudArtist(artist_id=artist_id, name=_str(obj.get("name")) or "", image_url=_picture(obj, "picture"))
+    return CloudArtist(artist_id=artist_id, name=json_text(obj.get("name")) or "", image_url=_picture(obj, "picture"))
 
 
 def _embedded_artist(obj: object) -> CloudArtist:
@@ -118,11 +109,7 @@ def _embedded_artist(obj: object) -> CloudArtist:
     parsed = parse_artist(obj)
     if isinstance(parsed, CloudArtist):
         return parsed
-    return CloudArtist("", _str(_dict(obj).get("name")) or "")
-
-
-def _known(artist: CloudArtist) -> bool:
-    return bool(artist.artist_id or artist.name)
+    return CloudArtist("", json_text(json_object(obj).get("name")) or "")
 
 
 def parse_album(obj: object, artist: CloudArtist | None = None) -> CloudAlbum | Skipped:
@@ -133,15 +120,15 @@ def parse_album(obj: object, artist: CloudArtist | None = None) -> CloudAlbum | 
     if album_id is None:
         return Skipped(NO_ID)
     own = _embedded_artist(obj.get("artist"))
-    inferred = not _known(own) and artist is not None and _known(artist)
+    inferred = not own.known and artist is not None and artist.known
     return CloudAlbum(
         album_id=album_id,
-        title=_str(obj.get("title")) or "",
+        title=json_text(obj.get("title")) or "",
         artist=artist if inferred and artist is not None else own,
-        album_type=_str(obj.get("record_type")),
-        release_date=_str(obj.get("release_date")),
-        total_tracks=_int(obj.get("nb_tracks")),
-        upc=_str(obj.get("upc")),
+        album_type=json_text(obj.get("record_type")),
+        release_date=json_text(obj.get("release_date")),
+        total_tracks=json_int(obj.get("nb_tracks")),
+        upc=json_text(obj.get("upc")),
         image_url=_picture(obj, "cover"),
         artist_inferred=inferred,
     )
@@ -166,19 +153,19 @@ def parse_track(obj: object, album: CloudAlbum | None = None) -> CloudTrack | Sk
     if album is None:
         embedded = parse_album(obj.get("album"), artist)
         album = embedded if isinstance(embedded, CloudAlbum) else None
-    elif not _known(album.artist) and _known(artist):
+    elif not album.artist.known and artist.known:
         album = replace(album, artist=artist, artist_inferred=True)
     duration = obj.get("duration")
     seconds = duration if isinstance(duration, (int, float)) and not isinstance(duration, bool) else None
     return CloudTrack(
         track_id=track_id,
-        title=_str(obj.get("title")) or "",
+        title=json_text(obj.get("title")) or "",
         artist=artist,
         album=album,
-        isrc=normalize_isrc(_str(obj.get("isrc"))),
+        isrc=normalize_isrc(json_text(obj.get("isrc"))),
         duration_ms=int(seconds * 1000) if seconds is not None and math.isfinite(seconds) and seconds > 0 else None,
-        track_number=_int(obj.get("track_position")),
-        disc_number=_int(obj.get("disk_number")),
+        track_number=json_int(obj.get("track_position")),
+        disc_number=json_int(obj.get("disk_number")),
     )
 
 
@@ -190,16 +177,16 @@ def parse_playlist(obj: object) -> CloudPlaylist | Skipped:
         return Skipped(NO_ID)
     return CloudPlaylist(
         playlist_id=playlist_id,
-        name=_str(obj.get("title")) or "",
-        owner=_id(_dict(obj.get("creator")).get("id")),
-        version=_str(obj.get("checksum")),
-        track_count=_int(obj.get("nb_tracks")),
+        name=json_text(obj.get("title")) or "",
+        owner=_id(json_object(obj.get("creator")).get("id")),
+        version=json_text(obj.get("checksum")),
+        track_count=json_int(obj.get("nb_tracks")),
     )
 
 
 def parse_favorite_track(obj: object) -> Liked | Skipped:
     track = parse_track(obj)
-    return track if isinstance(track, Skipped) else Liked(track, _timestamp(_dict(obj).get("time_add")))
+    return track if isinstance(track, Skipped) else Liked(track, _timestamp(json_object(obj).get("time_add")))
 
 
 class DeezerResource(dg.ConfigurableResource):
@@ -299,7 +286,7 @@ class DeezerResource(dg.ConfigurableResource):
             if not isinstance(data, list):
                 raise ProviderError(f"{endpoint}: Deezer's answer at {url} is not a listing (no data)")
             yield from data
-            link = _str(body.get("next"))
+            link = json_text(body.get("next"))
             if link is None or not data:
                 return
             url, index = self._next_url(endpoint, link, index)
@@ -335,7 +322,7 @@ class DeezerResource(dg.ConfigurableResource):
             if isinstance(album, Skipped):
                 yield album
                 continue
-            liked = Liked(album, _timestamp(_dict(obj).get("time_add")))
+            liked = Liked(album, _timestamp(json_object(obj).get("time_add")))
             yield SavedAlbum(liked, partial(self._album_tracks, album))
 
     def _album_tracks(self, album: CloudAlbum) -> Iterator[CloudTrack | Skipped]:
@@ -346,7 +333,7 @@ class DeezerResource(dg.ConfigurableResource):
     def followed_artists(self) -> Iterator[Liked | Skipped]:
         for obj in self._pages("favorite artists", self._user_path("artists")):
             artist = parse_artist(obj)
-            yield artist if isinstance(artist, Skipped) else Liked(artist, _timestamp(_dict(obj).get("time_add")))
+            yield artist if isinstance(artist, Skipped) else Liked(artist, _timestamp(json_object(obj).get("time_add")))
 
     def playlists(self) -> Iterator[CloudPlaylist | Skipped]:
         for obj in self._pages("playlists", self._user_path("playlists")):
@@ -360,7 +347,7 @@ class DeezerResource(dg.ConfigurableResource):
             if isinstance(track, Skipped):
                 items.skip(track.reason)
             else:
-                items.tracks.append((track, _timestamp(_dict(obj).get("time_add"))))
+                items.tracks.append((track, _timestamp(json_object(obj).get("time_add"))))
         return items
 
 

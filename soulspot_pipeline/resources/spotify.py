@@ -43,6 +43,9 @@ from soulspot_pipeline.domain.cloud import (
     ProviderError,
     SavedAlbum,
     Skipped,
+    json_int,
+    json_object,
+    json_text,
     rebase_url,
 )
 from soulspot_pipeline.domain.resilience import RetryPolicy, parse_retry_after
@@ -165,22 +168,10 @@ def _refused(exc: SpotifyOauthError) -> str:
 # -- parsing: every field may be null or missing, only a missing id leaves an item out ------
 
 
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _dict(value: object) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
 def _image(images: object) -> str | None:
     # Spotify lists the largest image first.
     for image in images if isinstance(images, list) else ():
-        url = _str(_dict(image).get("url"))
+        url = json_text(json_object(image).get("url"))
         if url:
             return url
     return None
@@ -189,13 +180,13 @@ def _image(images: object) -> str | None:
 def parse_artist(obj: object) -> CloudArtist | Skipped:
     if not isinstance(obj, dict):
         return Skipped(NULL)
-    artist_id = _str(obj.get("id"))
+    artist_id = json_text(obj.get("id"))
     if artist_id is None:
         return Skipped(NO_ID)
     genres = obj.get("genres")
     return CloudArtist(
         artist_id=artist_id,
-        name=_str(obj.get("name")) or "",
+        name=json_text(obj.get("name")) or "",
         genres=tuple(g for g in genres if isinstance(g, str) and g) if isinstance(genres, list) else (),
         image_url=_image(obj.get("images")),
     )
@@ -208,33 +199,29 @@ def _main_artist(artists: object) -> CloudArtist:
         parsed = parse_artist(artist)
         if isinstance(parsed, CloudArtist):
             return parsed
-    name = next((n for a in listed if (n := _str(a.get("name")))), "")
+    name = next((n for a in listed if (n := json_text(a.get("name")))), "")
     return CloudArtist(artist_id="", name=name)
-
-
-def _known(artist: CloudArtist) -> bool:
-    return bool(artist.artist_id or artist.name)
 
 
 def parse_album(obj: object, fallback_artist: CloudArtist | None = None) -> CloudAlbum | Skipped:
     """An album; one naming no artist takes ``fallback_artist`` (its track's), as Deezer's parser does."""
     if not isinstance(obj, dict):
         return Skipped(NULL)
-    album_id = _str(obj.get("id"))
+    album_id = json_text(obj.get("id"))
     if album_id is None:
         return Skipped(NO_ID)
     artist = _main_artist(obj.get("artists"))
     inferred = False
-    if not _known(artist) and fallback_artist is not None and _known(fallback_artist):
+    if not artist.known and fallback_artist is not None and fallback_artist.known:
         artist, inferred = fallback_artist, True
     return CloudAlbum(
         album_id=album_id,
-        title=_str(obj.get("name")) or "",
+        title=json_text(obj.get("name")) or "",
         artist=artist,
-        album_type=_str(obj.get("album_type")),
-        release_date=_str(obj.get("release_date")),
-        total_tracks=_int(obj.get("total_tracks")),
-        upc=_str(_dict(obj.get("external_ids")).get("upc")),
+        album_type=json_text(obj.get("album_type")),
+        release_date=json_text(obj.get("release_date")),
+        total_tracks=json_int(obj.get("total_tracks")),
+        upc=json_text(json_object(obj.get("external_ids")).get("upc")),
         image_url=_image(obj.get("images")),
         artist_inferred=inferred,
     )
@@ -251,24 +238,24 @@ def parse_track(obj: object, album: CloudAlbum | None = None) -> CloudTrack | Sk
         return Skipped(LOCAL_FILE)
     if kind not in (None, "track"):
         return Skipped(UNAVAILABLE)
-    track_id = _str(obj.get("id"))
+    track_id = json_text(obj.get("id"))
     if track_id is None:
         return Skipped(NO_ID)
     artist = _main_artist(obj.get("artists"))
     if album is None:
         embedded = parse_album(obj.get("album"), artist)
         album = embedded if isinstance(embedded, CloudAlbum) else None
-    elif not _known(album.artist) and _known(artist):
+    elif not album.artist.known and artist.known:
         album = replace(album, artist=artist, artist_inferred=True)
     return CloudTrack(
         track_id=track_id,
-        title=_str(obj.get("name")) or "",
+        title=json_text(obj.get("name")) or "",
         artist=artist,
         album=album,
-        isrc=normalize_isrc(_str(_dict(obj.get("external_ids")).get("isrc"))),
-        duration_ms=_int(obj.get("duration_ms")),
-        track_number=_int(obj.get("track_number")),
-        disc_number=_int(obj.get("disc_number")),
+        isrc=normalize_isrc(json_text(json_object(obj.get("external_ids")).get("isrc"))),
+        duration_ms=json_int(obj.get("duration_ms")),
+        track_number=json_int(obj.get("track_number")),
+        disc_number=json_int(obj.get("disc_number")),
     )
 
 
@@ -277,7 +264,7 @@ def parse_saved_track(entry: object) -> Liked | Skipped:
     if not isinstance(entry, dict):
         return Skipped(NULL)
     track = parse_track(entry.get("track"))
-    return track if isinstance(track, Skipped) else Liked(track, _str(entry.get("added_at")))
+    return track if isinstance(track, Skipped) else Liked(track, json_text(entry.get("added_at")))
 
 
 def parse_saved_album(entry: object) -> tuple[CloudAlbum, str | None, dict | None] | Skipped:
@@ -298,24 +285,24 @@ def parse_saved_album(entry: object) -> tuple[CloudAlbum, str | None, dict | Non
     album = parse_album(raw, _main_artist(first.get("artists")) if first else None)
     if isinstance(album, Skipped):
         return album
-    return album, _str(entry.get("added_at")), listing
+    return album, json_text(entry.get("added_at")), listing
 
 
 def parse_playlist(obj: object) -> CloudPlaylist | Skipped:
     if not isinstance(obj, dict):
         return Skipped(NULL)
-    playlist_id = _str(obj.get("id"))
+    playlist_id = json_text(obj.get("id"))
     if playlist_id is None:
         return Skipped(NO_ID)
     # `items` is the current name of the deprecated `tracks`.
-    listing = _dict(obj.get("items")) or _dict(obj.get("tracks"))
-    owner = _dict(obj.get("owner")).get("id")
+    listing = json_object(obj.get("items")) or json_object(obj.get("tracks"))
+    owner = json_object(obj.get("owner")).get("id")
     return CloudPlaylist(
         playlist_id=playlist_id,
-        name=_str(obj.get("name")) or "",
+        name=json_text(obj.get("name")) or "",
         owner=str(owner) if isinstance(owner, (str, int)) and not isinstance(owner, bool) and owner != "" else None,
-        version=_str(obj.get("snapshot_id")),
-        track_count=_int(listing.get("total")),
+        version=json_text(obj.get("snapshot_id")),
+        track_count=json_int(listing.get("total")),
     )
 
 
@@ -327,7 +314,7 @@ def parse_playlist_entry(entry: object) -> tuple[CloudTrack, str | None] | Skipp
         return Skipped(LOCAL_FILE)
     item = entry.get("item") if entry.get("item") is not None else entry.get("track")
     track = parse_track(item)
-    return track if isinstance(track, Skipped) else (track, _str(entry.get("added_at")))
+    return track if isinstance(track, Skipped) else (track, json_text(entry.get("added_at")))
 
 
 # -- the client ---------------------------------------------------------------------------
@@ -495,7 +482,7 @@ class SpotifyResource(dg.ConfigurableResource):
         """The items of ``listing`` and of the pages after it, each ``next`` rebased onto our API URL."""
         while True:
             yield from listing["items"]
-            link = _str(listing.get("next"))
+            link = json_text(listing.get("next"))
             if link is None:
                 return
             url = self._rebased(endpoint, link)
@@ -533,7 +520,7 @@ class SpotifyResource(dg.ConfigurableResource):
             items = self._pages(endpoint, f"albums/{quote(album.album_id, safe='')}/tracks", {"limit": 50, "offset": 0})
         else:
             guard = PageGuard("Spotify", endpoint, self.max_pages)
-            first = _str(listing.get("href"))
+            first = json_text(listing.get("href"))
             if first is not None and (url := rebase_url(first, self._base, SPOTIFY_API_URL)) is not None:
                 guard.visit(url)
             items = self._follow(endpoint, listing, guard)
