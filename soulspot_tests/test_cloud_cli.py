@@ -9,12 +9,15 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import httpx
 import pytest
 
+from soulspot_pipeline.definitions import build_definitions
 from soulspot_pipeline.devkit.standins.spotify import SpotifyStandin, generate_library
 from soulspot_pipeline.resources.spotify import SCOPES, TokenFile
+from soulspot_pipeline.settings import Settings
 
 pytestmark = pytest.mark.e2e  # the command or the demo in a subprocess, as a user runs it
 
@@ -89,11 +92,13 @@ def test_a_sync_killed_half_way_and_run_again_ends_as_a_clean_sync_would(tmp_pat
             TokenFile(folder / "data" / "secrets" / "spotify-token.json").save_token_to_cache(
                 {**server.issue_tokens(" ".join(SCOPES)), "expires_at": int(time.time()) + 3600}
             )
-        # Once, to the end, in a fresh library: what a clean sync leaves.
-        clean = subprocess.run(
-            [str(SOULSPOT), "refresh"], env=cli_env(clean_dir, server), capture_output=True, text=True, timeout=300
-        )
-        assert clean.returncode == 0, clean.stdout[-3000:] + clean.stderr[-3000:]
+        # Once, to the end, in a fresh library: what a clean sync leaves (in this process: only
+        # the killed run and the one after it need to be the command).
+        settings = Settings.from_env(cli_env(clean_dir, server))
+        (clean_dir / "dagster").mkdir()
+        with dg.instance_for_test(temp_dir=str(clean_dir / "dagster")) as instance:
+            clean = build_definitions(settings).resolve_job_def("library_refresh").execute_in_process(instance=instance)
+        assert clean.success
 
         # Half-way through the saved tracks, the whole run is killed.
         server.delay_s = 0.05
