@@ -9,7 +9,7 @@ touches them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
@@ -52,6 +52,12 @@ class CloudAlbum:
     image_url: str | None = None
     # The object named no artist, so the artist is its track's: a guess a listed one beats.
     artist_inferred: bool = False
+
+    def credited_to(self, artist: CloudArtist | None) -> CloudAlbum:
+        """This album, credited to ``artist`` (its track's) when it names no artist of its own."""
+        if self.artist.known or artist is None or not artist.known:
+            return self
+        return replace(self, artist=artist, artist_inferred=True)
 
 
 @dataclass(frozen=True, slots=True)

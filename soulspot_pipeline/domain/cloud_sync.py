@@ -189,17 +189,8 @@ def collect(
     say = progress or (lambda _: None)
 
     def liked_tracks() -> int:
-        likes = sync.likes.setdefault("track", {})
-        for liked in _listed(sync, "liked tracks", source.liked_tracks(), Liked):
-            track = liked.item
-            if not isinstance(track, CloudTrack):
-                raise TypeError(f"{source.name} listed a {type(track).__name__} among liked tracks")
-            if track.track_id in likes:
-                sync.skip("liked tracks", DUPLICATE)
-                continue
-            sync.add_track(track)
-            likes[track.track_id] = liked.added_at
-        return len(likes)
+        tracks = source.liked_tracks()
+        return _read_likes(sync, "track", "liked tracks", tracks, CloudTrack, lambda t: t.track_id, sync.add_track)
 
     def saved_albums() -> int:
         likes = sync.likes.setdefault("album", {})
@@ -232,17 +223,10 @@ def collect(
         return len(likes)
 
     def followed_artists() -> int:
-        likes = sync.likes.setdefault("artist", {})
-        for liked in _listed(sync, "followed artists", source.followed_artists(), Liked):
-            artist = liked.item
-            if not isinstance(artist, CloudArtist):
-                raise TypeError(f"{source.name} listed a {type(artist).__name__} among followed artists")
-            if artist.artist_id in likes:
-                sync.skip("followed artists", DUPLICATE)
-                continue
-            sync.add_artist(artist)
-            likes[artist.artist_id] = liked.added_at
-        return len(likes)
+        artists = source.followed_artists()
+        return _read_likes(
+            sync, "artist", "followed artists", artists, CloudArtist, lambda a: a.artist_id, sync.add_artist
+        )
 
     def playlists() -> int:
         listed: dict[str, CloudPlaylist] = {}
@@ -300,6 +284,30 @@ def collect(
         details = "; ".join(f"{name}: {detail}" for name, detail in refused.items())
         raise ProviderError(f"{source.name} refused every endpoint ({details}); check the account and its settings")
     return sync
+
+
+def _read_likes(
+    sync: SourceSync,
+    kind: str,
+    endpoint: str,
+    listing: Iterable[Liked | Skipped],
+    item_type: type[T],
+    key: Callable[[T], str],
+    add: Callable[[T], None],
+) -> int:
+    """Store a listing of liked tracks or followed artists once each, in ``sync.likes[kind]``."""
+    likes = sync.likes.setdefault(kind, {})
+    for liked in _listed(sync, endpoint, listing, Liked):
+        item = liked.item
+        if not isinstance(item, item_type):
+            raise TypeError(f"{sync.source} listed a {type(item).__name__} among {endpoint}")
+        item_id = key(item)
+        if item_id in likes:
+            sync.skip(endpoint, DUPLICATE)
+            continue
+        add(item)
+        likes[item_id] = liked.added_at
+    return len(likes)
 
 
 def _listed(sync: SourceSync, endpoint: str, items: Iterable[T | Skipped], kind: type[T]) -> list[T]:

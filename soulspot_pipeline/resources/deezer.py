@@ -7,7 +7,6 @@ HTTP errors, so quota answers are waited out and refusals recorded.
 
 import math
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, ClassVar
@@ -119,19 +118,16 @@ def parse_album(obj: object, artist: CloudArtist | None = None) -> CloudAlbum | 
     album_id = _id(obj.get("id"))
     if album_id is None:
         return Skipped(NO_ID)
-    own = _embedded_artist(obj.get("artist"))
-    inferred = not own.known and artist is not None and artist.known
     return CloudAlbum(
         album_id=album_id,
         title=json_text(obj.get("title")) or "",
-        artist=artist if inferred and artist is not None else own,
+        artist=_embedded_artist(obj.get("artist")),
         album_type=json_text(obj.get("record_type")),
         release_date=json_text(obj.get("release_date")),
         total_tracks=json_int(obj.get("nb_tracks")),
         upc=json_text(obj.get("upc")),
         image_url=_picture(obj, "cover"),
-        artist_inferred=inferred,
-    )
+    ).credited_to(artist)
 
 
 def parse_track(obj: object, album: CloudAlbum | None = None) -> CloudTrack | Skipped:
@@ -153,8 +149,8 @@ def parse_track(obj: object, album: CloudAlbum | None = None) -> CloudTrack | Sk
     if album is None:
         embedded = parse_album(obj.get("album"), artist)
         album = embedded if isinstance(embedded, CloudAlbum) else None
-    elif not album.artist.known and artist.known:
-        album = replace(album, artist=artist, artist_inferred=True)
+    else:
+        album = album.credited_to(artist)
     duration = obj.get("duration")
     seconds = duration if isinstance(duration, (int, float)) and not isinstance(duration, bool) else None
     return CloudTrack(

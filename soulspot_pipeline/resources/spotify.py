@@ -11,7 +11,6 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from functools import partial
 from http import HTTPStatus
 from pathlib import Path
@@ -210,21 +209,16 @@ def parse_album(obj: object, fallback_artist: CloudArtist | None = None) -> Clou
     album_id = json_text(obj.get("id"))
     if album_id is None:
         return Skipped(NO_ID)
-    artist = _main_artist(obj.get("artists"))
-    inferred = False
-    if not artist.known and fallback_artist is not None and fallback_artist.known:
-        artist, inferred = fallback_artist, True
     return CloudAlbum(
         album_id=album_id,
         title=json_text(obj.get("name")) or "",
-        artist=artist,
+        artist=_main_artist(obj.get("artists")),
         album_type=json_text(obj.get("album_type")),
         release_date=json_text(obj.get("release_date")),
         total_tracks=json_int(obj.get("total_tracks")),
         upc=json_text(json_object(obj.get("external_ids")).get("upc")),
         image_url=_image(obj.get("images")),
-        artist_inferred=inferred,
-    )
+    ).credited_to(fallback_artist)
 
 
 def parse_track(obj: object, album: CloudAlbum | None = None) -> CloudTrack | Skipped:
@@ -245,8 +239,8 @@ def parse_track(obj: object, album: CloudAlbum | None = None) -> CloudTrack | Sk
     if album is None:
         embedded = parse_album(obj.get("album"), artist)
         album = embedded if isinstance(embedded, CloudAlbum) else None
-    elif not album.artist.known and artist.known:
-        album = replace(album, artist=artist, artist_inferred=True)
+    else:
+        album = album.credited_to(artist)
     return CloudTrack(
         track_id=track_id,
         title=json_text(obj.get("name")) or "",
