@@ -13,6 +13,10 @@
 The first call creates .venv/ beside this file and installs the exact versions pinned in
 requirements.lock into it, then the project itself; later calls reinstall only when
 pyproject.toml or requirements.lock changed.
+
+Then the soulspot command takes this process's place (on Windows: runs as its child), so
+Ctrl-C and SIGTERM reach it directly, it shuts down cleanly, and its exit code is ours.
+`test` and `upgrade-lock` wait for what they run to stop by itself on Ctrl-C; no traceback.
 """
 
 from __future__ import annotations
@@ -49,6 +53,23 @@ def _wanted() -> bytes:
     return digest.hexdigest().encode()
 
 
+def call(command: list[str]) -> int:
+    """Run ``command`` to its end. A Ctrl-C in the terminal reaches it too, and it stops by
+    itself: we wait for that instead of killing it (as ``subprocess.call`` would)."""
+    with subprocess.Popen(command) as process:
+        while True:
+            try:
+                return process.wait()
+            except KeyboardInterrupt:
+                continue
+
+
+def check_call(command: list[str]) -> None:
+    code = call(command)
+    if code != 0:
+        sys.exit(code)  # the command said why
+
+
 def ensure_installed() -> None:
     if not PYTHON.exists():
         print(f"creating {VENV}", flush=True)
@@ -57,29 +78,29 @@ def ensure_installed() -> None:
     if STAMP.exists() and STAMP.read_bytes() == wanted:
         return
     print(f"installing soulspot-pipeline and the versions pinned in {LOCK.name}", flush=True)
-    subprocess.check_call([*PIP, "-r", str(LOCK)])
-    subprocess.check_call([*PIP, "--no-deps", "-e", f"{ROOT}[test]"])
+    check_call([*PIP, "-r", str(LOCK)])
+    check_call([*PIP, "--no-deps", "-e", f"{ROOT}[test]"])
     STAMP.write_bytes(wanted)
 
 
 def run_checks() -> int:
     for name, command in CHECKS:
-        done = subprocess.run([str(BIN / command[0]), *command[1:]], cwd=ROOT)
-        if done.returncode != 0:
+        code = call([str(BIN / command[0]), *command[1:]])
+        if code != 0:
             print(f"\n{name} check failed (`{' '.join(command)}`); fix the above, then run the tests again", flush=True)
-            return done.returncode
+            return code
     print("lint, format, types and layers: clean", flush=True)
     return 0
 
 
 def upgrade_lock() -> int:
     """Resolve the newest versions pyproject.toml allows, for every platform and Python 3.11+."""
-    subprocess.check_call([*PIP, "uv"])
+    check_call([*PIP, "uv"])
     command = [
         str(BIN / "uv"), "pip", "compile", "pyproject.toml", "--extra", "test", "--universal",
         "--python-version", "3.11", "--upgrade", "-o", LOCK.name,
     ]  # fmt: skip
-    code = subprocess.call(command, cwd=ROOT)
+    code = call(command)
     if code == 0:
         print(f"{LOCK.name} upgraded: run `python3 run.py test` before committing it", flush=True)
     return code
@@ -97,9 +118,16 @@ def main(argv: list[str]) -> int:
         args = argv[1:]
         if "--fast" in args:
             args = [*FAST_TIER, *(a for a in args if a != "--fast")]
-        return run_checks() or subprocess.call([str(PYTHON), "-m", "pytest", *args])
-    return subprocess.call([str(BIN / "soulspot"), *argv])
+        return run_checks() or call([str(PYTHON), "-m", "pytest", *args])
+    command = [str(BIN / "soulspot"), *argv]
+    if os.name == "nt":  # no exec there: a child, which gets the console's Ctrl-C as we do
+        return call(command)
+    sys.stdout.flush()  # exec drops what is still buffered
+    os.execv(command[0], command)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:  # in run.py's own steps (checking or creating the venv)
+        sys.exit(130)

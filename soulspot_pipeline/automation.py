@@ -1,10 +1,12 @@
 """Jobs, schedules and sensors: when the phases run."""
 
 import hashlib
+from collections.abc import Mapping
 
 import dagster as dg
 import duckdb
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition  # not exported
+from dagster._record import copy as copy_record
 
 from soulspot_pipeline.assets.cleanup import library_cleanup
 from soulspot_pipeline.assets.cloud import cloud_assets
@@ -34,6 +36,8 @@ from soulspot_pipeline.store.database import DatabaseLockedError, LibraryDatabas
 
 # Files modified this recently may still be being copied in; a scan waits for them.
 SETTLE_SECONDS = 30
+
+Job = dg.JobDefinition | UnresolvedAssetJobDefinition
 
 library_refresh = dg.define_asset_job(
     "library_refresh",
@@ -74,37 +78,54 @@ cleanup = dg.define_asset_job(
     description="Give up downloads failed for a week and remove leftovers of interrupted imports.",
 )
 
-cleanup_schedule = dg.ScheduleDefinition(
-    name="cleanup_schedule",
-    job=cleanup,
-    cron_schedule="30 4 * * *",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Cleans up every night at 04:30.",
-)
+
+def with_run_tags(job: Job, tags: Mapping[str, str]) -> Job:
+    """``job``, every run of it also tagged with ``tags`` (SOULSPOT_RUN_TAGS: the demo's soulspot/mode=DEMO).
+
+    They join the job's tags as well as its run tags: a run launched from the UI takes the
+    former, one started by a sensor, a schedule or ``dagster job execute`` the latter.
+    """
+    if not tags:
+        return job
+    if isinstance(job, UnresolvedAssetJobDefinition):
+        return copy_record(job, tags={**(job.tags or {}), **tags}, run_tags={**(job.run_tags or {}), **tags})
+    separate = {**job.run_tags, **tags} if job.has_separately_defined_run_tags else None
+    return job._copy(tags={**job.tags, **tags}, run_tags=separate)  # no public way to copy a job with new tags
 
 
-def _schedule(
-    name: str,
-    job: dg.JobDefinition | UnresolvedAssetJobDefinition,
-    cron: str,
-    settings: Settings,
-    what: str,
-    variable: str,
-) -> dg.ScheduleDefinition:
+def _tags_of_runs(job: Job) -> dict[str, str]:
+    # Dagster adds them to the run itself; a request that names them shows, in its tick and in
+    # tests, every tag its run will carry.
+    return dict(job.run_tags or {})
+
+
+def build_cleanup_schedule(job: Job = cleanup) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name="cleanup_schedule",
+        job=job,
+        cron_schedule="30 4 * * *",
+        tags=_tags_of_runs(job),
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Cleans up every night at 04:30.",
+    )
+
+
+def _schedule(name: str, job: Job, cron: str, settings: Settings, what: str, variable: str) -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(
         name=name,
         job=job,
         cron_schedule=cron,
         execution_timezone=settings.timezone,
+        tags=_tags_of_runs(job),
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description=f"{what} on '{cron}' ({variable}).",
     )
 
 
-def build_cloud_schedule(settings: Settings) -> dg.ScheduleDefinition:
+def build_cloud_schedule(settings: Settings, job: Job = cloud_sync) -> dg.ScheduleDefinition:
     return _schedule(
         "cloud_sync_schedule",
-        cloud_sync,
+        job,
         settings.cloud_cron,
         settings,
         "Syncs the cloud providers",
@@ -112,10 +133,10 @@ def build_cloud_schedule(settings: Settings) -> dg.ScheduleDefinition:
     )
 
 
-def build_music_folder_schedule(settings: Settings) -> dg.ScheduleDefinition:
+def build_music_folder_schedule(settings: Settings, job: Job = music_folder_scan) -> dg.ScheduleDefinition:
     return _schedule(
         "music_folder_scan_schedule",
-        music_folder_scan,
+        job,
         settings.scan_cron,
         settings,
         "Scans the music folder",
@@ -136,6 +157,7 @@ def build_automation_sensor(
     return dg.AutomationConditionSensorDefinition(
         "phase_automation",
         target=targets,
+        run_tags=settings.run_tags,
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=60,
         description=(
@@ -147,12 +169,14 @@ def build_automation_sensor(
     )
 
 
-def build_music_folder_sensor(settings: Settings, clock: Clock | None = None) -> dg.SensorDefinition:
+def build_music_folder_sensor(
+    settings: Settings, clock: Clock | None = None, *, job: Job = music_folder_scan
+) -> dg.SensorDefinition:
     clock = clock or Clock()
 
     @dg.sensor(
         name="music_folder_sensor",
-        job=music_folder_scan,
+        job=job,
         minimum_interval_seconds=settings.music_sensor_interval_s,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Requests a scan when audio files in the music folder are added, changed or removed.",
@@ -182,6 +206,7 @@ def build_music_folder_sensor(settings: Settings, clock: Clock | None = None) ->
             return dg.SkipReason(skip_message(decision, f"the scan of the change to {fingerprint.files} audio files"))
         return _request(
             context,
+            job,
             work,
             decision,
             now,
@@ -227,12 +252,12 @@ WHERE t.download_state = 'pending' AND d.track_id IS NULL ORDER BY 1
 """
 
 
-def build_pending_downloads_sensor(clock: Clock | None = None) -> dg.SensorDefinition:
+def build_pending_downloads_sensor(clock: Clock | None = None, *, job: Job = download_wanted) -> dg.SensorDefinition:
     clock = clock or Clock()
 
     @dg.sensor(
         name="pending_downloads_sensor",
-        job=download_wanted,
+        job=job,
         minimum_interval_seconds=120,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Starts a download run when tracks become pending that no download has been tried for.",
@@ -253,7 +278,7 @@ def build_pending_downloads_sensor(clock: Clock | None = None) -> dg.SensorDefin
         if not decision.request:
             return dg.SkipReason(skip_message(decision, f"the download run for these {len(pending)} pending tracks"))
         tags = {"soulspot/trigger": "pending_downloads_sensor", "soulspot/pending": str(len(pending))}
-        return _request(context, work, decision, now, tags)
+        return _request(context, job, work, decision, now, tags)
 
     return pending_downloads_sensor
 
@@ -266,12 +291,12 @@ _ACTIVE = "SELECT username, remote_filename FROM library.downloads WHERE state =
 FOLLOW_EVERY_S = 600
 
 
-def build_transfer_monitor_sensor(clock: Clock | None = None) -> dg.SensorDefinition:
+def build_transfer_monitor_sensor(clock: Clock | None = None, *, job: Job = follow_downloads) -> dg.SensorDefinition:
     clock = clock or Clock()
 
     @dg.sensor(
         name="transfer_monitor_sensor",
-        job=follow_downloads,
+        job=job,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
@@ -305,7 +330,7 @@ def build_transfer_monitor_sensor(clock: Clock | None = None) -> dg.SensorDefini
         if not decision.request:
             return dg.SkipReason(skip_message(decision, f"the follow run for {len(active)} downloads in progress"))
         tags = {"soulspot/trigger": "transfer_monitor_sensor", "soulspot/active": str(len(active))}
-        return _request(context, work, decision, now, tags)
+        return _request(context, job, work, decision, now, tags)
 
     return transfer_monitor_sensor
 
@@ -361,6 +386,7 @@ def _decide(
 
 def _request(
     context: dg.SensorEvaluationContext,
+    job: Job,
     work: str,
     decision: RunDecision,
     now: float,
@@ -373,5 +399,5 @@ def _request(
     context.update_cursor(cursor_text(Requested(work, decision.attempt, now, seen)))
     return dg.RunRequest(
         run_key=f"{work}:{decision.attempt}",
-        tags={**tags, WORK_TAG: work, ATTEMPT_TAG: str(decision.attempt)},
+        tags={**_tags_of_runs(job), **tags, WORK_TAG: work, ATTEMPT_TAG: str(decision.attempt)},
     )

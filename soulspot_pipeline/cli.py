@@ -4,68 +4,160 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-from soulspot_pipeline.settings import Settings
+from soulspot_pipeline.child_process import Child
+from soulspot_pipeline.run_console import dagster_command, execute_job, log_exception, new_log_path
+from soulspot_pipeline.scan.scanner import missing_folder_problem
+from soulspot_pipeline.settings import Settings, SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+UI_URL = "http://127.0.0.1:3000"
+# (settings key in the instance config, the folder under <data>/dagster it is pointed at)
+_INSTANCE_FOLDERS = (
+    (("local_artifact_storage", "config", "base_dir"), "storage", "SOULSPOT_DAGSTER_STORAGE"),
+    (("storage", "sqlite", "base_dir"), "storage", "SOULSPOT_DAGSTER_STORAGE"),
+    (("compute_logs", "config", "base_dir"), "logs", "SOULSPOT_DAGSTER_LOGS"),
+)
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+class UserError(Exception):
+    """Something the user can fix, said in a sentence; the console shows no traceback."""
 
 
 def instance_env(settings: Settings) -> dict[str, str]:
-    """The environment Dagster needs: its instance under the data folder."""
-    home = os.environ.get("DAGSTER_HOME")
-    if not home:
-        home = str(PROJECT_ROOT if (PROJECT_ROOT / "dagster.yaml").exists() else Path.cwd())
+    """The environment Dagster runs in: its instance under the data folder.
+
+    ``DAGSTER_HOME`` is ``<data>/dagster``, with a copy of the project's ``dagster.yaml``
+    whose folders are made absolute there; a ``DAGSTER_HOME`` of your own is kept as it is.
+    """
     env = dict(os.environ)
-    env.setdefault("SOULSPOT_DATA_DIR", str(settings.data_dir))
-    env["DAGSTER_HOME"] = home
-    env.setdefault("SOULSPOT_DAGSTER_STORAGE", str(settings.dagster_home / "storage"))
-    env.setdefault("SOULSPOT_DAGSTER_LOGS", str(settings.dagster_home / "logs"))
-    for key in ("SOULSPOT_DAGSTER_STORAGE", "SOULSPOT_DAGSTER_LOGS"):
-        Path(env[key]).mkdir(parents=True, exist_ok=True)
+    env["SOULSPOT_DATA_DIR"] = str(settings.data_dir)
+    if not env.get("DAGSTER_HOME"):
+        env["DAGSTER_HOME"] = str(settings.dagster_home)
+    home = Path(env["DAGSTER_HOME"])
+    if home.resolve() == settings.dagster_home.resolve():
+        write_instance_config(home, env)
+    os.environ.update({k: env[k] for k in ("DAGSTER_HOME", "SOULSPOT_DATA_DIR")})
     return env
 
 
-def _dagster() -> str:
-    beside = Path(sys.executable).with_name("dagster")
-    return str(beside) if beside.exists() else (shutil.which("dagster") or "dagster")
+def write_instance_config(home: Path, env: dict[str, str]) -> None:
+    """``home/dagster.yaml``: the project's instance settings, its folders under ``home``."""
+    import yaml
+
+    config = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text(encoding="utf-8")) or {}
+    for keys, folder, variable in _INSTANCE_FOLDERS:
+        target = Path(env.get(variable) or home / folder)
+        target.mkdir(parents=True, exist_ok=True)
+        section = config
+        for key in keys[:-1]:
+            section = section.setdefault(key, {})
+        section[keys[-1]] = str(target)
+    text = "# Written by soulspot from the project's dagster.yaml; edits are overwritten.\n" + yaml.safe_dump(
+        config, sort_keys=False
+    )
+    path = home / "dagster.yaml"
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
 
 
-def refresh(settings: Settings) -> int:
+def refresh(settings: Settings, *, verbose: bool, log_path: Path) -> int:
+    check_music_folder(settings)
+    check_database_free(settings)
     env = instance_env(settings)
-    _recover_abandoned_runs(env)
-    print(f"library database: {settings.duckdb_path}\nmusic folder:     {settings.music_dir}", flush=True)
-    command = [_dagster(), "job", "execute", "-m", "soulspot_pipeline.definitions", "-j", "library_refresh"]
-    code = subprocess.call(command, env=env)
-    if code == 0:
-        print(f"\nlibrary refreshed; query it with soulspot_pipeline.connect() ({settings.snapshot_path})")
-    return code
+    say(f"library {settings.duckdb_path}, music folder {settings.music_dir}")
+    for run_id in _recover_abandoned_runs():
+        say(f"marked run {run_id} failed: its process is gone (it had been killed)")
+    run = execute_job("library_refresh", env, log_path, say=say, verbose=verbose)
+    if run.interrupted:
+        say(f"refresh stopped after {run.seconds:.0f} s (Ctrl-C); what the phases had written is kept. Log: {log_path}")
+        return 130
+    if run.code == 0:
+        say(f"refreshed in {run.seconds:.0f} s. Query it: soulspot_pipeline.connect() ({settings.snapshot_path})")
+    else:
+        failed = sum(1 for o in run.outcomes.values() if o.status == "failed")
+        say(f"refresh failed after {run.seconds:.0f} s: {failed or 'a'} phase(s) failed (above); the rest is kept")
+    say(f"full log: {log_path} · every run and table in the UI: python3 run.py ui ({UI_URL})")
+    return 0 if run.code == 0 else 1
 
 
-def _recover_abandoned_runs(env: dict[str, str]) -> None:
+def check_music_folder(settings: Settings) -> None:
+    """Stop before the run when the music folder is missing and should not be (see ``missing_folder_problem``)."""
+    if settings.music_dir.is_dir():
+        return
+    problem = missing_folder_problem(
+        str(settings.music_dir.expanduser().resolve()),
+        known_files=_known_files(settings),
+        must_exist=settings.music_dir_given,
+    )
+    if problem:
+        raise UserError(problem)
+
+
+def _known_files(settings: Settings) -> int:
+    """Files the library knows in the music folder, read from the snapshot (never blocks a run)."""
+    if not settings.snapshot_path.exists():
+        return 0
+    from soulspot_pipeline.store.notebook import connect
+
+    root = str(settings.music_dir.expanduser().resolve()).rstrip(os.sep) + os.sep
+    conn = connect(settings.snapshot_path)
+    try:
+        return conn.execute(
+            "SELECT count(*) FROM library.local_files WHERE NOT missing AND starts_with(path, ?)", [root]
+        ).fetchall()[0][0]
+    except Exception:  # an old or partial snapshot: the scan itself checks again
+        return 0
+    finally:
+        conn.close()
+
+
+def check_database_free(settings: Settings) -> None:
+    """Stop before the run when another program holds the library database."""
+    if not settings.duckdb_path.exists():
+        return
+    from soulspot_pipeline.store.database import DatabaseLockedError, connect_when_free
+
+    try:
+        connect_when_free(str(settings.duckdb_path), wait_s=settings.db_lock_wait_s, hint=LOCKED_HINT).close()
+    except DatabaseLockedError as exc:
+        raise UserError(str(exc)) from exc
+
+
+LOCKED_HINT = (
+    "Close that program (a notebook reads the library with soulspot_pipeline.connect(), never the main file), "
+    "or wait for it, then run again."
+)
+
+
+def _recover_abandoned_runs() -> list[str]:
     # A run killed earlier would otherwise hold the duckdb pool and block this one forever.
-    os.environ.update({k: env[k] for k in ("DAGSTER_HOME", "SOULSPOT_DAGSTER_STORAGE", "SOULSPOT_DAGSTER_LOGS")})
     import dagster as dg
 
     from soulspot_pipeline.run_recovery import recover_abandoned_runs
 
     with dg.DagsterInstance.get() as instance:
-        for run_id in recover_abandoned_runs(instance):
-            print(f"marked run {run_id} failed: its process is gone (it had been killed)", flush=True)
+        return recover_abandoned_runs(instance)
 
 
 def ui(settings: Settings, host: str, port: int) -> int:
     env = instance_env(settings)
-    workspace = Path(env["DAGSTER_HOME"]) / "workspace.yaml"
-    command = [_dagster(), "dev", "-h", host, "-p", str(port)]
-    if workspace.exists():
-        command += ["-w", str(workspace)]
-    else:
-        command += ["-m", "soulspot_pipeline.definitions"]
-    return subprocess.call(command, env=env)
+    home = Path(env["DAGSTER_HOME"])
+    workspace = next((w for w in (home / "workspace.yaml", PROJECT_ROOT / "workspace.yaml") if w.exists()), None)
+    command = [dagster_command(), "dev", "-h", host, "-p", str(port)]
+    command += ["-w", str(workspace)] if workspace else ["-m", "soulspot_pipeline.definitions"]
+    say(f"the Dagster UI at http://{host}:{port} (instance {home}); Ctrl-C stops it")
+    # Started in DAGSTER_HOME: from the project folder, `dagster dev` would warn about its dagster.yaml.
+    with Child(command, env=env, cwd=home) as child:
+        code = child.wait()
+    say("the UI stopped")
+    return 0 if child.interrupted is not None else code
 
 
 def spotify_login(settings: Settings, open_browser: bool) -> int:
@@ -100,7 +192,10 @@ def spotify_login(settings: Settings, open_browser: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="soulspot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("refresh", help="run the full library refresh (every phase) once")
+    refresh_parser = commands.add_parser("refresh", help="run the full library refresh (every phase) once")
+    refresh_parser.add_argument(
+        "--verbose", action="store_true", help="also show Dagster's event log live (it always goes to the log file)"
+    )
     ui_parser = commands.add_parser("ui", help="open the Dagster UI with schedules and sensors running")
     ui_parser.add_argument("--host", default="127.0.0.1")
     ui_parser.add_argument("--port", type=int, default=3000)
@@ -146,14 +241,35 @@ def main(argv: list[str] | None = None) -> int:
     demo_parser.add_argument("--host", default="127.0.0.1")
     demo_parser.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)
-
     if args.command == "demo":  # before reading settings: the demo uses none of the user's
-        from soulspot_pipeline.devkit.demo import run_demo
-
+        try:
+            from soulspot_pipeline.devkit.demo import run_demo
+        except KeyboardInterrupt:
+            return 130
         return run_demo(args.data_dir, ui=not args.no_ui, host=args.host, port=args.port)
+    log_path = new_log_path(args.command)
+    try:
+        return run_command(args, log_path)
+    except (UserError, SettingsError) as exc:
+        log_exception(log_path, f"soulspot {args.command} stopped")
+        print(f"soulspot {args.command}: {exc}\n(details in {log_path})", file=sys.stderr)
+        return 2 if isinstance(exc, SettingsError) else 1
+    except KeyboardInterrupt:  # before or after a run (during one, the run is stopped and told)
+        print(f"soulspot {args.command}: stopped (Ctrl-C)", file=sys.stderr)
+        return 130
+    except Exception as exc:  # anything else: one line here, the traceback in the log
+        log_exception(log_path, f"soulspot {args.command} failed")
+        print(
+            f"soulspot {args.command} failed: {type(exc).__name__}: {exc}\nThe traceback is in {log_path}",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def run_command(args: argparse.Namespace, log_path: Path) -> int:
     settings = Settings.from_env()
     if args.command == "refresh":
-        return refresh(settings)
+        return refresh(settings, verbose=args.verbose, log_path=log_path)
     if args.command == "ui":
         return ui(settings, args.host, args.port)
     if args.command == "spotify-login":

@@ -19,19 +19,20 @@ from soulspot_pipeline.assets.library import (
 from soulspot_pipeline.automation import (
     abandoned_runs_sensor,
     build_automation_sensor,
+    build_cleanup_schedule,
     build_cloud_schedule,
     build_music_folder_schedule,
     build_music_folder_sensor,
+    build_pending_downloads_sensor,
+    build_transfer_monitor_sensor,
     cleanup,
-    cleanup_schedule,
     cloud_sync,
     download_wanted,
     follow_downloads,
     library_refresh,
     music_folder_scan,
     on_cron,
-    pending_downloads_sensor,
-    transfer_monitor_sensor,
+    with_run_tags,
 )
 from soulspot_pipeline.resources.cloud_sources import CLOUD_SOURCES
 from soulspot_pipeline.resources.images import CoverArtResource
@@ -54,8 +55,14 @@ STEP_EXECUTOR = dg.multiprocess_executor.configured(
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     return {
-        "library_db": LibraryDatabase(database=str(settings.duckdb_path), snapshot_path=str(settings.snapshot_path)),
-        "music_folder": MusicFolder(music_dir=str(settings.music_dir), scan_workers=settings.scan_workers),
+        "library_db": LibraryDatabase(
+            database=str(settings.duckdb_path),
+            snapshot_path=str(settings.snapshot_path),
+            lock_timeout_s=settings.db_lock_wait_s,
+        ),
+        "music_folder": MusicFolder(
+            music_dir=str(settings.music_dir), scan_workers=settings.scan_workers, must_exist=settings.music_dir_given
+        ),
         "library_policy": LibraryPolicy(auto_queue_downloads=settings.auto_queue_downloads),
         **{spec.resource_key: spec.build_resource(settings) for spec in CLOUD_SOURCES},
         "musicbrainz": MusicBrainzResource(
@@ -115,6 +122,19 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         lambda spec: spec.replace_attributes(automation_condition=dg.AutomationCondition.eager())
     )
     automated = [identify, enrich, gaps, imagery, wall]
+    # Every job carries SOULSPOT_RUN_TAGS; its schedules and sensors target these copies.
+    jobs = {
+        job.name: with_run_tags(job, settings.run_tags)
+        for job in (
+            library_refresh,
+            music_folder_scan,
+            cloud_sync,
+            download_wanted,
+            follow_downloads,
+            cleanup,
+            *user_action_jobs,
+        )
+    }
     return dg.Definitions(
         executor=STEP_EXECUTOR,
         assets=[
@@ -127,22 +147,18 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             library_cleanup,
         ],
         asset_checks=[unique_local_paths, no_orphaned_tracks, downloaded_files_exist],
-        jobs=[
-            library_refresh,
-            music_folder_scan,
-            cloud_sync,
-            download_wanted,
-            follow_downloads,
-            cleanup,
-            *user_action_jobs,
+        jobs=list(jobs.values()),
+        schedules=[
+            build_music_folder_schedule(settings, jobs["music_folder_scan"]),
+            build_cloud_schedule(settings, jobs["cloud_sync"]),
+            build_cleanup_schedule(jobs["cleanup"]),
         ],
-        schedules=[build_music_folder_schedule(settings), build_cloud_schedule(settings), cleanup_schedule],
         sensors=[
-            build_music_folder_sensor(settings),
+            build_music_folder_sensor(settings, job=jobs["music_folder_scan"]),
             abandoned_runs_sensor,
             build_automation_sensor(settings, automated),
-            pending_downloads_sensor,
-            transfer_monitor_sensor,
+            build_pending_downloads_sensor(job=jobs["download_wanted"]),
+            build_transfer_monitor_sensor(job=jobs["follow_downloads"]),
         ],
         resources=build_resources(settings),
     )

@@ -99,6 +99,19 @@ def _budget(env: Mapping[str, str]) -> tuple[int, float]:
     return budget
 
 
+def _tags(env: Mapping[str, str], name: str) -> dict[str, str]:
+    """``key=value`` pairs separated by commas, e.g. ``soulspot/mode=DEMO``."""
+    tags = {}
+    for pair in env.get(name, "").split(","):
+        if not pair.strip():
+            continue
+        key, equals, value = pair.partition("=")
+        if not (equals and key.strip()):
+            raise SettingsError(f"{name}: {pair.strip()!r} is not key=value, e.g. soulspot/mode=DEMO")
+        tags[key.strip()] = value.strip()
+    return tags
+
+
 def _musicbrainz_url(env: Mapping[str, str]) -> str | None:
     """The server, or None when the user turned MusicBrainz off (``off``)."""
     value = _text(env, "SOULSPOT_MUSICBRAINZ_URL") or MUSICBRAINZ_URL
@@ -157,6 +170,11 @@ class Settings:
     upgrade_below_bitrate: int
     request_upgrades: bool
     search_budget: tuple[int, float]
+    run_tags: dict[str, str]  # on every run of every job, schedule and sensor (the demo's soulspot/mode=DEMO)
+    db_lock_wait_s: float
+    # Whether SOULSPOT_MUSIC_DIR was given: a folder the user named must exist (an unmounted
+    # drive), while the default one may be absent on a first run.
+    music_dir_given: bool
 
     @property
     def dagster_home(self) -> Path:
@@ -231,6 +249,9 @@ class Settings:
             upgrade_below_bitrate=int(_number(env, "SOULSPOT_UPGRADE_BELOW_BITRATE", 256, int)),
             request_upgrades=_bool(env, "SOULSPOT_REQUEST_UPGRADES", False),
             search_budget=_budget(env),
+            run_tags=_tags(env, "SOULSPOT_RUN_TAGS"),
+            db_lock_wait_s=_number(env, "SOULSPOT_DB_LOCK_WAIT", 60.0),
+            music_dir_given=_text(env, "SOULSPOT_MUSIC_DIR") is not None,
         )
 
     @property

@@ -26,6 +26,7 @@ REDIRECT = "http://127.0.0.1:8888/callback"
 
 
 def cli_env(tmp_path, server: SpotifyStandin) -> dict[str, str]:
+    (tmp_path / "music").mkdir(parents=True, exist_ok=True)  # an empty music folder: only likes
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOULSPOT_", "DAGSTER_", "SPOTIFY_", "DEEZER_"))}
     env.update(
         {

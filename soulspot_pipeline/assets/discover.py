@@ -6,6 +6,7 @@ from pydantic import Field
 from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.assets.shared import DUCKDB_POOL
 from soulspot_pipeline.resources.music_folder import MusicFolder
+from soulspot_pipeline.scan.scanner import MusicFolderUnavailableError
 from soulspot_pipeline.store.database import LibraryDatabase
 
 
@@ -33,7 +34,11 @@ def local_scan(
 ) -> dg.MaterializeResult:
     """Every audio file in the music folder with its tags and audio properties; unreadable files with the reason."""
     with library_db.writer() as conn:
-        summary = music_folder.scan(conn, allow_empty=config.allow_empty, progress=context.log.info)
+        try:
+            summary = music_folder.scan(conn, allow_empty=config.allow_empty, progress=context.log.info)
+        except MusicFolderUnavailableError as exc:
+            # Waiting a few seconds does not mount a drive: fail at once, with what to do.
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
         formats = dict(
             conn.execute(
                 "SELECT format, count(*) FROM library.local_files WHERE NOT missing GROUP BY format ORDER BY 2 DESC"
@@ -42,6 +47,10 @@ def local_scan(
         total_rows = conn.execute("SELECT count(*) FROM library.local_files").fetchall()[0][0]
         error_rows = conn.execute(
             "SELECT path, kind, error FROM library.scan_errors ORDER BY seen_at DESC, path LIMIT 10"
+        ).fetchall()
+        (unreadable,) = conn.execute("SELECT count(*) FROM library.scan_errors WHERE kind = 'unreadable'").fetchall()[0]
+        unreadable_files = conn.execute(
+            "SELECT path, error FROM library.scan_errors WHERE kind = 'unreadable' ORDER BY path LIMIT 5"
         ).fetchall()
         recent = conn.execute(
             "SELECT artist, album, title, format, path FROM library.local_files "
@@ -60,6 +69,9 @@ def local_scan(
         "missing": summary.missing,
         "errors": summary.errors,
         "errors_unchanged": summary.unchanged_errors,
+        "unreadable": unreadable,
+        # The first few by path, so the console and the UI can name them.
+        "unreadable_files": dg.MetadataValue.json([list(row) for row in unreadable_files]),
         "tag_warnings": summary.warnings,
         "ignored_non_audio": summary.ignored_non_audio,
         "files_per_second": round(summary.files_per_second, 1),

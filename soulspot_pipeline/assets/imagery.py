@@ -1,12 +1,14 @@
 """Imagery: album covers and artist pictures fetched, validated and stored; a cover wall of the library."""
 
 import base64
+import hashlib
 import os
 import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager  # not exported
 
 from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.assets.shared import IMAGES_POOL, LIBRARY_ENTITIES
@@ -19,17 +21,26 @@ from soulspot_pipeline.domain.image_sources import (
     candidates,
     needs_fetch,
 )
-from soulspot_pipeline.domain.images import ImageRejected, prepare_image, render_cover_wall
+from soulspot_pipeline.domain.images import (
+    WALL_MAX_COLUMNS,
+    WALL_MAX_TILES,
+    WALL_TILE_PX,
+    ImageRejected,
+    prepare_image,
+    render_cover_wall,
+)
 from soulspot_pipeline.resources.images import CoverArtResource
 from soulspot_pipeline.resources.policies import ImagePolicy
 from soulspot_pipeline.store import images as store
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.store.sql import utc_now
 
-# The wall on disk shows up to 400 covers at 120 px; the one in the run's metadata 100 at
-# 48 px, a few hundred kilobytes at most, so the event log stays light.
-WALL_TILES, WALL_TILE_PX = 400, 120
+# Without a local compute-log folder to serve the wall from, the metadata holds a preview
+# instead: 100 covers at 48 px, a few hundred kilobytes at most, so the event log stays light.
 PREVIEW_TILES, PREVIEW_TILE_PX = 100, 48
+# The webserver serves <compute-log dir>/<namespace>/<name>.<ext> at /logs/<namespace>/<name>/<ext>.
+WALL_LOG_NAMESPACE = "soulspot"
+WALLS_KEPT = 5
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -189,26 +200,49 @@ def images(
     )
 
 
+def publish_wall(instance: dg.DagsterInstance, wall: bytes) -> str | None:
+    """The wall's URL on the Dagster webserver, written into the instance's compute-log folder
+    (which it serves at ``/logs/...``); None when that folder is not local.
+
+    The name carries the wall's digest, so each materialization links its own picture and a
+    browser never shows a stale one; only the newest ``WALLS_KEPT`` stay.
+    """
+    manager = instance.compute_log_manager
+    if not isinstance(manager, LocalComputeLogManager):
+        return None
+    name = f"cover_wall-{hashlib.sha256(wall).hexdigest()[:16]}"
+    path = Path(manager.get_captured_local_path([WALL_LOG_NAMESPACE, name], "png"))
+    write_atomically(path, wall)  # the same wall again is simply the newest once more
+    walls = sorted(path.parent.glob("cover_wall-*.png"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    for old in walls[WALLS_KEPT:]:
+        if old != path:
+            old.unlink(missing_ok=True)
+    return f"/logs/{WALL_LOG_NAMESPACE}/{name}/png"
+
+
 @dg.asset(deps=[images], group_name="imagery", kinds={"pillow"})
 def cover_wall(
     context: dg.AssetExecutionContext, library_db: LibraryDatabase, image_policy: ImagePolicy
 ) -> dg.MaterializeResult:
-    """A mosaic of the library's album covers: the whole library at a glance."""
+    """A mosaic of the library's album covers, newest first: the whole library at a glance."""
     with library_db.reader() as conn:
-        covers = store.cover_thumbnails(conn, WALL_TILES)
+        covers = store.cover_thumbnails(conn, WALL_MAX_TILES)
     thumbnails = [Path(path).read_bytes() for _, path in covers if path and os.path.exists(path)]
-    wall = render_cover_wall(thumbnails, tile_px=WALL_TILE_PX, max_tiles=WALL_TILES)
-    preview = render_cover_wall(thumbnails, tile_px=PREVIEW_TILE_PX, max_tiles=PREVIEW_TILES)
+    wall = render_cover_wall(thumbnails, tile_px=WALL_TILE_PX, max_columns=WALL_MAX_COLUMNS, max_tiles=WALL_MAX_TILES)
     path = Path(image_policy.images_dir) / "cover_wall.png"
     write_atomically(path, wall)
+    url = publish_wall(context.instance, wall)
+    if url is not None:
+        shown = f"![cover wall]({url})"  # short, so the UI shows it inline, at full size
+    else:
+        preview = render_cover_wall(thumbnails, tile_px=PREVIEW_TILE_PX, max_tiles=PREVIEW_TILES)
+        shown = f"![cover wall](data:image/png;base64,{base64.b64encode(preview).decode()})"
     context.log.info(f"cover wall of {len(thumbnails)} covers written to {path} ({len(wall):,} bytes)")
     return dg.MaterializeResult(
         metadata={
+            "cover_wall": dg.MetadataValue.md(shown),
             "covers": len(thumbnails),
             "path": dg.MetadataValue.path(str(path)),
             "size_bytes": len(wall),
-            "cover_wall": dg.MetadataValue.md(
-                f"![cover wall](data:image/png;base64,{base64.b64encode(preview).decode()})"
-            ),
         }
     )

@@ -15,7 +15,6 @@ import os
 import shutil
 import signal
 import string
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -23,9 +22,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 from soulspot_pipeline import cli, connect
+from soulspot_pipeline.child_process import run_child
 from soulspot_pipeline.devkit.standins import deezer as dz
 from soulspot_pipeline.devkit.standins import spotify as sp
 from soulspot_pipeline.devkit.standins.coverart import CoverArtStandin, make_image
@@ -41,6 +43,7 @@ from soulspot_pipeline.devkit.standins.slskd import SharedFile, SlskdStandin
 from soulspot_pipeline.devkit.standins.spotify import SpotifyLibrary, SpotifyStandin
 from soulspot_pipeline.devkit.synth import audio_bytes, write_audio_file
 from soulspot_pipeline.resources.spotify import SCOPES, TokenFile
+from soulspot_pipeline.run_console import dagster_command
 from soulspot_pipeline.settings import Settings
 
 LOCAL_HOST = "127.0.0.1"
@@ -63,6 +66,20 @@ BANNER = (
 
 class DemoError(RuntimeError):
     """The demo cannot go on; the message says why."""
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM: the demo stops its stand-ins, says so and exits 130."""
+
+
+def _interrupted(signum: int, frame: FrameType | None = None) -> NoReturn:
+    # Stopping takes a moment (the stand-ins shut down): another Ctrl-C must not cut it short with a traceback.
+    for stop in STOP_SIGNALS:
+        signal.signal(stop, signal.SIG_IGN)
+    raise Interrupted(signum)
 
 
 # -- the sample library -----------------------------------------------------------------
@@ -481,9 +498,6 @@ def demo_environment(data_dir: Path, servers: Standins) -> dict[str, str]:
         "SOULSPOT_DATA_DIR": str(data_dir),
         "SOULSPOT_MUSIC_DIR": str(data_dir / "music"),
         "SOULSPOT_DOWNLOADS_DIR": str(servers.slskd.downloads_dir),
-        "SOULSPOT_DAGSTER_STORAGE": str(data_dir / "dagster" / "storage"),
-        "SOULSPOT_DAGSTER_LOGS": str(data_dir / "dagster" / "logs"),
-        "DAGSTER_HOME": str(data_dir / "dagster"),
         "SPOTIFY_CLIENT_ID": servers.spotify.client_id,
         "SPOTIFY_REDIRECT_URI": f"http://{LOCAL_HOST}:8888/callback",
         "SOULSPOT_SPOTIFY_API_URL": servers.spotify.api_url,
@@ -498,6 +512,8 @@ def demo_environment(data_dir: Path, servers: Standins) -> dict[str, str]:
         "SLSKD_URL": servers.slskd.url,
         "SLSKD_API_KEY": SLSKD_API_KEY,
         "SOULSPOT_AUTO_QUEUE_DOWNLOADS": "true",
+        # Every run tagged, the UI's sensors' and schedules' too, not only those run_job starts.
+        "SOULSPOT_RUN_TAGS": ",".join(f"{key}={value}" for key, value in RUN_TAGS.items()),
     }
 
 
@@ -532,10 +548,8 @@ def prepare_data_dir(data_dir: Path) -> None:
         shutil.rmtree(data_dir)
     (data_dir / "dagster").mkdir(parents=True, exist_ok=True)
     (data_dir / MARKER).write_text("Made by `soulspot demo`: sample data, deleted and rebuilt by every demo run.\n")
-    # The demo's own instance (same settings as the project's), so its runs never mix with real ones.
-    instance_config = cli.PROJECT_ROOT / "dagster.yaml"
-    if instance_config.is_file():
-        shutil.copyfile(instance_config, data_dir / "dagster" / "dagster.yaml")
+    # The demo's own instance (soulspot writes its dagster.yaml there), so its runs never mix with
+    # real ones; its own workspace names the location apart.
     workspace = {
         "load_from": [
             {"python_module": {"module_name": "soulspot_pipeline.definitions", "location_name": LOCATION_NAME}}
@@ -552,21 +566,17 @@ def use_environment(values: dict[str, str]) -> None:
 
 
 def run_job(job: str, env: dict[str, str], log_path: Path) -> float:
-    """One job through ``dagster job execute`` (as ``soulspot refresh`` runs it); its output goes to ``log_path``."""
-    command = [
-        cli._dagster(),
-        "job",
-        "execute",
-        "-m",
-        "soulspot_pipeline.definitions",
-        "-j",
-        job,
-        "--tags",
-        json.dumps(RUN_TAGS),
-    ]
+    """One job through ``dagster job execute`` (as ``soulspot refresh`` runs it); its output goes to ``log_path``.
+
+    A Ctrl-C or SIGTERM meanwhile is passed on to it, so that it ends its run itself; then the demo stops.
+    """
+    command = [dagster_command(), "job", "execute", "-m", "soulspot_pipeline.definitions", "-j", job]
     started = time.monotonic()
     with log_path.open("w", encoding="utf-8") as log:
-        code = subprocess.call(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        run = run_child(command, env=env, output=log)
+    if run.interrupted is not None:
+        _interrupted(run.interrupted)
+    code = run.returncode
     if code != 0:
         tail = "\n".join(log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-25:])
         raise DemoError(f"the {job} run failed (exit {code}); its log is {log_path}. The end of it:\n{tail}")
@@ -694,6 +704,18 @@ def report_summary(snapshot: Path, settings: Settings) -> None:
 
 
 def run_demo(data_dir: Path, *, ui: bool, host: str, port: int) -> int:
+    previous = {signum: signal.signal(signum, _interrupted) for signum in STOP_SIGNALS}
+    try:
+        return _demo(data_dir, ui=ui, host=host, port=port)
+    except Interrupted:  # raised wherever the demo was; the stand-ins have stopped on the way out
+        say("\nDEMO interrupted; stand-ins stopped")
+        return 130
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _demo(data_dir: Path, *, ui: bool, host: str, port: int) -> int:
     say(BANNER)
     data_dir = data_dir.expanduser().resolve()
     try:
@@ -708,9 +730,6 @@ def run_demo(data_dir: Path, *, ui: bool, host: str, port: int) -> int:
         except DemoError as exc:
             say(f"DEMO failed: {exc}")
             return 1
-        except KeyboardInterrupt:
-            say("\nDEMO interrupted; stand-ins stopped")
-            return 130
 
 
 def _run(stack: ExitStack, data_dir: Path, *, ui: bool, host: str, port: int) -> int:
@@ -768,11 +787,6 @@ def _run(stack: ExitStack, data_dir: Path, *, ui: bool, host: str, port: int) ->
         f"6. DEMO UI at http://{host}:{port} (runs tagged soulspot/mode=DEMO, location {LOCATION_NAME}); "
         "the stand-ins keep answering. Ctrl-C stops the UI and the demo."
     )
-    # Ctrl-C reaches the UI's processes too: let them shut down, then stop the stand-ins.
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
-    try:
-        code = cli.ui(settings, host, port)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    code = cli.ui(settings, host, port)  # Ctrl-C is passed on to the UI, which shuts down; then the stand-ins stop
     say("DEMO stopped: UI and stand-ins shut down")
-    return 0 if code in (0, -signal.SIGINT, 130) else code
+    return code

@@ -23,6 +23,11 @@ ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 MAX_SOURCE_PIXELS = 80_000_000
 JPEG_QUALITY = 88
 WALL_BACKGROUND = (24, 24, 24)
+# The cover wall: 120 px tiles, at most 16 columns (1,920 px wide) so it stays viewable at full
+# size; rows grow with the library, up to 25 (3,000 px high) so the PNG stays a few megabytes.
+WALL_TILE_PX = 120
+WALL_MAX_COLUMNS = 16
+WALL_MAX_TILES = WALL_MAX_COLUMNS * 25
 
 
 class ImageRejected(ValueError):
@@ -74,12 +79,25 @@ def prepare_image(data: bytes, *, max_px: int = 1200, thumb_px: int = 250, min_p
     )
 
 
-def render_cover_wall(
-    thumbnails: Sequence[bytes], *, tile_px: int = 120, columns: int | None = None, max_tiles: int = 100
-) -> bytes:
-    """A PNG mosaic of up to ``max_tiles`` pictures, each center-cropped to a ``tile_px`` square.
+def wall_grid(tiles: int, *, max_columns: int = WALL_MAX_COLUMNS) -> tuple[int, int]:
+    """(columns, rows) of a wall of ``tiles``: about square while it fits ``max_columns``, then taller."""
+    if tiles <= 0:
+        return 1, 1
+    columns = min(max(1, max_columns), math.ceil(math.sqrt(tiles)))
+    return columns, math.ceil(tiles / columns)
 
-    The grid is about square (``ceil(sqrt(n))`` columns) unless ``columns`` is given;
+
+def render_cover_wall(
+    thumbnails: Sequence[bytes],
+    *,
+    tile_px: int = WALL_TILE_PX,
+    columns: int | None = None,
+    max_columns: int = WALL_MAX_COLUMNS,
+    max_tiles: int = WALL_MAX_TILES,
+) -> bytes:
+    """A PNG mosaic of the first ``max_tiles`` readable pictures, each center-cropped to a ``tile_px`` square.
+
+    The grid follows ``wall_grid`` (never wider than ``max_columns``) unless ``columns`` is given;
     unreadable inputs are skipped, and no readable input gives a one-tile placeholder.
     """
     tiles: list[Image.Image] = []
@@ -93,8 +111,10 @@ def render_cover_wall(
         tiles.append(ImageOps.fit(_to_rgb(image), (tile_px, tile_px), Image.Resampling.LANCZOS))
     if not tiles:
         return _png(Image.new("RGB", (tile_px, tile_px), WALL_BACKGROUND))
-    per_row = max(1, columns) if columns else math.ceil(math.sqrt(len(tiles)))
-    rows = math.ceil(len(tiles) / per_row)
+    if columns:
+        per_row, rows = max(1, columns), math.ceil(len(tiles) / max(1, columns))
+    else:
+        per_row, rows = wall_grid(len(tiles), max_columns=max_columns)
     wall = Image.new("RGB", (per_row * tile_px, rows * tile_px), WALL_BACKGROUND)
     for index, tile in enumerate(tiles):
         row, column = divmod(index, per_row)

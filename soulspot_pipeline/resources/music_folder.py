@@ -16,6 +16,10 @@ class MusicFolder(dg.ConfigurableResource):
 
     music_dir: str = Field(description="Absolute path of the music library folder.")
     scan_workers: int = Field(default=os.cpu_count() or 1, description="Processes that read files in parallel.")
+    must_exist: bool = Field(
+        default=False,
+        description="The folder was named by the user: its absence is an unmounted drive, not an empty library.",
+    )
 
     def scan(
         self,
@@ -25,7 +29,12 @@ class MusicFolder(dg.ConfigurableResource):
         progress: Callable[[str], None] | None = None,
     ) -> ScanSummary:
         return scan_music_folder(
-            conn, self.music_dir, workers=self.scan_workers, allow_empty=allow_empty, progress=progress
+            conn,
+            self.music_dir,
+            workers=self.scan_workers,
+            allow_empty=allow_empty,
+            must_exist=self.must_exist,
+            progress=progress,
         )
 
     def exists(self) -> bool:

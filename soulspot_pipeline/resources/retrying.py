@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import dagster as dg
+
 from soulspot_pipeline.domain.cloud import EndpointUnavailable, LoginRequired, ProviderError
 from soulspot_pipeline.domain.resilience import RetryPolicy, retry_delay
 
@@ -126,6 +128,10 @@ def call_with_retries(
                     f"{endpoint} failed after {attempt} attempt(s): {failure.status or 'no answer'} {failure.message}"
                 ) from None
             stats.retries += 1
+            dg.get_dagster_logger("soulspot").warning(
+                f"{endpoint}: {_status_text(failure)} {failure.message}; "
+                f"retrying in {delay:.0f} s ({attempt + 1} of {policy.max_attempts})"
+            )
             if failure.status == 429:
                 stats.rate_limited += 1
             stats.waited_s += delay

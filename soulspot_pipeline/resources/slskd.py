@@ -198,7 +198,9 @@ class SlskdResource(dg.ConfigurableResource):
             try:
                 response = client.request(method, path, json=json, params=params)
             except httpx.ConnectError as exc:
-                raise HttpFailure(None, f"cannot reach slskd at {self.base_url} ({exc})") from None
+                raise HttpFailure(
+                    None, f"cannot reach slskd at {self.base_url} ({exc}): is slskd running, and is SLSKD_URL right?"
+                ) from None
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 raise HttpFailure(None, f"{type(exc).__name__} from slskd at {self.base_url}") from None
             status = response.status_code

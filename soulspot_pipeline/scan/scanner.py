@@ -45,6 +45,25 @@ class MusicFolderUnavailableError(RuntimeError):
     """The music folder is gone or empty while the library knows files in it."""
 
 
+def missing_folder_problem(root: str, *, known_files: int, must_exist: bool) -> str | None:
+    """Why a music folder that does not exist stops the scan; None when that is fine (a first run).
+
+    A folder the library knows files in, or one the user named (``must_exist``), is
+    most likely an unmounted drive: scanning it would mark every file missing.
+    """
+    if known_files:
+        return (
+            f"the music folder {root} does not exist, but the library has {known_files} files in it: "
+            "is the drive mounted? Nothing was marked missing; mount it and run again."
+        )
+    if must_exist:
+        return (
+            f"the music folder {root} (SOULSPOT_MUSIC_DIR) does not exist: is the drive mounted? "
+            "Mount it, or set SOULSPOT_MUSIC_DIR to your music folder, and run again."
+        )
+    return None
+
+
 @dataclass
 class ScanSummary:
     music_dir: str
@@ -96,6 +115,7 @@ def scan_music_folder(
     *,
     workers: int = os.cpu_count() or 1,
     allow_empty: bool = False,
+    must_exist: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> ScanSummary:
     """Bring ``library.local_files`` and ``library.scan_errors`` up to date with the folder.
@@ -111,11 +131,9 @@ def scan_music_folder(
     present_known = sum(1 for k in known.values() if not k.missing and not k.unreadable)
 
     if not Path(root).is_dir():
-        if present_known:
-            raise MusicFolderUnavailableError(
-                f"the music folder {root} does not exist, but the library has {present_known} "
-                "files in it: is the drive mounted? Nothing was marked missing."
-            )
+        problem = missing_folder_problem(root, known_files=present_known, must_exist=must_exist)
+        if problem:
+            raise MusicFolderUnavailableError(problem)
         summary.folder_exists = False
         summary.seconds = time.perf_counter() - started
         return summary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,12 @@ from soulspot_pipeline.store.snapshot import publish_snapshot
 
 class DatabaseLockedError(RuntimeError):
     """Another process holds the library database."""
+
+
+def lock_holder(duckdb_message: str) -> str | None:
+    """The program DuckDB names as holding a file's lock, e.g. ``python3.11 (PID 4242)``."""
+    found = re.search(r"lock is held in (\S+) \(PID (\d+)\)", duckdb_message)
+    return f"{Path(found[1]).name} (PID {found[2]})" if found else None
 
 
 class LibraryDatabase(DuckDBResource):
@@ -64,7 +71,10 @@ class LibraryDatabase(DuckDBResource):
             read_only=read_only,
             wait_s=wait_s,
             config=dict(self.connection_config),
-            hint="It is the library database: notebooks must use soulspot_pipeline.connect() (the snapshot), not the main file.",
+            hint=(
+                "Close that program, or wait for it and run again; notebooks read the library with "
+                "soulspot_pipeline.connect() (the snapshot), never the main file."
+            ),
         )
 
 
@@ -87,8 +97,9 @@ def connect_when_free(
             if "lock" not in str(exc).lower():
                 raise
             if time.monotonic() >= deadline:
+                holder = lock_holder(str(exc)) or "another program"
                 raise DatabaseLockedError(
-                    f"{database} stayed locked for {wait_s:.0f} s: {exc}. {hint}".rstrip()
+                    f"the database {database} is in use by {holder} and stayed locked for {wait_s:.0f} s. {hint}".rstrip()
                 ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 1.0)

@@ -151,14 +151,15 @@ def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: Sequence[ImageOutc
 
 
 def cover_thumbnails(conn: duckdb.DuckDBPyConnection, limit: int) -> list[tuple[str, str]]:
-    """(album title, thumbnail path) of the owned albums' stored covers, by artist and year."""
+    """(album title, thumbnail path) of the owned albums' stored covers: the latest added first (so a
+    library larger than ``limit`` shows its newest albums), then by artist and year."""
     return conn.execute(
         """
         SELECT al.title, i.thumbnail_path
         FROM library.images i JOIN library.albums al ON i.entity_type = 'album' AND al.album_id = i.entity_id
         JOIN library.artists ar ON ar.artist_id = al.artist_id
         WHERE i.status = 'stored' AND al.ownership_state = 'owned'
-        ORDER BY coalesce(ar.sort_name, ar.name), al.release_date NULLS LAST, al.title
+        ORDER BY al.created_at DESC, coalesce(ar.sort_name, ar.name), al.release_date NULLS LAST, al.title
         LIMIT ?
         """,
         [limit],

@@ -2,12 +2,21 @@
 validating real generated pictures, materialized by Dagster into a tmp_path DuckDB built
 from real tagged audio files and a Deezer sync."""
 
+import asyncio
 import base64
 import io
+import os
+import re
 import uuid
+from pathlib import Path
 
 import dagster as dg
+import httpx
 import pytest
+from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import EmptyWorkspaceTarget
+from dagster_webserver.app import create_app_from_workspace_process_context
 from PIL import Image
 
 from soulspot_pipeline.assets.cloud import cloud_assets
@@ -182,23 +191,86 @@ def test_covers_fall_back_to_deezer_and_artist_pictures_come_from_the_provider(
     ]
 
 
-def test_the_cover_wall_shows_the_library_in_the_materialization_metadata(library_db, music_dir, tmp_path, coverart):
-    colours = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (220, 220, 40)]
-    for n, colour in enumerate(colours):
+def _tile(wall: Image.Image, index: int, columns: int, tile_px: int) -> tuple[int, ...]:
+    row, column = divmod(index, columns)
+    pixel = wall.getpixel((column * tile_px + tile_px // 2, row * tile_px + tile_px // 2))
+    assert isinstance(pixel, tuple)
+    return pixel
+
+
+def _near(seen: tuple[int, ...], expected: tuple[int, ...]) -> bool:
+    return all(abs(a - b) < 25 for a, b in zip(seen, expected, strict=True))
+
+
+def _get(instance: dg.DagsterInstance, url: str) -> httpx.Response:
+    """``url`` as the Dagster webserver of ``instance`` answers it (its ASGI app, in process)."""
+
+    async def get(app) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://dagster") as client:
+            return await client.get(url)
+
+    with WorkspaceProcessContext(instance, EmptyWorkspaceTarget()) as workspace:
+        return asyncio.run(get(create_app_from_workspace_process_context(workspace)))
+
+
+COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (220, 220, 40), (160, 40, 200)]
+
+
+def test_the_cover_wall_is_served_by_the_webserver_and_shown_inline_at_full_size(
+    library_db, music_dir, tmp_path, coverart
+):
+    for n, colour in enumerate(COLOURS[:4]):
         write_album(music_dir, n, release_group_mbid=mbid(n))
         coverart.add_cover("release-group", mbid(n), make_image(300, 300, color=colour))
+    with dg.instance_for_test() as instance:
+        manager = instance.compute_log_manager
+        assert isinstance(manager, LocalComputeLogManager)
+        folder = Path(manager.get_captured_local_path(["soulspot", "x"], "png")).parent
+        folder.mkdir(parents=True)
+        for n in range(6):  # walls of earlier runs: only the newest few are kept
+            old = folder / f"cover_wall-old{n}.png"
+            old.write_bytes(b"old")
+            os.utime(old, ns=(n * 10**9, n * 10**9))
+        result = shared_materialize(
+            ASSETS, resources=resources(library_db, music_dir, tmp_path, coverart), instance=instance
+        )
+        meta = metadata(result, "cover_wall")
+        assert next(iter(meta)) == "cover_wall"  # the first entry: what the asset page shows first
+        markdown = meta["cover_wall"]
+        match = re.fullmatch(r"!\[cover wall\]\((/logs/soulspot/(cover_wall-[0-9a-f]{16})/png)\)", markdown)
+        assert match and len(markdown) < 1000, markdown  # the UI shows markdown under 1000 characters inline
+        wall_file = folder / f"{match[2]}.png"
+        assert wall_file.read_bytes() == (tmp_path / "data" / "images" / "cover_wall.png").read_bytes()
+        assert {p.name for p in folder.iterdir()} == {wall_file.name, *(f"cover_wall-old{n}.png" for n in (2, 3, 4, 5))}
+
+        response = _get(instance, match[1])
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    wall = Image.open(io.BytesIO(response.content))
+    assert wall.format == "PNG" and wall.size == (2 * 120, 2 * 120)  # tiles at full size: 120 px
+    for index, colour in enumerate(COLOURS[:4]):
+        assert _near(_tile(wall, index, 2, 120), colour), (index, colour)
+
+
+def test_without_a_local_compute_log_folder_the_metadata_holds_a_preview_newest_album_first(
+    library_db, music_dir, tmp_path, coverart
+):
+    for n, colour in enumerate(COLOURS):
+        coverart.add_cover("release-group", mbid(n), make_image(300, 300, color=colour))
+    for n in range(4):
+        write_album(music_dir, n, release_group_mbid=mbid(n))
+    materialize(resources(library_db, music_dir, tmp_path, coverart))  # an ephemeral instance: no log folder
+    write_album(music_dir, 4, release_group_mbid=mbid(4))  # added later: the newest album
     result = materialize(resources(library_db, music_dir, tmp_path, coverart))
     meta = metadata(result, "cover_wall")
-    assert meta["covers"] == 4
+    assert meta["covers"] == 5
     markdown = meta["cover_wall"]
     assert markdown.startswith("![cover wall](data:image/png;base64,")
     wall = Image.open(io.BytesIO(base64.b64decode(markdown.split(",", 1)[1].rstrip(")"))))
-    assert wall.format == "PNG" and wall.size == (96, 96)  # 2 x 2 tiles of 48 px
-    corners = [wall.getpixel((x, y)) for x, y in ((24, 24), (72, 24), (24, 72), (72, 72))]
-    for seen, expected in zip(corners, colours, strict=True):  # in artist order: Artist 000 .. 003
-        assert all(abs(a - b) < 25 for a, b in zip(seen, expected, strict=True)), (seen, expected)
+    assert wall.format == "PNG" and wall.size == (3 * 48, 2 * 48)  # 3 x 2 tiles of 48 px
+    for index, colour in enumerate([COLOURS[4], *COLOURS[:4]]):  # the newest first, then by artist
+        assert _near(_tile(wall, index, 3, 48), colour), (index, colour)
     on_disk = Image.open(tmp_path / "data" / "images" / "cover_wall.png")
-    assert on_disk.format == "PNG" and on_disk.size == (240, 240) and meta["path"] == on_disk.filename
+    assert on_disk.format == "PNG" and on_disk.size == (360, 240) and meta["path"] == on_disk.filename
 
 
 def test_cover_jpg_is_written_into_the_album_folder_only_when_asked_and_never_over_one_there(

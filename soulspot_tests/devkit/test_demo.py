@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from soulspot_pipeline import connect
@@ -61,3 +62,7 @@ def test_the_demo_runs_every_phase_offline_and_imports_downloads_into_its_own_mu
     )
     # Nothing outside the demo's folder: no default data folder appeared where it ran.
     assert not (tmp_path / "data").exists()
+    # Every run is marked as the demo's, by the jobs' own tags (SOULSPOT_RUN_TAGS), as the UI's runs are.
+    with dg.DagsterInstance.from_config(str(data / "dagster")) as instance:
+        runs = instance.get_runs()
+    assert len(runs) >= 3 and {run.tags.get("soulspot/mode") for run in runs} == {"DEMO"}

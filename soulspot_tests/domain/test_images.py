@@ -13,10 +13,14 @@ from PIL import Image, ImageFile
 
 from soulspot_pipeline.devkit.standins.coverart import make_image, truncated
 from soulspot_pipeline.domain.images import (
+    WALL_MAX_COLUMNS,
+    WALL_MAX_TILES,
+    WALL_TILE_PX,
     ImageRejected,
     best_caa_image_url,
     prepare_image,
     render_cover_wall,
+    wall_grid,
 )
 
 RED, GREEN, BLUE = (220, 20, 20), (20, 200, 20), (20, 20, 220)
@@ -221,6 +225,28 @@ def test_columns_and_max_tiles_shape_the_grid():
     assert _decoded(render_cover_wall(thumbnails, max_tiles=9)).size == (360, 360)
     assert _decoded(render_cover_wall(thumbnails[:3], columns=3, tile_px=50)).size == (150, 50)
     assert _decoded(render_cover_wall(thumbnails[:5], columns=2, tile_px=50)).size == (100, 150)
+
+
+def test_the_grid_is_about_square_until_the_column_cap_then_grows_in_rows():
+    assert [wall_grid(n) for n in (0, 1, 2, 10, 16, 200)] == [(1, 1), (1, 1), (2, 1), (4, 3), (4, 4), (15, 14)]
+    assert wall_grid(256) == (16, 16) and wall_grid(300) == (16, 19) and wall_grid(1000) == (16, 63)
+    assert wall_grid(50, max_columns=4) == (4, 13)
+
+
+def test_a_wall_of_200_covers_holds_every_one_and_stays_at_most_16_columns_wide():
+    colours = [(40 + 20 * (i % 10), 30 + 10 * (i // 10), (37 * i) % 256) for i in range(200)]
+    wall = _decoded(render_cover_wall([make_image(40, 40, color=c) for c in colours]))
+    assert wall.size == (15 * WALL_TILE_PX, 14 * WALL_TILE_PX) == (1800, 1680)
+    assert wall.width <= WALL_MAX_COLUMNS * WALL_TILE_PX <= 2000
+    for index, colour in enumerate(colours):
+        assert _close(_tile_colour(wall, *divmod(index, 15)), colour), index
+
+
+def test_more_covers_than_the_cap_give_a_full_wall_of_the_first_ones():
+    first, rest = make_image(16, 16, color=RED), make_image(16, 16, color=BLUE)
+    wall = _decoded(render_cover_wall([first] * WALL_MAX_TILES + [rest] * 30, tile_px=4))
+    assert wall.size == (WALL_MAX_COLUMNS * 4, WALL_MAX_TILES // WALL_MAX_COLUMNS * 4) == (64, 100)
+    assert _close(_tile_colour(wall, 24, 15, tile_px=4), RED)  # the last cell: one of the first covers
 
 
 def test_unreadable_thumbnails_are_skipped():

@@ -5,9 +5,22 @@ import pytest
 from soulspot_pipeline import connect
 
 
-def test_connect_explains_a_missing_snapshot(tmp_path):
-    with pytest.raises(FileNotFoundError, match="soulspot refresh"):
+def test_connect_explains_a_missing_snapshot_and_where_it_looked(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match=r"run.py refresh.*connect\(data_dir="):
         connect(tmp_path / "nothing.duckdb")
+    with pytest.raises(FileNotFoundError, match=f"looked in data folder {tmp_path / 'elsewhere'}\\)"):
+        connect(data_dir=tmp_path / "elsewhere")
+    monkeypatch.setenv("SOULSPOT_DATA_DIR", str(tmp_path / "from-env"))
+    with pytest.raises(
+        FileNotFoundError, match=f"looked in data folder {tmp_path / 'from-env'} \\(SOULSPOT_DATA_DIR\\)"
+    ):
+        connect()
+
+
+def test_connect_reads_the_snapshot_of_the_data_folder_it_is_given(published_library_db, tmp_path):
+    with published_library_db.writer():
+        pass  # a write publishes the snapshot
+    assert connect(data_dir=tmp_path / "data").execute("SELECT count(*) FROM library.tracks").fetchall() == [(0,)]
 
 
 def test_writes_publish_a_snapshot_and_an_open_notebook_never_blocks_them(published_library_db):
