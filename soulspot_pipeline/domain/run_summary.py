@@ -81,11 +81,12 @@ def _scan(m: Metadata) -> str:
     )
 
 
+def _entities(m: Metadata) -> str:
+    return f"{_count(m.get('artists'))} artists, {_count(m.get('albums'))} albums, {_count(m.get('tracks'))} tracks"
+
+
 def _library(m: Metadata) -> str:
-    return (
-        f"{_count(m.get('artists'))} artists, {_count(m.get('albums'))} albums, {_count(m.get('tracks'))} tracks "
-        f"({_count(m.get('owned_tracks'))} owned, {_count(m.get('downloaded_tracks'))} on disk)"
-    )
+    return f"{_entities(m)} ({_count(m.get('owned_tracks'))} owned, {_count(m.get('downloaded_tracks'))} on disk)"
 
 
 def _identify(m: Metadata) -> str:
@@ -93,10 +94,7 @@ def _identify(m: Metadata) -> str:
 
 
 def _enrich(m: Metadata) -> str:
-    return (
-        f"{_count(m.get('artists'))} artists, {_count(m.get('albums'))} albums, {_count(m.get('tracks'))} tracks; "
-        f"{_count(m.get('values'))} values"
-    )
+    return f"{_entities(m)}; {_count(m.get('values'))} values"
 
 
 def _gaps(m: Metadata) -> str:
