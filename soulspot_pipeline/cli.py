@@ -38,6 +38,9 @@ def instance_env(settings: Settings) -> dict[str, str]:
     """
     env = dict(os.environ)
     env["SOULSPOT_DATA_DIR"] = str(settings.data_dir)
+    for variable, path in _path_settings(settings).items():
+        if env.get(variable, "").strip():  # absolute: Dagster's processes may start in another folder
+            env[variable] = str(path)
     if not env.get("DAGSTER_HOME"):
         env["DAGSTER_HOME"] = str(settings.dagster_home)
     home = Path(env["DAGSTER_HOME"])
@@ -45,6 +48,16 @@ def instance_env(settings: Settings) -> dict[str, str]:
         write_instance_config(home, env)
     os.environ.update({k: env[k] for k in ("DAGSTER_HOME", "SOULSPOT_DATA_DIR")})
     return env
+
+
+def _path_settings(settings: Settings) -> dict[str, Path]:
+    return {
+        "SOULSPOT_DUCKDB_PATH": settings.duckdb_path,
+        "SOULSPOT_SNAPSHOT_PATH": settings.snapshot_path,
+        "SOULSPOT_MUSIC_DIR": settings.music_dir,
+        "SOULSPOT_DOWNLOADS_DIR": settings.downloads_dir,
+        "SOULSPOT_SPOTIFY_TOKEN_PATH": settings.spotify_token_path,
+    }
 
 
 def write_instance_config(home: Path, env: dict[str, str]) -> None:

@@ -40,8 +40,11 @@ def test_soulspot_puts_the_instance_in_the_data_folder_with_the_project_settings
         monkeypatch.delenv(key)
     for key in ("DAGSTER_HOME", "SOULSPOT_DATA_DIR"):  # set by instance_env: restored after the test
         monkeypatch.setenv(key, "")
-    settings = Settings.from_env({"SOULSPOT_DATA_DIR": str(tmp_path / "my data")})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOULSPOT_MUSIC_DIR", "music")  # relative to where the command is started
+    settings = Settings.from_env({"SOULSPOT_DATA_DIR": str(tmp_path / "my data"), "SOULSPOT_MUSIC_DIR": "music"})
     env = instance_env(settings)
+    assert env["SOULSPOT_MUSIC_DIR"] == str(tmp_path / "music")  # the UI's processes start elsewhere
     home = tmp_path / "my data" / "dagster"
     assert env["DAGSTER_HOME"] == str(home) == os.environ["DAGSTER_HOME"]
     written = yaml.safe_load((home / "dagster.yaml").read_text())

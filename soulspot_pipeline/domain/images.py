@@ -91,13 +91,12 @@ def render_cover_wall(
     thumbnails: Sequence[bytes],
     *,
     tile_px: int = WALL_TILE_PX,
-    columns: int | None = None,
     max_columns: int = WALL_MAX_COLUMNS,
     max_tiles: int = WALL_MAX_TILES,
 ) -> bytes:
     """A PNG mosaic of the first ``max_tiles`` readable pictures, each center-cropped to a ``tile_px`` square.
 
-    The grid follows ``wall_grid`` (never wider than ``max_columns``) unless ``columns`` is given;
+    The grid follows ``wall_grid`` (never wider than ``max_columns``);
     unreadable inputs are skipped, and no readable input gives a one-tile placeholder.
     """
     tiles: list[Image.Image] = []
@@ -111,10 +110,7 @@ def render_cover_wall(
         tiles.append(ImageOps.fit(_to_rgb(image), (tile_px, tile_px), Image.Resampling.LANCZOS))
     if not tiles:
         return _png(Image.new("RGB", (tile_px, tile_px), WALL_BACKGROUND))
-    if columns:
-        per_row, rows = max(1, columns), math.ceil(len(tiles) / max(1, columns))
-    else:
-        per_row, rows = wall_grid(len(tiles), max_columns=max_columns)
+    per_row, rows = wall_grid(len(tiles), max_columns=max_columns)
     wall = Image.new("RGB", (per_row * tile_px, rows * tile_px), WALL_BACKGROUND)
     for index, tile in enumerate(tiles):
         row, column = divmod(index, per_row)

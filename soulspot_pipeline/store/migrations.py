@@ -652,6 +652,43 @@ CREATE TABLE library.cloud_skips (
 );
 """
 
+_V8_FILE_CHECKS = """
+-- Written by audio_checks: every file decoded once, again only when its size or mtime change.
+-- status: ok, broken (the decoder failed; reason and where), truncated (the audio ends well
+-- before the length its header gives). audio_hash: the audio stream's packets hashed (tags
+-- left out), so two files of the same audio with different tags share it.
+CREATE TABLE library.file_checks (
+    path        VARCHAR PRIMARY KEY,
+    size        BIGINT NOT NULL,
+    mtime_ns    BIGINT NOT NULL,
+    status      VARCHAR NOT NULL CHECK (status IN ('ok', 'broken', 'truncated')),
+    reason      VARCHAR,
+    error_at_s  DOUBLE,
+    header_s    DOUBLE,
+    decoded_s   DOUBLE,
+    audio_hash  VARCHAR,
+    codec       VARCHAR,
+    checked_at  TIMESTAMP NOT NULL
+);
+"""
+
+_V9_BROKEN_FILES = """
+-- Files on disk whose last check (of this very size and mtime) found them broken or truncated.
+CREATE VIEW library.broken_files AS
+SELECT c.path, c.status, c.reason, c.error_at_s, c.header_s, c.decoded_s, c.checked_at,
+       f.track_id, f.is_primary
+FROM library.file_checks c
+JOIN library.local_files l ON l.path = c.path AND NOT l.missing AND l.size = c.size AND l.mtime_ns = c.mtime_ns
+LEFT JOIN library.track_files f ON f.path = c.path
+WHERE c.status <> 'ok';
+"""
+
+_V10_DUPLICATES = """
+-- Groups of files that are one track (by the merge's rules) or one audio (by audio_hash).
+CREATE VIEW library.duplicates AS
+SELECT NULL::VARCHAR AS group_id WHERE false;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "library store: local files, scan errors, artists, albums, tracks", _V1_LIBRARY),
     Migration(2, "cloud likes, user decisions, playlists and source links", _V2_CLOUD),
@@ -664,6 +701,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         7, "cloud endpoints may be partial; what each cloud listing skipped, by reason", _V7_CLOUD_PARTIAL_AND_SKIPS
     ),
+    Migration(8, "file checks: each file decoded once, its verdict and its audio hash", _V8_FILE_CHECKS),
+    Migration(9, "broken files: on disk, found broken or truncated", _V9_BROKEN_FILES),
+    Migration(10, "duplicates: files of one track or one audio, and which one the library keeps", _V10_DUPLICATES),
 )
 
 

@@ -223,8 +223,8 @@ def test_tiles_are_center_crops():
 def test_columns_and_max_tiles_shape_the_grid():
     thumbnails = [make_image(120, 120, seed=i) for i in range(30)]
     assert _decoded(render_cover_wall(thumbnails, max_tiles=9)).size == (360, 360)
-    assert _decoded(render_cover_wall(thumbnails[:3], columns=3, tile_px=50)).size == (150, 50)
-    assert _decoded(render_cover_wall(thumbnails[:5], columns=2, tile_px=50)).size == (100, 150)
+    assert _decoded(render_cover_wall(thumbnails[:3], max_columns=1, tile_px=50)).size == (50, 150)
+    assert _decoded(render_cover_wall(thumbnails[:5], max_columns=2, tile_px=50)).size == (100, 150)
 
 
 def test_the_grid_is_about_square_until_the_column_cap_then_grows_in_rows():
