@@ -47,8 +47,8 @@ library_refresh = dg.define_asset_job(
 
 music_folder_scan = dg.define_asset_job(
     "music_folder_scan",
-    selection=dg.AssetSelection.assets(local_scan, library_entities),
-    description="Scan the music folder and merge what changed into the library.",
+    selection=dg.AssetSelection.assets(local_scan, dg.AssetKey("audio_checks"), library_entities),
+    description="Scan the music folder, decode what is new or changed, and merge it into the library.",
 )
 
 

@@ -8,11 +8,14 @@ from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.downloads import download_transfers, downloads
 from soulspot_pipeline.assets.enrich import enriched_metadata
 from soulspot_pipeline.assets.expand import discography_gaps
+from soulspot_pipeline.assets.health import audio_checks
 from soulspot_pipeline.assets.identify import identified_entities
 from soulspot_pipeline.assets.imagery import cover_wall, images
 from soulspot_pipeline.assets.library import (
     downloaded_files_exist,
+    duplicates_keep_one_file,
     library_entities,
+    no_downloaded_track_on_a_broken_file,
     no_orphaned_tracks,
     unique_local_paths,
 )
@@ -38,18 +41,35 @@ from soulspot_pipeline.resources.cloud_sources import CLOUD_SOURCES
 from soulspot_pipeline.resources.images import CoverArtResource
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
-from soulspot_pipeline.resources.policies import DiscographyPolicy, DownloadPolicy, ImagePolicy, LibraryPolicy
+from soulspot_pipeline.resources.policies import (
+    DiscographyPolicy,
+    DownloadPolicy,
+    ImagePolicy,
+    LibraryPolicy,
+    VerifyPolicy,
+)
 from soulspot_pipeline.resources.search_budget import SearchBudget
 from soulspot_pipeline.resources.slskd import SlskdResource
 from soulspot_pipeline.settings import Settings
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.user_actions import user_action_jobs
 
-# Steps run in their own processes, as the multiprocess executor does, but forked from a
-# server that imported Dagster and these definitions once per run: a step starts in a
-# fraction of a second instead of paying that import again (seconds per step).
-STEP_EXECUTOR = dg.multiprocess_executor.configured(
-    {"start_method": {"forkserver": {"preload_modules": [__name__]}}}, name="forkserver_multiprocess"
+
+def _executor_config(config: dict) -> dict:
+    """Steps run in their own processes, as the multiprocess executor does, but forked from a
+    server that imported Dagster and these definitions once per run: a step starts in a
+    fraction of a second instead of paying that import again (seconds per step). A run whose
+    config says ``in_process: true`` (``soulspot refresh``, the demo) runs its steps one after
+    the other in its own process instead, without starting one per step."""
+    if config["in_process"]:
+        return {"in_process": {}}
+    return {"multiprocess": {"start_method": {"forkserver": {"preload_modules": [__name__]}}}}
+
+
+STEP_EXECUTOR = dg.multi_or_in_process_executor.configured(
+    _executor_config,
+    name="soulspot_executor",
+    config_schema={"in_process": dg.Field(bool, default_value=False)},
 )
 
 
@@ -64,6 +84,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             music_dir=str(settings.music_dir), scan_workers=settings.scan_workers, must_exist=settings.music_dir_given
         ),
         "library_policy": LibraryPolicy(auto_queue_downloads=settings.auto_queue_downloads),
+        "verify_policy": VerifyPolicy(minutes=settings.verify_minutes),
         **{spec.resource_key: spec.build_resource(settings) for spec in CLOUD_SOURCES},
         "musicbrainz": MusicBrainzResource(
             server_url=settings.musicbrainz_url,
@@ -140,13 +161,20 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=[
             *cloud_assets,
             local_scan,
+            audio_checks,
             library_entities,
             *automated,
             downloads,
             download_transfers,
             library_cleanup,
         ],
-        asset_checks=[unique_local_paths, no_orphaned_tracks, downloaded_files_exist],
+        asset_checks=[
+            unique_local_paths,
+            no_orphaned_tracks,
+            downloaded_files_exist,
+            no_downloaded_track_on_a_broken_file,
+            duplicates_keep_one_file,
+        ],
         jobs=list(jobs.values()),
         schedules=[
             build_music_folder_schedule(settings, jobs["music_folder_scan"]),

@@ -128,6 +128,7 @@ class Settings:
     auto_queue_downloads: bool
     scan_cron: str
     scan_workers: int
+    verify_minutes: float
     music_sensor_interval_s: int
     timezone: str
     spotify_client_id: str | None
@@ -208,6 +209,7 @@ class Settings:
             auto_queue_downloads=_bool(env, "SOULSPOT_AUTO_QUEUE_DOWNLOADS", False),
             scan_cron=_text(env, "SOULSPOT_SCAN_CRON") or "0 * * * *",
             scan_workers=int(_number(env, "SOULSPOT_SCAN_WORKERS", os.cpu_count() or 1, int)),
+            verify_minutes=_number(env, "SOULSPOT_VERIFY_MINUTES", 20.0),
             music_sensor_interval_s=int(_number(env, "SOULSPOT_MUSIC_SENSOR_INTERVAL", 120, int)),
             timezone=_text(env, "SOULSPOT_TIMEZONE") or "UTC",
             spotify_client_id=_text(env, "SPOTIFY_CLIENT_ID"),

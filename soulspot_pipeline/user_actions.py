@@ -5,9 +5,13 @@ Each job records the decision and rebuilds the library with the same merge the
 sync: a removed like stays removed until it is liked again, an ignored one for good.
 """
 
+import json
+import os
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import TypeVar
 
 import dagster as dg
@@ -16,13 +20,18 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 from pydantic import Field
 
 from soulspot_pipeline.assets.expand import discography_gaps
+from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.assets.shared import rebuild
 from soulspot_pipeline.domain.cloud import DISABLED, OWN, REFERENCE
 from soulspot_pipeline.domain.library_merge import ENRICHED_FIELDS
+from soulspot_pipeline.domain.naming import UnsafePathError
 from soulspot_pipeline.domain.ownership import IGNORED, REMOVED
+from soulspot_pipeline.importing.place import REPLACED, set_aside
+from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.store import decisions
 from soulspot_pipeline.store.database import LibraryDatabase
+from soulspot_pipeline.store.duplicates import ExtraCopy, extra_copies, tracks_left_without_a_file, write_duplicates
 from soulspot_pipeline.store.enrich import write_metadata
 from soulspot_pipeline.store.sql import utc_now
 
@@ -200,6 +209,169 @@ decide_discography_gaps = dg.define_asset_job(
     tags={"soulspot/kind": "user_action"},
 )
 
+
+class ResolveDuplicatesConfig(dg.Config):
+    dry_run: bool = Field(
+        default=True, description="Only show the plan (a table in the run's metadata): nothing moves."
+    )
+    track_ids: list[str] | None = Field(
+        default=None,
+        description="Only the duplicate groups holding a file of these tracks (library.tracks.track_id); all when left out.",
+    )
+
+
+# One JSON object per line (original, moved_to, reason, kept, moved_at): any file name fits.
+MANIFEST = "manifest.jsonl"
+PLAN_ROWS = 200  # rows of the plan table shown; the counts cover every file
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What becomes of one extra copy: moved to ``moved_to``, or left where it is because of ``skipped``."""
+
+    copy: ExtraCopy
+    skipped: str | None = None
+    moved_to: Path | None = None
+
+
+def _hold_back(copy: ExtraCopy, music_dir: Path) -> str | None:
+    """Why moving ``copy`` now would be unsafe, or None: only files the last scan saw as they are,
+    whose kept file is still there and is another file, leave the library."""
+    kept, extra = Path(copy.kept_path), Path(copy.path)
+    try:
+        if kept.stat().st_size != copy.kept_size:
+            return "the kept file changed since the last scan"
+        st = extra.stat()
+        if (st.st_size, st.st_mtime_ns) != (copy.size, copy.mtime_ns):
+            return "changed since the last scan"
+        if os.path.samefile(kept, extra):
+            return "the same file as the kept one (a link)"
+    except OSError as exc:
+        which = "the kept file" if exc.filename == str(kept) else "the file"
+        gone = isinstance(exc, FileNotFoundError)
+        return f"{which} is gone since the last scan" if gone else f"{which} cannot be read: {exc.strerror or exc}"
+    if not extra.resolve().is_relative_to(music_dir.resolve()):
+        return "outside the music folder"
+    return None
+
+
+def append_manifest(music_dir: Path, original: Path, moved_to: Path, reason: str, kept: str) -> None:
+    """Record a file moved to ``REPLACED`` (after the move: a line never names a move that did not happen)."""
+    entry = {
+        "original": str(original),
+        "moved_to": str(moved_to),
+        "reason": reason,
+        "kept": kept,
+        "moved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    with open(music_dir / REPLACED / MANIFEST, "a", encoding="utf-8") as manifest:
+        manifest.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        manifest.flush()
+        os.fsync(manifest.fileno())
+
+
+def _plan_table(verdicts: list[Verdict], music_dir: Path) -> str:
+    def shown(path: str | Path) -> str:
+        p = Path(path)
+        return p.relative_to(music_dir).as_posix() if p.is_relative_to(music_dir) else str(p)
+
+    rows = [
+        (
+            shown(v.copy.kept_path),
+            shown(v.copy.path),
+            v.copy.reason,
+            f"skipped: {v.skipped}" if v.skipped else shown(v.moved_to) if v.moved_to else "to move",
+        )
+        for v in verdicts[:PLAN_ROWS]
+    ]
+    return markdown_table(["kept", "extra copy", "why the kept one", "outcome"], rows)
+
+
+@dg.op(
+    name="resolve",
+    description="Move every extra copy of a duplicate group to .soulspot-replaced/, with a manifest line; rescan.",
+)
+def resolve(
+    context: dg.OpExecutionContext,
+    config: ResolveDuplicatesConfig,
+    library_db: LibraryDatabase,
+    library_policy: LibraryPolicy,
+    music_folder: MusicFolder,
+) -> None:
+    music_dir = Path(music_folder.music_dir)
+    with library_db.writer() as conn:
+        now = utc_now()
+        for track_id in config.track_ids or ():
+            try:
+                decisions.entity_name(conn, "track", track_id)
+            except decisions.UnknownEntityError as exc:
+                raise dg.Failure(description=str(exc)) from None
+        # Afresh: the decode checks may have found new hashes since the last merge.
+        left = write_duplicates(conn, now)["groups"]
+        verdicts = [Verdict(copy, _hold_back(copy, music_dir)) for copy in extra_copies(conn, config.track_ids)]
+        if not config.dry_run:
+            verdicts = [v if v.skipped else _move(v.copy, music_dir) for v in verdicts]
+        # Dry run: what would move; otherwise: what moved (a failed move is skipped).
+        movable = [v for v in verdicts if not v.skipped]
+        groups = len({v.copy.group_id for v in verdicts})
+        merged, emptied = None, []
+        if movable and not config.dry_run:
+            music_folder.scan(conn, progress=context.log.info)  # the moved files are now missing
+            # A track whose only file was the same audio as another track's (a compilation's copy
+            # of an album track) would wait to be downloaded again: it leaves the library instead,
+            # as remove_from_library would (restore_to_library brings it back).
+            emptied = tracks_left_without_a_file(conn, [v.copy.path for v in movable])
+            for track_id in emptied:
+                decisions.record_decision(conn, "track", track_id, REMOVED, now)
+            merged = rebuild(conn, library_policy)
+            left = merged.duplicates["groups"]
+    action = (
+        f"{'would move' if config.dry_run else 'moved'} {len(movable)} extra "
+        f"{'copy' if len(movable) == 1 else 'copies'} of {groups} duplicate group(s) to {REPLACED}/"
+        + (f"; {len(verdicts) - len(movable)} left in place" if len(movable) < len(verdicts) else "")
+        + (f"; {len(emptied)} track(s) whose audio another track keeps removed from the library" if emptied else "")
+    )
+    context.log.info(action)
+    if merged is not None:
+        context.log_event(merged.materialization(action=action))
+    context.add_output_metadata(
+        {
+            "action": action,
+            "dry_run": config.dry_run,
+            "groups": groups,
+            "extra_copies": len(verdicts),
+            "moved": 0 if config.dry_run else len(movable),
+            "skipped": len(verdicts) - len(movable),
+            "tracks_removed": len(emptied),
+            "bytes": sum(v.copy.size for v in movable),
+            "groups_left": left,
+            "manifest": dg.MetadataValue.path(str(music_dir / REPLACED / MANIFEST)),
+            "plan": dg.MetadataValue.md(_plan_table(verdicts, music_dir)),
+        }
+    )
+
+
+def _move(copy: ExtraCopy, music_dir: Path) -> Verdict:
+    try:
+        moved_to = set_aside(Path(copy.path), music_dir)  # never overwrites: refuses if the target exists
+    except (OSError, UnsafePathError) as exc:  # e.g. the target appeared meanwhile, a name set_aside refuses
+        return Verdict(copy, skipped=f"not moved: {exc}")
+    append_manifest(music_dir, Path(copy.path), moved_to, copy.reason, copy.kept_path)
+    return Verdict(copy, moved_to=moved_to)
+
+
+@dg.job(
+    name="resolve_duplicates",
+    description=(
+        "Keep one file of each duplicate group (library.duplicates) and move the other copies to "
+        ".soulspot-replaced/ with a manifest line each, never deleting; then rescan. dry_run (default) shows the plan."
+    ),
+    tags={"soulspot/kind": "user_action"},
+)
+def resolve_duplicates():
+    resolve()
+
+
 user_action_jobs: list[dg.JobDefinition | UnresolvedAssetJobDefinition] = [
     remove_from_library,
     ignore_in_library,
@@ -208,4 +380,5 @@ user_action_jobs: list[dg.JobDefinition | UnresolvedAssetJobDefinition] = [
     set_playlist_sync_mode,
     set_metadata,
     decide_discography_gaps,
+    resolve_duplicates,
 ]

@@ -21,6 +21,7 @@ JOBS = (
     "set_playlist_sync_mode",
     "set_metadata",
     "decide_discography_gaps",
+    "resolve_duplicates",
     "download_wanted",
     "follow_downloads",
     "cleanup",
@@ -52,11 +53,14 @@ def test_every_job_schedule_and_sensor_loads(tmp_path):
     graph = defs.resolve_asset_graph()
     assert graph.get(dg.AssetKey("library_entities")).parent_keys == {
         dg.AssetKey("local_scan"),
+        dg.AssetKey("audio_checks"),
         dg.AssetKey("spotify_likes"),
         dg.AssetKey("deezer_favorites"),
     }
     specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
     assert specs["local_scan"].group_name == "discover" and specs["library_entities"].group_name == "library"
+    assert specs["audio_checks"].group_name == "library"
+    assert graph.get(dg.AssetKey("audio_checks")).parent_keys == {dg.AssetKey("local_scan")}
     assert specs["spotify_likes"].group_name == "discover" and specs["deezer_favorites"].group_name == "discover"
     assert specs["identified_entities"].group_name == "identify" and specs["enriched_metadata"].group_name == "enrich"
     assert graph.get(dg.AssetKey("enriched_metadata")).parent_keys == {dg.AssetKey("identified_entities")}
@@ -91,6 +95,8 @@ def test_every_job_schedule_and_sensor_loads(tmp_path):
         "unique_local_paths",
         "no_orphaned_tracks",
         "downloaded_files_exist",
+        "no_downloaded_track_on_a_broken_file",
+        "duplicates_keep_one_file",
     }
 
 

@@ -268,8 +268,14 @@ def _quality(values: dict | None) -> Quality | None:
     return Quality(**values) if values else None
 
 
-def import_finished(active: store.ActiveDownload, downloads_dir: Path, music_dir: Path) -> ImportOutcome:
-    """Verify, tag, rename and move one finished download into the music folder (raises ImportRejected)."""
+def import_finished(
+    active: store.ActiveDownload, downloads_dir: Path, music_dir: Path, broken: Mapping[str, str | None]
+) -> ImportOutcome:
+    """Verify, tag, rename and move one finished download into the music folder (raises ImportRejected).
+
+    ``broken``: the library's broken files and their tracks (``store.load_broken_files``). One at
+    the destination is replaced whatever its header claims, and the track's others leave the
+    library: kept under ``.soulspot-replaced/``, never deleted."""
     source = find_finished_file(downloads_dir, active.remote_filename, active.size_bytes)
     if source is None:
         raise ImportRejected(f"the finished file is not in {downloads_dir}")
@@ -298,22 +304,26 @@ def import_finished(active: store.ActiveDownload, downloads_dir: Path, music_dir
             expected_duration_ms=active.duration_ms,
             expected_size=active.size_bytes,
             existing=existing,
+            broken=[Path(p) for p in broken],
         )
 
     try:
         outcome = place(TrackTags(**t))
     except TaggingError:
         outcome = place(None)  # a format we cannot tag still counts
-    old = active.existing_path
-    if (
-        old
-        and Path(old).resolve().is_relative_to(music_dir.resolve())
-        and outcome.status == "placed"
+    if outcome.status == "kept_existing":
+        return outcome
+    # The copies the new file replaces under other names leave the library, kept aside: the old
+    # file of an upgrade, and every broken file of the track.
+    replaced = [active.existing_path, *(p for p, track_id in broken.items() if track_id == active.track_id)]
+    moved = [
+        set_aside(Path(old), music_dir)
+        for old in dict.fromkeys(p for p in replaced if p)
+        if Path(old).resolve().is_relative_to(music_dir.resolve())
         and os.path.exists(old)
         and Path(old).resolve() != outcome.path.resolve()
-    ):
-        set_aside(Path(old), music_dir)  # an upgrade under a new name: the old copy leaves the library, kept aside
-    return outcome
+    ]
+    return replace(outcome, moved_aside=tuple(moved))
 
 
 @dataclass
@@ -332,6 +342,7 @@ def follow_transfers(
         for t in sorted(slskd.downloads(), key=lambda t: t.requested_at or datetime.min.replace(tzinfo=UTC))
     }
     peers = store.load_peers(conn)
+    broken = store.load_broken_files(conn)
     for download in active:
         transfer = listed.get((download.username, download.remote_filename))
         tracked = Tracked(
@@ -353,7 +364,7 @@ def follow_transfers(
             continue
         if verdict.action == IMPORT:
             try:
-                outcome = import_finished(download, downloads_dir, music_dir)
+                outcome = import_finished(download, downloads_dir, music_dir, broken)
             except ImportRejected as exc:
                 verdict = Verdict(RETRY if download.attempts < MAX_ATTEMPTS else FAIL, f"import rejected: {exc.reason}")
             else:
@@ -370,7 +381,10 @@ def follow_transfers(
                 record = after_success(peers.get(download.username, PeerRecord()))
                 store.record_peer(conn, download.username, record, None, now)
                 peers[download.username] = record
-                report.events.append((title, outcome.status, str(outcome.path)))
+                kept = [f"{p} kept aside" for p in (outcome.replaced_to, *outcome.moved_aside) if p]
+                report.events.append((title, outcome.status, "; ".join([str(outcome.path), *kept])))
+                # The file now at that path is the good copy just imported, not the broken one listed.
+                broken = {p: t for p, t in broken.items() if Path(p).resolve() != outcome.path.resolve()}
                 continue
         if verdict.action == WAIT:
             continue

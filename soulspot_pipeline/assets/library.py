@@ -11,7 +11,11 @@ from soulspot_pipeline.store.database import LibraryDatabase
 
 
 @dg.asset(
-    deps=[dg.AssetKey("local_scan"), *(dg.AssetKey(spec.asset_name) for spec in CLOUD_SOURCES)],
+    deps=[
+        dg.AssetKey("local_scan"),
+        dg.AssetKey("audio_checks"),  # the verdicts: a broken file is no track's good copy
+        *(dg.AssetKey(spec.asset_name) for spec in CLOUD_SOURCES),
+    ],
     group_name="library",
     kinds={"python", "duckdb"},
     pool=DUCKDB_POOL,
@@ -75,5 +79,48 @@ def downloaded_files_exist(library_db: LibraryDatabase) -> dg.AssetCheckResult:
             "downloaded_tracks": len(paths),
             "absent_files": len(absent),
             "examples": dg.MetadataValue.json([str(p) for p in absent[:20]]),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=library_entities,
+    blocking=True,
+    description="No downloaded track points at a file the decode check found broken or truncated.",
+)
+def no_downloaded_track_on_a_broken_file(library_db: LibraryDatabase) -> dg.AssetCheckResult:
+    # Blocking: downloads after a failed check would take such a track for one the user has.
+    with library_db.reader() as conn:
+        wrong = conn.execute(
+            """
+            SELECT t.local_path, b.status, b.reason FROM library.tracks t
+            JOIN library.broken_files b ON b.path = t.local_path
+            WHERE t.download_state = 'downloaded' ORDER BY t.local_path
+            """
+        ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not wrong,
+        metadata={
+            "tracks_on_broken_files": len(wrong),
+            "examples": dg.MetadataValue.json([f"{p} ({status}: {reason})" for p, status, reason in wrong[:20]]),
+        },
+    )
+
+
+@dg.asset_check(asset=library_entities, description="Every group of duplicate files keeps exactly one file.")
+def duplicates_keep_one_file(library_db: LibraryDatabase) -> dg.AssetCheckResult:
+    with library_db.reader() as conn:
+        groups, files = conn.execute("SELECT count(DISTINCT group_id), count(*) FROM library.duplicates").fetchall()[0]
+        wrong = conn.execute(
+            "SELECT group_id, count(*) FILTER (kept) FROM library.duplicates GROUP BY group_id "
+            "HAVING count(*) FILTER (kept) <> 1 ORDER BY group_id LIMIT 20"
+        ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not wrong,
+        metadata={
+            "groups": groups,
+            "files": files,
+            "groups_not_keeping_one": len(wrong),
+            "examples": dg.MetadataValue.json({group: kept for group, kept in wrong}),
         },
     )

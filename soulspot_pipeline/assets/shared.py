@@ -14,6 +14,8 @@ from soulspot_pipeline.domain.library_merge import WANTED, MergeInputs, MergeRes
 from soulspot_pipeline.resources.cloud_sources import CLOUD_SOURCES
 from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.store import entities
+from soulspot_pipeline.store.duplicates import write_duplicates
+from soulspot_pipeline.store.sql import utc_now
 
 # Concurrency pools (limits in dagster.yaml): the one writer of the database, and the outside
 # services whose budgets the phases share. Cloud providers' pools come from their CloudSourceSpec.
@@ -21,6 +23,9 @@ DUCKDB_POOL = "duckdb"
 MUSICBRAINZ_POOL = "musicbrainz_api"
 IMAGES_POOL = "image_hosts"
 SLSKD_POOL = "slskd_api"
+# The decode check: one at a time (it uses every core), outside the `duckdb` pool so its
+# minutes of decoding never hold back the writers; its short batch writes wait for the lock.
+DECODE_POOL = "audio_decode"
 
 LIBRARY_ENTITIES = dg.AssetKey("library_entities")
 
@@ -39,6 +44,7 @@ class Merged:
     result: MergeResult
     changes: dict[str, entities.TableChanges]
     metadata: dict[str, dg.MetadataValue | int]
+    duplicates: dict[str, int]  # groups, extra_files
 
     def materialization(self, action: str | None = None) -> dg.AssetMaterialization:
         """This merge as a ``library_entities`` materialization, for the runs of other assets
@@ -56,7 +62,11 @@ def rebuild(conn: duckdb.DuckDBPyConnection, policy: LibraryPolicy) -> Merged:
     inputs, result, changes = entities.rebuild_library(
         conn, auto_queue=policy.auto_queue_downloads, source_order=SOURCE_ORDER, metadata_order=METADATA_ORDER
     )
-    return Merged(inputs, result, changes, library_entities_metadata(conn, inputs, result, changes))
+    duplicates = write_duplicates(conn, utc_now())  # the groups follow the tracks the merge just built
+    metadata = library_entities_metadata(conn, inputs, result, changes)
+    metadata["duplicate_groups"] = duplicates["groups"]
+    metadata["duplicate_extra_files"] = duplicates["extra_files"]
+    return Merged(inputs, result, changes, metadata, duplicates)
 
 
 def library_entities_metadata(

@@ -7,11 +7,14 @@ nothing changed, a rescan after touching 1% of the files, and the library merge.
 cloud benchmark (``--cloud-tracks``) imports N saved tracks from the Spotify stand-in
 through spotipy and Dagster, twice. The downloads benchmark (``--downloads``) searches a queue
 of N pending tracks at the slskd stand-in within the budget scaled to a short window, and
-prints how many searches the busiest window held. Figures, not assertions.
+prints how many searches the busiest window held. The decode benchmark (``--decode``) builds
+N FLAC files of 3 to 5 minutes of noise, scans them, decodes them all with ``audio_checks``, and
+decodes again with nothing changed. Figures, not assertions.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import resource
 import shutil
@@ -20,7 +23,10 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+import av
+from mutagen.flac import FLAC
 
 from soulspot_pipeline.devkit.synth import write_audio_file
 from soulspot_pipeline.scan.scanner import scan_music_folder
@@ -326,5 +332,117 @@ def run_downloads_benchmark(tracks: int, window_s: float, directory: Path | None
         )
     finally:
         if directory is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+# Dagster's own DEBUG lines would bury the figures.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+# Song lengths of the decode benchmark: 3 to 5 minutes, as most songs are.
+DECODE_SECONDS = (180, 195, 210, 225, 240, 255, 270, 300)
+
+
+def music_flac(seconds: float, seed: int = 1, rate: int = 44100) -> bytes:
+    """``seconds`` of stereo pink noise, two unlike channels, as 16-bit FLAC at about 940 kbps.
+
+    The synth's silence decodes in no time; this makes FLAC's decoder work as on a CD rip.
+    FFmpeg makes the noise (``anoisesrc``) and encodes it, at a few hundred times real time.
+    """
+    graph = av.filter.Graph()
+    noise = [
+        graph.add("anoisesrc", f"color=pink:amplitude=0.1:sample_rate={rate}:seed={seed * 2 + side}:duration={seconds}")
+        for side in (0, 1)
+    ]
+    join = graph.add("join", "inputs=2:channel_layout=stereo")
+    convert = graph.add("aformat", "sample_fmts=s16")
+    sink = graph.add("abuffersink")
+    for side, source in enumerate(noise):
+        source.link_to(join, 0, side)
+    join.link_to(convert)
+    convert.link_to(sink)
+    graph.configure()
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="flac") as container:
+        stream = container.add_stream("flac", rate=rate)
+        stream.codec_context.layout = "stereo"
+        stream.codec_context.format = "s16"
+        while True:
+            try:
+                frame = cast(av.AudioFrame, sink.pull())
+            except (av.BlockingIOError, av.EOFError):
+                break
+            frame.pts = None  # the encoder numbers the samples itself
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
+def build_decode_library(root: Path, files: int) -> float:
+    """``files`` tagged FLAC files cut from a few noise templates; returns their audio in seconds."""
+    templates = [music_flac(seconds, seed=n) for n, seconds in enumerate(DECODE_SECONDS)]
+    audio_s = 0.0
+    for n in range(files):
+        folder = root / f"Artist {n // 120:04d}" / f"Album {n // 12:05d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO(templates[n % len(templates)])
+        flac = FLAC(buffer)
+        flac["artist"], flac["album"], flac["title"] = f"Artist {n // 120:04d}", f"Album {n // 12:05d}", f"Track {n}"
+        flac["tracknumber"] = str(n % 12 + 1)
+        buffer.seek(0)
+        flac.save(buffer)
+        (folder / f"{n % 12 + 1:02d} Track {n}.flac").write_bytes(buffer.getvalue())
+        audio_s += DECODE_SECONDS[n % len(DECODE_SECONDS)]
+    return audio_s
+
+
+def run_decode_benchmark(files: int, workers: int, directory: Path | None = None, keep: bool = False) -> int:
+    """Decode ``files`` songs of 3 to 5 minutes with ``audio_checks``, then again with nothing changed."""
+    import dagster as dg
+
+    from soulspot_pipeline.assets.health import audio_checks
+    from soulspot_pipeline.resources.music_folder import MusicFolder
+    from soulspot_pipeline.resources.policies import VerifyPolicy
+
+    scratch = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="soulspot-bench-decode-"))
+    music = scratch / "music"
+    db = LibraryDatabase(database=str(scratch / "bench.duckdb"))
+    Path(db.database).unlink(missing_ok=True)
+    resources = {
+        "library_db": db,
+        "music_folder": MusicFolder(music_dir=str(music), scan_workers=workers),
+        "verify_policy": VerifyPolicy(minutes=24 * 60),  # no budget: every file, however long it takes
+    }
+    print(f"soulspot bench: decode {files:,} FLAC files of 3 to 5 minutes, {workers} workers, {os.cpu_count()} cores")
+    try:
+        started = time.perf_counter()
+        audio_s = build_decode_library(music, files)
+        os.sync()  # written back before the clock starts: the decode must not race the writeback
+        built = time.perf_counter() - started
+        size = sum(p.stat().st_size for p in music.rglob("*.flac"))
+        print(
+            f"built {files:,} files ({audio_s / 3600:,.1f} hours of audio, {size / 1e9:,.1f} GB) in {built:.1f} s "
+            f"in {scratch}",
+            flush=True,
+        )
+        with db.writer() as conn:
+            _timed("scan (empty database)", files, lambda: scan_music_folder(conn, music, workers=workers))
+        with PeakMemory() as memory:
+            for label in ("decode every file", "decode again, nothing changed"):
+                started = time.perf_counter()
+                meta = materialized_metadata(dg.materialize([audio_checks], resources=resources, run_config=QUIET))
+                seconds = time.perf_counter() - started
+                print(
+                    f"{label}: {meta['checked']:,} files decoded in {seconds:.1f} s "
+                    f"({meta['checked'] / seconds:,.2f} files/s, {meta['audio_hours'] / seconds:,.3f} audio-hours/s); "
+                    f"{meta['ok']} ok, {meta['broken']} broken, {meta['truncated']} truncated, {meta['left']} left",
+                    flush=True,
+                )
+        print(
+            f"peak memory: main process {memory.own_mb:,.0f} MB; decode workers "
+            f"{', '.join(f'{m:,.0f}' for m in memory.workers_mb[-workers:]) or '-'} MB"
+        )
+    finally:
+        if not keep and directory is None:
             shutil.rmtree(scratch, ignore_errors=True)
     return 0

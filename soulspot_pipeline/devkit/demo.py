@@ -43,7 +43,7 @@ from soulspot_pipeline.devkit.standins.slskd import SharedFile, SlskdStandin
 from soulspot_pipeline.devkit.standins.spotify import SpotifyLibrary, SpotifyStandin
 from soulspot_pipeline.devkit.synth import audio_bytes, write_audio_file
 from soulspot_pipeline.resources.spotify import SCOPES, TokenFile
-from soulspot_pipeline.run_console import dagster_command
+from soulspot_pipeline.run_console import job_command
 from soulspot_pipeline.settings import Settings
 
 LOCAL_HOST = "127.0.0.1"
@@ -570,9 +570,8 @@ def run_job(job: str, env: dict[str, str], log_path: Path) -> float:
 
     A Ctrl-C or SIGTERM meanwhile is passed on to it, so that it ends its run itself; then the demo stops.
     """
-    command = [dagster_command(), "job", "execute", "-m", "soulspot_pipeline.definitions", "-j", job]
     started = time.monotonic()
-    with log_path.open("w", encoding="utf-8") as log:
+    with log_path.open("w", encoding="utf-8") as log, job_command(job) as command:
         run = run_child(command, env=env, output=log)
     if run.interrupted is not None:
         _interrupted(run.interrupted)

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any, TypeVar
 
+from soulspot_pipeline.domain.file_choice import keep_order
 from soulspot_pipeline.domain.matching import TrackFacts, base_title, score_tracks
 from soulspot_pipeline.domain.ownership import (
     Decision,
@@ -30,7 +31,6 @@ from soulspot_pipeline.domain.ownership import (
     effective_decision,
     track_state,
 )
-from soulspot_pipeline.domain.quality import LOSSLESS_FORMATS
 from soulspot_pipeline.domain.text import normalize_name
 
 _V = TypeVar("_V")
@@ -212,16 +212,6 @@ def _album_keys(
     keys.append(("name", f"name:{artist_id}:{normalize_name(title)}"))
     keys.append(("edition", f"base:{artist_id}:{base_title(title)}"))
     return keys
-
-
-def _file_rank(row: Mapping[str, Any]) -> tuple:
-    """Present first, lossless first, then by bitrate: the file a track points at when it has several."""
-    return (
-        bool(row.get("missing")),
-        (row.get("format") or "") not in LOSSLESS_FORMATS,
-        -(row.get("bitrate") or 0),
-        row["path"],
-    )
 
 
 def _most_common(values: Iterable[Any]) -> Any:
@@ -655,9 +645,14 @@ class _Merge:
     def build_tracks(self) -> None:
         inputs = self.inputs
         for track_id, observations in self.track_obs.items():
-            files = sorted((o["file"] for o in observations if "file" in o), key=_file_rank)
+            # The file a track points at is the one a duplicate group keeps (present and good first).
+            files = [o["file"] for o in observations if "file" in o]
+            if len(files) > 1:
+                files.sort(key=keep_order)
             best = files[0] if files else None
-            present = best is not None and not best.get("missing")
+            # A broken file is on disk but is no copy of the track: it never counts as its file.
+            present = best is not None and not best.get("missing") and not best.get("broken")
+            broken = not present and any(f.get("broken") and not f.get("missing") for f in files)
             artist_id = _first(observations, "artist_id")
             album_id = _first(observations, "album_id")
             reasons = [
@@ -673,6 +668,7 @@ class _Merge:
                 auto_queue=inputs.auto_queue,
                 transfer=transfer,
                 transfer_at=transfer_at,
+                file_broken=broken,
             )
             identified = inputs.identified.get(("track", track_id)) or (None,)
             primary = self.primary(active, (), observations)

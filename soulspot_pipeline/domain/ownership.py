@@ -5,9 +5,11 @@ pending | downloading | downloaded | failed.
 
 A track is owned while it has a reason to be: a file on disk (or one that vanished,
 since losing a file is not losing the wish to have it), a like, a saved album, a
-playlist the user set to auto-own, or a download the user requested. The user's word
-comes last and wins: *ignored* is never re-owned by a sync; *removed* un-owns every
-reason older than the removal, so only a new like, file or request owns it again.
+playlist the user set to auto-own, or a download the user requested. A file found broken
+still owns its track but is not its file: the track is pending until a good copy comes.
+The user's word comes last and wins: *ignored* is never re-owned by a sync; *removed*
+un-owns every reason older than the removal, so only a new like, file or request owns it
+again.
 Decisions cascade: an artist's decision covers its albums and tracks, an album's its
 tracks.
 """
@@ -72,11 +74,16 @@ def track_state(
     auto_queue: bool,
     transfer: str | None = None,
     transfer_at: datetime | None = None,
+    file_broken: bool = False,
 ) -> tuple[str, str, list[Reason]]:
     """(ownership_state, download_state, the reasons that own it). ``transfer`` is the state
     of its download, if one was tried, and ``transfer_at`` when it last changed: a pending
     track being downloaded is ``downloading``, one whose download failed ``failed``, one given
-    up on after that (``abandoned``) ``not_needed``, until it is requested again."""
+    up on after that (``abandoned``) ``not_needed``, until it is requested again.
+    ``file_broken``: no good file is present, but a broken (or truncated) one is. Such a track
+    is queued whatever auto-queue says, as a requested one is: the user had it on disk and wants
+    a working copy (a vanished file may have been deleted on purpose, so that one waits for
+    auto-queue)."""
     if transfer in (FAILED, ABANDONED) and requested_at and transfer_at and requested_at > transfer_at:
         transfer = None  # asked for again since that download failed: pending anew
     if decision is not None and decision.kind == IGNORED:
@@ -88,7 +95,7 @@ def track_state(
     owned = bool(active)
     if file_present:
         download = DOWNLOADED
-    elif owned and (auto_queue or requested):
+    elif owned and (auto_queue or requested or file_broken):
         download = transfer if transfer in (DOWNLOADING, FAILED) else NOT_NEEDED if transfer == ABANDONED else PENDING
     else:
         download = NOT_NEEDED

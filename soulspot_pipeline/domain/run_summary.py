@@ -81,6 +81,11 @@ def _scan(m: Metadata) -> str:
     )
 
 
+def _checks(m: Metadata) -> str:
+    flagged = "".join(f", {_count(m.get(key))} {key}" for key in ("broken", "truncated") if _count(m.get(key)))
+    return f"{_count(m.get('checked'))} files decoded: {_count(m.get('ok'))} ok{flagged}; {_count(m.get('left'))} left"
+
+
 def _entities(m: Metadata) -> str:
     return f"{_count(m.get('artists'))} artists, {_count(m.get('albums'))} albums, {_count(m.get('tracks'))} tracks"
 
@@ -136,6 +141,7 @@ DESCRIBE: dict[str, Callable[[Metadata], str]] = {
     "spotify_likes": _cloud,
     "deezer_favorites": _cloud,
     "local_scan": _scan,
+    "audio_checks": _checks,
     "library_entities": _library,
     "identified_entities": _identify,
     "enriched_metadata": _enrich,
@@ -160,26 +166,40 @@ def phase_lines(outcome: PhaseOutcome) -> list[str]:
         return [f"  {name}{status}"]
     describe = DESCRIBE.get(outcome.step)
     lines = [f"  {name}{(describe(outcome.metadata) if describe else status) or 'done'}"]
-    if outcome.step == "local_scan":
-        lines += unreadable_lines(outcome.metadata)
+    listed = LISTED_FILES.get(outcome.step)
+    if listed:
+        lines += file_lines(outcome.metadata, *listed)
     return lines
 
 
-def unreadable_lines(m: Metadata) -> list[str]:
-    """Up to five unreadable files with their reason, and how many more there are."""
-    files = m.get("unreadable_files")
+# The files a phase names under its line: (metadata key of [path, reason] pairs, key of their
+# total, the word before each, the query that lists them all).
+LISTED_FILES: dict[str, tuple[str, str, str, str]] = {
+    "local_scan": (
+        "unreadable_files",
+        "unreadable",
+        "unreadable",
+        "SELECT path, error FROM library.scan_errors WHERE kind = 'unreadable'",
+    ),
+    "audio_checks": ("flagged", "flagged_total", "flagged", "SELECT path, status, reason FROM library.broken_files"),
+}
+
+
+def file_lines(m: Metadata, files_key: str, total_key: str, label: str, query: str) -> list[str]:
+    """Up to five files with their reason, and how many more there are."""
+    files = m.get(files_key)
     if not isinstance(files, Sequence) or isinstance(files, str):
         return []
     pad = " " * (2 + NAME_WIDTH)
     folder = str(m.get("music_dir") or "").rstrip("/\\")
     lines = [
-        f"{pad}unreadable: {_inside(str(item[0]), folder)} ({first_line(str(item[1]), 120)})"
+        f"{pad}{label}: {_inside(str(item[0]), folder)} ({first_line(str(item[1]), 120)})"
         for item in files[:MAX_LISTED_FILES]
         if isinstance(item, Sequence) and len(item) == 2
     ]
-    more = _count(m.get("unreadable")) - len(lines)
+    more = _count(m.get(total_key)) - len(lines)
     if more > 0:
-        lines.append(f"{pad}and {more} more: SELECT path, error FROM library.scan_errors WHERE kind = 'unreadable'")
+        lines.append(f"{pad}and {more} more: {query}")
     return lines
 
 

@@ -3,7 +3,8 @@
 A download is copied into a hidden staging folder inside the music folder (same filesystem,
 hidden from the scanner), tagged and synced there, and only then linked or renamed into
 place: a killed import leaves at most a ``.part`` file in staging, never a partial file in
-the library. A replaced library file is moved to ``.soulspot-replaced``, never deleted.
+the library. A replaced library file is moved to ``.soulspot-replaced``, never deleted; so is
+a file the decode check found broken, which any good download replaces.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -48,12 +49,14 @@ class PlaceResult:
 
 @dataclass(frozen=True)
 class ImportOutcome:
-    """An import's result and the facts of the downloaded copy after tagging."""
+    """An import's result and the facts of the downloaded copy after tagging; ``moved_aside``: the
+    track's other copies the import moved to ``REPLACED`` (by ``set_aside``)."""
 
     status: Status
     path: Path
     facts: AudioFacts
     replaced_to: Path | None = None
+    moved_aside: tuple[Path, ...] = ()
 
 
 def stage(source: Path, music_dir: Path, *, suffix: str | None = None) -> Path:
@@ -77,14 +80,22 @@ def stage(source: Path, music_dir: Path, *, suffix: str | None = None) -> Path:
 
 
 def place(
-    staged: Path, music_dir: Path, relative: PurePosixPath, *, incoming: Quality, existing: Quality | None
+    staged: Path,
+    music_dir: Path,
+    relative: PurePosixPath,
+    *,
+    incoming: Quality,
+    existing: Quality | None,
+    broken: Collection[Path] = (),
 ) -> PlaceResult:
     """Move a staged file to ``music_dir/relative`` without overwriting anything worth keeping.
 
-    A file already at the destination is replaced only when ``incoming`` is strictly better
-    than both ``existing`` (the caller's record, when given) and what the file itself
-    reports; it is then kept under ``REPLACED/<timestamp>/<relative>``. Otherwise the staged
-    file is removed and the result is ``kept_existing``.
+    A file already at the destination is replaced only when it is one of ``broken`` (library
+    files the decode check found broken: its header may claim any quality, it plays none), or
+    when ``incoming`` is strictly better than both ``existing`` (the caller's record, when
+    given) and what the file itself reports; it is then kept under
+    ``REPLACED/<timestamp>/<relative>``. Otherwise the staged file is removed and the result
+    is ``kept_existing``.
     """
     music_dir = Path(music_dir)
     if not music_dir.is_dir():
@@ -97,7 +108,7 @@ def place(
         _move_no_overwrite(staged, destination)
         _fsync_dir(destination.parent)
         return PlaceResult("placed", destination)
-    if not _beats(incoming, existing, destination):
+    if not _is_one_of(destination, broken) and not _beats(incoming, existing, destination):
         staged.unlink()
         return PlaceResult("kept_existing", destination)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
@@ -116,8 +127,8 @@ def place(
 
 
 def set_aside(path: Path, music_dir: Path) -> Path:
-    """Move a library file an upgrade made redundant to ``REPLACED/<timestamp>/<its path>``: out of
-    the library, never deleted."""
+    """Move a library file an import made redundant (the old copy of an upgrade, a broken copy) to
+    ``REPLACED/<timestamp>/<its path>``: out of the library, never deleted."""
     music_dir = Path(music_dir)
     relative = PurePosixPath(Path(path).resolve().relative_to(music_dir.resolve()).as_posix())
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
@@ -158,9 +169,11 @@ def import_download(
     expected_duration_ms: int | None,
     expected_size: int | None,
     existing: Quality | None,
+    broken: Collection[Path] = (),
     tolerance_s: float = 5.0,
 ) -> ImportOutcome:
-    """Verify, stage, tag (``tags`` None: leave the file's tags), re-verify and place a download.
+    """Verify, stage, tag (``tags`` None: leave the file's tags), re-verify and place a download
+    (over a file of ``broken`` whatever its quality: see ``place``).
 
     The file gets the extension of its actual format. Raises ImportRejected for a bad file
     and TaggingError when its format cannot be tagged (the caller may import it untagged).
@@ -182,7 +195,7 @@ def import_download(
             raise ImportRejected(f"after tagging: {exc.reason}") from exc
         if placed.format != facts.format:
             raise ImportRejected(f"after tagging the content reads as {placed.format}, not {facts.format}")
-        result = place(staged, music_dir, relative, incoming=placed.quality, existing=existing)
+        result = place(staged, music_dir, relative, incoming=placed.quality, existing=existing, broken=broken)
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
@@ -203,6 +216,11 @@ def _beats(incoming: Quality, existing: Quality | None, destination: Path) -> bo
         on_disk = None
     judged = [q for q in (existing, on_disk) if q is not None]
     return bool(judged) and all(is_strictly_better(incoming, q) for q in judged)
+
+
+def _is_one_of(path: Path, paths: Collection[Path]) -> bool:
+    resolved = Path(path).resolve()
+    return any(Path(p).resolve() == resolved for p in paths)
 
 
 def _check_inside(path: Path, music_dir: Path) -> None:

@@ -5,6 +5,7 @@ from pydantic import Field
 
 from soulspot_pipeline.domain.discography import DEFAULT_EXCLUDED_SECONDARY, DEFAULT_PRIMARY_TYPES, TypePolicy
 from soulspot_pipeline.domain.download_ranking import DEFAULT_FORMATS, RankingPolicy
+from soulspot_pipeline.resources.clock import Clock
 
 
 class LibraryPolicy(dg.ConfigurableResource):
@@ -14,6 +15,17 @@ class LibraryPolicy(dg.ConfigurableResource):
         default=False,
         description="Owned tracks without a file become `pending` (queued for download) instead of `not_needed`.",
     )
+
+
+class VerifyPolicy(dg.ConfigurableResource):
+    """How long one run of the decode check may go on starting files; the next run goes on."""
+
+    minutes: float = Field(
+        default=20.0,
+        description="No file is started after this many minutes (SOULSPOT_VERIFY_MINUTES); those started finish.",
+    )
+    # Dagster's types want a ResourceDependency for the default, but the field holds the Clock itself.
+    clock: dg.ResourceDependency[Clock] = Field(default_factory=Clock, description="Time, for the budget.")  # type: ignore[arg-type]
 
 
 class DiscographyPolicy(dg.ConfigurableResource):

@@ -367,6 +367,12 @@ def load_active(conn: duckdb.DuckDBPyConnection) -> list[ActiveDownload]:
     return active
 
 
+def load_broken_files(conn: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
+    """The library's files found broken or truncated (``library.broken_files``): path -> the track
+    it is a file of (None when the merge has not placed it yet)."""
+    return dict(conn.execute("SELECT path, track_id FROM library.broken_files").fetchall())
+
+
 def next_candidate(conn: duckdb.DuckDBPyConnection, track_id: str, avoid_users: set[str]) -> tuple | None:
     """The best accepted candidate of the track's latest search not tried yet, from a peer not to avoid:
     (attempt, query_tier, username, filename, size_bytes)."""

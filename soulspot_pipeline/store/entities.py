@@ -27,7 +27,7 @@ TableChanges = Mapping[str, "int | Mapping[str, int]"]
 
 _LOCAL_FILE_COLUMNS = (
     "path, missing, format, duration_ms, bitrate, sample_rate, bit_depth, artist, albumartist, "
-    "album, title, track_number, track_total, disc_number, date, isrc, recording_mbid, "
+    "album, title, track_number, track_total, disc_number, disc_total, date, isrc, recording_mbid, "
     "release_mbid, release_group_mbid, artist_mbid, albumartist_mbid, first_seen_at"
 )
 
@@ -105,7 +105,25 @@ _TABLES: dict[str, tuple[str, dict[str, pa.DataType], frozenset[str]]] = {
 
 
 def load_local_files(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    return conn.sql(f"SELECT {_LOCAL_FILE_COLUMNS} FROM library.local_files").pl().to_dicts()
+    """Every file row, with what the decode check of this very size and mtime found (a verdict
+    on an earlier version of the file does not count): ``broken`` (broken or truncated), and
+    the ``audio_hash`` of a good file."""
+    return (
+        conn.sql(
+            f"""
+            SELECT {_LOCAL_FILE_COLUMNS},
+                   coalesce(v.status IN ('broken', 'truncated'), false) AS broken,
+                   CASE WHEN v.status = 'ok' THEN v.audio_hash END AS audio_hash
+            FROM library.local_files
+            LEFT JOIN (
+                SELECT path AS checked, size AS checked_size, mtime_ns AS checked_mtime_ns, status, audio_hash
+                FROM library.file_checks
+            ) v ON v.checked = path AND v.checked_size = size AND v.checked_mtime_ns = mtime_ns
+            """
+        )
+        .pl()
+        .to_dicts()
+    )
 
 
 # An item is owned by a source while its like (save, follow) is active. Tracks are also

@@ -673,20 +673,46 @@ CREATE TABLE library.file_checks (
 """
 
 _V9_BROKEN_FILES = """
--- Files on disk whose last check (of this very size and mtime) found them broken or truncated.
+-- Files on disk whose last check (of this very size and mtime) found them broken or truncated,
+-- with the track each is a file of and where that track stands: a track with no good file is
+-- not downloaded (pending when owned), and the import of a good copy moves the broken one to
+-- .soulspot-replaced/ (kept, never deleted), which takes it off this list.
 CREATE VIEW library.broken_files AS
 SELECT c.path, c.status, c.reason, c.error_at_s, c.header_s, c.decoded_s, c.checked_at,
-       f.track_id, f.is_primary
+       f.track_id, f.is_primary, t.title, ar.name AS artist_name, t.download_state
 FROM library.file_checks c
 JOIN library.local_files l ON l.path = c.path AND NOT l.missing AND l.size = c.size AND l.mtime_ns = c.mtime_ns
 LEFT JOIN library.track_files f ON f.path = c.path
+LEFT JOIN library.tracks t ON t.track_id = f.track_id
+LEFT JOIN library.artists ar ON ar.artist_id = t.artist_id
 WHERE c.status <> 'ok';
 """
 
 _V10_DUPLICATES = """
--- Groups of files that are one track (by the merge's rules) or one audio (by audio_hash).
+-- Groups of present files that are one track (several track_files of a track) or one audio
+-- (the same audio_hash), joined transitively: a file is in one group at most. Written after
+-- the merge by Python (domain.file_choice), which decides which file is kept and why.
+-- kind: track, audio or track+audio; rank 1 is kept; reason: for the kept file why it beats
+-- the next one, for the others why the kept one beats them.
+CREATE TABLE library.duplicate_files (
+    path       VARCHAR PRIMARY KEY,
+    group_id   VARCHAR NOT NULL,
+    kind       VARCHAR NOT NULL CHECK (kind IN ('track', 'audio', 'track+audio')),
+    track_id   VARCHAR,
+    rank       INTEGER NOT NULL,
+    kept       BOOLEAN NOT NULL,
+    reason     VARCHAR NOT NULL,
+    decided_at TIMESTAMP NOT NULL
+);
+
 CREATE VIEW library.duplicates AS
-SELECT NULL::VARCHAR AS group_id WHERE false;
+SELECT d.group_id, d.kind, d.rank, d.kept, d.reason, d.path, d.track_id, t.title,
+       l.format, l.bitrate, l.bit_depth, l.sample_rate, l.size, c.audio_hash, c.status AS check_status,
+       d.decided_at
+FROM library.duplicate_files d
+JOIN library.local_files l ON l.path = d.path
+LEFT JOIN library.tracks t ON t.track_id = d.track_id
+LEFT JOIN library.file_checks c ON c.path = d.path AND c.size = l.size AND c.mtime_ns = l.mtime_ns;
 """
 
 MIGRATIONS: tuple[Migration, ...] = (

@@ -64,6 +64,14 @@ def test_same_recording_mbid_is_one_track_and_the_lossless_file_is_primary():
     ]
 
 
+def test_of_two_equal_files_of_one_track_the_one_in_the_naming_scheme_is_primary():
+    scheme = file("/m/Air/Moon Safari (1998)/01 - Sexy Boy.mp3", artist="Air", album="Moon Safari", title="Sexy Boy")
+    scheme.update(albumartist="Air", date="1998", track_number=1)
+    loose = file("/m/incoming/sexy boy.mp3", artist="Air", album="Moon Safari", title="Sexy Boy")
+    (track,) = merge([loose, scheme]).tracks.values()
+    assert track["local_path"] == scheme["path"]  # the file the duplicates view keeps
+
+
 def test_isrc_then_normalized_names_deduplicate():
     result = merge(
         [
@@ -417,3 +425,73 @@ def test_same_title_on_one_album_with_different_isrcs_stays_two_tracks():
         for n, isrc in ((1, "GBAAA9400001"), (2, "GBAAA9400002"))
     ]
     assert len(merge(files).tracks) == 2
+
+
+# -- broken files (the decode check's verdict on a file of this size and mtime) --------------
+
+
+def sexy_boy(path, **row):
+    return file(path, artist="Air", album="Moon Safari", title="Sexy Boy", **row)
+
+
+def track_and_files(result):
+    (track,) = result.tracks.values()
+    return (
+        (track["ownership_state"], track["download_state"], track["local_path"]),
+        sorted((path, primary) for path, _, _, primary in result.track_files),
+    )
+
+
+def test_a_good_file_is_primary_over_a_broken_one_even_a_lossless_one():
+    result = merge([sexy_boy("/m/a.flac", format="flac", bitrate=900, broken=True), sexy_boy("/m/b.mp3", bitrate=192)])
+    assert track_and_files(result) == (
+        ("owned", "downloaded", "/m/b.mp3"),
+        [("/m/a.flac", False), ("/m/b.mp3", True)],
+    )
+    (track,) = result.tracks.values()
+    assert (track["audio_format"], track["bitrate"]) == ("mp3", 192)
+
+
+def test_a_track_whose_only_file_is_broken_is_pending_without_auto_queue_and_keeps_the_file_listed():
+    for auto_queue in (False, True):
+        result = merge([sexy_boy("/m/a.flac", format="flac", broken=True)], auto_queue=auto_queue)
+        assert track_and_files(result) == (("owned", "pending", None), [("/m/a.flac", True)])
+
+
+def test_broken_and_missing_files_together():
+    # A broken file on disk beside a vanished good one: nothing plays, the user had it, so pending.
+    assert track_and_files(merge([sexy_boy("/m/a.flac", broken=True), sexy_boy("/m/b.mp3", missing=True)])) == (
+        ("owned", "pending", None),
+        [("/m/a.flac", True), ("/m/b.mp3", False)],
+    )
+    # A broken file that vanished is a vanished file: pending only with auto-queue.
+    assert track_and_files(merge([sexy_boy("/m/a.flac", broken=True, missing=True)])) == (
+        ("owned", "not_needed", None),
+        [("/m/a.flac", True)],
+    )
+    # A good file on disk wins over both.
+    assert track_and_files(
+        merge(
+            [
+                sexy_boy("/m/a.flac", format="flac", broken=True),
+                sexy_boy("/m/b.flac", format="flac", missing=True),
+                sexy_boy("/m/c.mp3"),
+            ]
+        )
+    ) == (("owned", "downloaded", "/m/c.mp3"), [("/m/a.flac", False), ("/m/b.flac", False), ("/m/c.mp3", True)])
+
+
+def test_a_broken_only_track_follows_its_replacement_download_and_the_users_decisions():
+    files = [sexy_boy("/m/a.flac", broken=True, first_seen_at=T0)]
+    track_id = next(iter(merge(files).tracks))
+    assert track_and_files(merge(files, transfers={track_id: ("downloading", T0)}))[0] == (
+        "owned",
+        "downloading",
+        None,
+    )
+    # An earlier download of it that landed (and later broke) does not stop a new one.
+    assert track_and_files(merge(files, transfers={track_id: ("downloaded", T0)}))[0] == ("owned", "pending", None)
+    ignored = merge(files, decisions={track_id: Decision("ignored", T0)})
+    assert track_and_files(ignored)[0] == ("ignored", "not_needed", None)
+    removed = merge(files, decisions={track_id: Decision("removed", T0 + timedelta(days=1))})
+    assert track_and_files(removed)[0] == ("discovered", "not_needed", None)

@@ -110,3 +110,20 @@ def test_a_pending_track_shows_its_downloads_progress_and_failure_but_a_file_win
         track_state(liked, None, file_present=False, requested_at=None, auto_queue=False, transfer="downloading")[1]
         == "not_needed"
     )
+
+
+def test_a_broken_file_queues_its_owned_track_whatever_auto_queue_says():
+    for auto_queue in (False, True):
+        ownership, download, _ = track_state(
+            [Reason("local", T0)], None, file_present=False, requested_at=None, auto_queue=auto_queue, file_broken=True
+        )
+        assert (ownership, download) == ("owned", "pending")
+    # Not owned any more (removed after the file was first seen): nothing to fetch.
+    assert track_state(
+        [Reason("local", T0)],
+        Decision("removed", LATER),
+        file_present=False,
+        requested_at=None,
+        auto_queue=False,
+        file_broken=True,
+    )[:2] == ("discovered", "not_needed")

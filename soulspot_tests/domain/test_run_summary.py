@@ -79,3 +79,20 @@ def test_retry_and_check_lines():
     assert check_line("library_entities", "no_orphaned_tracks", "3 orphans").endswith(
         "check no_orphaned_tracks failed: 3 orphans"
     )
+
+
+def test_the_decode_check_names_the_files_it_flagged():
+    metadata = {
+        "checked": 3,
+        "ok": 1,
+        "truncated": 1,
+        "broken": 1,
+        "left": 0,
+        "flagged": [["a/cut.flac", "truncated: the audio ends at 18.2 s"], ["b/zeros.mp3", "broken: at 90.0 s"]],
+        "flagged_total": 2,
+    }
+    lines = phase_lines(PhaseOutcome("audio_checks", "materialized", metadata))
+    assert [line.split("flagged: ")[1] for line in lines[1:]] == [
+        "a/cut.flac (truncated: the audio ends at 18.2 s)",
+        "b/zeros.mp3 (broken: at 90.0 s)",
+    ]

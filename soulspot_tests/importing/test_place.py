@@ -307,6 +307,21 @@ def test_an_existing_file_of_unknown_quality_is_never_replaced(tmp_path, music_d
     assert destination.read_bytes() == b"something the user put here"
 
 
+def test_a_broken_file_at_the_destination_is_replaced_by_any_good_download_and_kept_aside(tmp_path, music_dir):
+    # Its header says 24-bit FLAC, better than the download; the decode check found it truncated.
+    first = run_import(download(tmp_path, "hires.flac", bits_per_sample=24), music_dir)
+    first.path.write_bytes(first.path.read_bytes()[: first.path.stat().st_size * 6 // 10])
+    broken = first.path.read_bytes()
+    source = download(tmp_path, "cd.flac", bits_per_sample=16)
+    assert run_import(source, music_dir).status == "kept_existing"  # not known broken: kept
+    assert first.path.read_bytes() == broken
+
+    outcome = run_import(source, music_dir, broken=[music_dir / "elsewhere.flac", first.path])
+    assert outcome.status == "replaced" and outcome.path == first.path and outcome.facts.bit_depth == 16
+    assert outcome.replaced_to.read_bytes() == broken and outcome.replaced_to.is_relative_to(music_dir / REPLACED)
+    assert library_files(music_dir) == [str(DESTINATION)]
+
+
 # --- leftovers of killed imports ---
 
 
