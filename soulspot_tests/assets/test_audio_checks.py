@@ -16,6 +16,7 @@ from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import VerifyPolicy
 from soulspot_pipeline.scan.read import AUDIO_EXTENSIONS
 from soulspot_pipeline.settings import Settings
+from soulspot_tests.breakage import flac_audio_start, zeroed
 from soulspot_tests.results import materialize, metadata, rows
 
 pytestmark = pytest.mark.integration  # assets and jobs run through Dagster against stand-ins
@@ -138,15 +139,6 @@ def test_the_budget_is_a_setting(tmp_path):
 REAL_BROKEN = {"emptyfile.mp3", "too-short.mp3"}
 
 
-def flac_audio_start(data: bytes) -> int:
-    position = 4
-    while True:
-        last, length = data[position] & 0x80, int.from_bytes(data[position + 1 : position + 4], "big")
-        position += 4 + length
-        if last:
-            return position
-
-
 def made_up_breakage(folder: Path) -> dict[str, str]:
     """Broken copies of real-looking files, and the verdict each must get (scan error or check status)."""
     folder.mkdir()
@@ -155,7 +147,7 @@ def made_up_breakage(folder: Path) -> dict[str, str]:
     (folder / "cut-60.mp3").write_bytes(mp3[: len(mp3) * 6 // 10])
     long_mp3 = audio_bytes("mp3", {"title": "Zeros"}, seconds=180.0)
     middle = len(long_mp3) // 2
-    (folder / "zeros.mp3").write_bytes(long_mp3[:middle] + bytes(4096) + long_mp3[middle + 4096 :])
+    (folder / "zeros.mp3").write_bytes(zeroed(long_mp3, middle))
     (folder / "header-only.flac").write_bytes(flac[: flac_audio_start(flac)])
     (folder / "zero-bytes.mp3").write_bytes(b"")
     return {

@@ -19,6 +19,7 @@ from soulspot_pipeline.devkit.synth import FORMATS, audio_bytes, write_audio_fil
 from soulspot_pipeline.domain.audio_health import BROKEN, OK, TRUNCATED, FileToCheck, Verdict, judge
 from soulspot_pipeline.scan.audio_check import check_file, check_in_workers
 from soulspot_pipeline.scan.read import AUDIO_EXTENSIONS
+from soulspot_tests.breakage import flac_audio_start, zeroed
 
 EXTENSION = {"alac": "m4a"}
 TAGS = {"artist": "Sigur Rós", "album": "( )", "title": "Untitled #1", "track_number": 1}
@@ -33,17 +34,6 @@ def verdict(path: Path) -> Verdict:
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
-
-
-def flac_audio_start(data: bytes) -> int:
-    """Where a FLAC file's first frame begins: after "fLaC" and its metadata blocks."""
-    assert data[:4] == b"fLaC"
-    position = 4
-    while True:
-        last, length = data[position] & 0x80, int.from_bytes(data[position + 1 : position + 4], "big")
-        position += 4 + length
-        if last:
-            return position
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -75,10 +65,6 @@ def test_a_noisy_flac_cut_midframe_names_the_decoders_error(tmp_path):
     assert result.status == TRUNCATED
     assert result.reason.startswith("the audio ends at 11.")
     assert result.reason.endswith("of the 20.0 s its header states (flac: invalid residual)")
-
-
-def zeroed(data: bytes, at: int) -> bytes:
-    return data[:at] + bytes(4096) + data[at + 4096 :]
 
 
 def test_zeros_in_the_middle_of_an_mp3_break_it_where_they_are(tmp_path):
