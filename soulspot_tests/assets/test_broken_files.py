@@ -11,13 +11,14 @@ import pytest
 
 from soulspot_pipeline.assets.discover import local_scan
 from soulspot_pipeline.assets.downloads import downloads
+from soulspot_pipeline.assets.health import audio_checks
 from soulspot_pipeline.assets.library import library_entities, no_downloaded_track_on_a_broken_file
 from soulspot_pipeline.devkit.standins.deezer import DeezerStandin
 from soulspot_pipeline.devkit.standins.slskd import SharedFile, SlskdStandin
 from soulspot_pipeline.devkit.synth import write_audio_file
 from soulspot_pipeline.importing.place import REPLACED
 from soulspot_pipeline.resources.music_folder import MusicFolder
-from soulspot_pipeline.resources.policies import LibraryPolicy
+from soulspot_pipeline.resources.policies import LibraryPolicy, VerifyPolicy
 from soulspot_tests.assets.test_downloads import flac, follow_resources, follow_until_settled, liked
 from soulspot_tests.results import materialize, rows
 
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.integration  # assets and jobs run through Dagster agai
 
 TAGS = {"artist": "Air", "album": "Moon Safari", "title": "Sexy Boy"}
 NEW_HOME = "Air/Moon Safari/Sexy Boy.flac"  # where the import's naming puts the downloaded copy
+LENGTH_S = 10.0  # long enough that 60 % of it is well short of the decode check's tolerance
 
 
 def contents(folder: Path) -> Counter:
@@ -35,7 +37,7 @@ def contents(folder: Path) -> Counter:
 def truncated_file(path: Path) -> bytes:
     """A FLAC cut to 60% of its size: its header still reads (the scan takes it), its audio ends early."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = write_audio_file(path, "flac", TAGS, seconds=2).read_bytes()
+    data = write_audio_file(path, "flac", TAGS, seconds=LENGTH_S).read_bytes()
     path.write_bytes(data[: len(data) * 6 // 10])
     return path.read_bytes()
 
@@ -61,23 +63,26 @@ def test_an_owned_track_whose_only_file_is_truncated_is_downloaded_again_and_the
     music = tmp_path / "music"
     broken_bytes = truncated_file(music / old_home)
     slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
-    good = flac(2.0)
-    slskd.add_peer("good", files=[SharedFile("@@g\\Air\\Moon Safari\\02 Sexy Boy.flac", good, length=2)])
+    good = flac(LENGTH_S)
+    slskd.add_peer("good", files=[SharedFile("@@g\\Air\\Moon Safari\\02 Sexy Boy.flac", good, length=10)])
     with DeezerStandin(liked()) as deezer, slskd:
         res = follow_resources(library_db, tmp_path, deezer, slskd)
         res["library_policy"] = LibraryPolicy(auto_queue_downloads=False)  # a broken file is queued regardless
+        res["verify_policy"] = VerifyPolicy()
         materialize([local_scan, library_entities], resources=res)
         assert rows(library_db, "SELECT download_state, local_path FROM library.tracks") == [
             ("downloaded", str(music / old_home))
         ]
-        record_verdict(library_db)
-        materialize([library_entities, no_downloaded_track_on_a_broken_file], resources=res)
+        # The decode check finds it truncated; the merge lets go of it.
+        materialize([audio_checks, library_entities, no_downloaded_track_on_a_broken_file], resources=res)
         assert rows(library_db, "SELECT ownership_state, download_state, local_path FROM library.tracks") == [
             ("owned", "pending", None)
         ]
         assert rows(
             library_db, "SELECT path, status, title, artist_name, download_state, is_primary FROM library.broken_files"
         ) == [(str(music / old_home), "truncated", "Sexy Boy", "Air", "pending", True)]
+        ((reason,),) = rows(library_db, "SELECT reason FROM library.broken_files")
+        assert reason.startswith("the audio ends at ") and reason.endswith(" s of the 10.0 s its header states")
         before = contents(music)
 
         materialize([downloads], resources=res)
