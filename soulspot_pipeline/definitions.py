@@ -19,6 +19,7 @@ from soulspot_pipeline.assets.library import (
     no_orphaned_tracks,
     unique_local_paths,
 )
+from soulspot_pipeline.assets.playlists import playlist_files
 from soulspot_pipeline.automation import (
     abandoned_runs_sensor,
     build_automation_sensor,
@@ -39,6 +40,7 @@ from soulspot_pipeline.automation import (
 )
 from soulspot_pipeline.resources.cloud_sources import CLOUD_SOURCES
 from soulspot_pipeline.resources.images import CoverArtResource
+from soulspot_pipeline.resources.media_servers import JellyfinResource, PlaylistFolder, PlexResource, SubsonicResource
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
 from soulspot_pipeline.resources.policies import (
@@ -51,6 +53,7 @@ from soulspot_pipeline.resources.policies import (
 from soulspot_pipeline.resources.search_budget import SearchBudget
 from soulspot_pipeline.resources.slskd import SlskdResource
 from soulspot_pipeline.settings import Settings
+from soulspot_pipeline.status import build_status_sensor
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.user_actions import user_action_jobs
 
@@ -130,6 +133,23 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             tracks_per_run=settings.downloads_per_run,
             upgrade_below_bitrate=settings.upgrade_below_bitrate,
             request_upgrades=settings.request_upgrades,
+            paused=settings.downloads_paused,
+        ),
+        "playlist_folder": PlaylistFolder(playlists_dir=str(settings.playlists_dir)),
+        # Credentials by name, as SLSKD_API_KEY: resolved when a run starts, never shown; unset = skipped.
+        "jellyfin": JellyfinResource(
+            base_url=settings.jellyfin_url,
+            api_key=dg.EnvVar("JELLYFIN_API_KEY") if settings.jellyfin_configured else None,
+        ),
+        "subsonic": SubsonicResource(
+            base_url=settings.subsonic_url,
+            user=settings.subsonic_user,
+            password=dg.EnvVar("SUBSONIC_PASSWORD") if settings.subsonic_configured else None,
+        ),
+        "plex": PlexResource(
+            base_url=settings.plex_url,
+            token=dg.EnvVar("PLEX_TOKEN") if settings.plex_configured else None,
+            section_ids=list(settings.plex_sections),
         ),
     }
 
@@ -139,10 +159,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     enrich = on_cron(enriched_metadata, settings.enrich_cron, settings)
     gaps = on_cron(discography_gaps, settings.discography_cron, settings)
     imagery = on_cron(images, settings.images_cron, settings)
-    wall = cover_wall.map_asset_specs(
-        lambda spec: spec.replace_attributes(automation_condition=dg.AutomationCondition.eager())
-    )
-    automated = [identify, enrich, gaps, imagery, wall]
+    eager = dg.AutomationCondition.eager()
+    wall = cover_wall.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=eager))
+    # Rewritten whenever the library changes: a sync, an import, a playlist mode set.
+    playlists = playlist_files.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=eager))
+    automated = [identify, enrich, gaps, imagery, wall, playlists]
     # Every job carries SOULSPOT_RUN_TAGS; its schedules and sensors target these copies.
     jobs = {
         job.name: with_run_tags(job, settings.run_tags)
@@ -156,6 +177,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *user_action_jobs,
         )
     }
+    cleanup_schedule = build_cleanup_schedule(jobs["cleanup"])
     return dg.Definitions(
         executor=STEP_EXECUTOR,
         assets=[
@@ -179,7 +201,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         schedules=[
             build_music_folder_schedule(settings, jobs["music_folder_scan"]),
             build_cloud_schedule(settings, jobs["cloud_sync"]),
-            build_cleanup_schedule(jobs["cleanup"]),
+            cleanup_schedule,
         ],
         sensors=[
             build_music_folder_sensor(settings, job=jobs["music_folder_scan"]),
@@ -187,6 +209,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             build_automation_sensor(settings, automated),
             build_pending_downloads_sensor(job=jobs["download_wanted"]),
             build_transfer_monitor_sensor(job=jobs["follow_downloads"]),
+            build_status_sensor(settings, cleanup_schedule),
         ],
         resources=build_resources(settings),
     )

@@ -170,9 +170,19 @@ class Settings:
     downloads_per_run: int
     upgrade_below_bitrate: int
     request_upgrades: bool
+    downloads_paused: bool
     search_budget: tuple[int, float]
     run_tags: dict[str, str]  # on every run of every job, schedule and sensor (the demo's soulspot/mode=DEMO)
     db_lock_wait_s: float
+    playlists_dir: Path
+    jellyfin_url: str | None
+    jellyfin_api_key: str | None = field(repr=False)
+    subsonic_url: str | None
+    subsonic_user: str | None
+    subsonic_password: str | None = field(repr=False)
+    plex_url: str | None
+    plex_token: str | None = field(repr=False)
+    plex_sections: tuple[str, ...]
     # Whether SOULSPOT_MUSIC_DIR was given: a folder the user named must exist (an unmounted
     # drive), while the default one may be absent on a first run.
     music_dir_given: bool
@@ -200,11 +210,12 @@ class Settings:
         env = os.environ if env is None else env
         data_dir = _path(env, "SOULSPOT_DATA_DIR", Path("data").resolve())
         duckdb_path = _path(env, "SOULSPOT_DUCKDB_PATH", data_dir / "soulspot.duckdb")
+        music_dir = _path(env, "SOULSPOT_MUSIC_DIR", data_dir / "music")
         return cls(
             data_dir=data_dir,
             duckdb_path=duckdb_path,
             snapshot_path=_path(env, "SOULSPOT_SNAPSHOT_PATH", duckdb_path.with_suffix(".snapshot.duckdb")),
-            music_dir=_path(env, "SOULSPOT_MUSIC_DIR", data_dir / "music"),
+            music_dir=music_dir,
             downloads_dir=_path(env, "SOULSPOT_DOWNLOADS_DIR", data_dir / "downloads"),
             auto_queue_downloads=_bool(env, "SOULSPOT_AUTO_QUEUE_DOWNLOADS", False),
             scan_cron=_text(env, "SOULSPOT_SCAN_CRON") or "0 * * * *",
@@ -250,9 +261,19 @@ class Settings:
             downloads_per_run=int(_number(env, "SOULSPOT_DOWNLOADS_PER_RUN", 25, int)),
             upgrade_below_bitrate=int(_number(env, "SOULSPOT_UPGRADE_BELOW_BITRATE", 256, int)),
             request_upgrades=_bool(env, "SOULSPOT_REQUEST_UPGRADES", False),
+            downloads_paused=_bool(env, "SOULSPOT_DOWNLOADS_PAUSED", False),
             search_budget=_budget(env),
             run_tags=_tags(env, "SOULSPOT_RUN_TAGS"),
             db_lock_wait_s=_number(env, "SOULSPOT_DB_LOCK_WAIT", 60.0),
+            playlists_dir=_path(env, "SOULSPOT_PLAYLISTS_DIR", music_dir / "Playlists"),
+            jellyfin_url=_text(env, "JELLYFIN_URL"),
+            jellyfin_api_key=_text(env, "JELLYFIN_API_KEY"),
+            subsonic_url=_text(env, "SUBSONIC_URL"),
+            subsonic_user=_text(env, "SUBSONIC_USER"),
+            subsonic_password=_text(env, "SUBSONIC_PASSWORD"),
+            plex_url=_text(env, "PLEX_URL"),
+            plex_token=_text(env, "PLEX_TOKEN"),
+            plex_sections=_words(env, "PLEX_SECTIONS", ()),
             music_dir_given=_text(env, "SOULSPOT_MUSIC_DIR") is not None,
         )
 
@@ -264,6 +285,18 @@ class Settings:
     @property
     def deezer_configured(self) -> bool:
         return bool(self.deezer_user_id)
+
+    @property
+    def jellyfin_configured(self) -> bool:
+        return bool(self.jellyfin_url and self.jellyfin_api_key)
+
+    @property
+    def subsonic_configured(self) -> bool:
+        return bool(self.subsonic_url and self.subsonic_password)
+
+    @property
+    def plex_configured(self) -> bool:
+        return bool(self.plex_url and self.plex_token)
 
     @property
     def slskd_configured(self) -> bool:

@@ -22,14 +22,17 @@ from pydantic import Field
 from soulspot_pipeline.assets.expand import discography_gaps
 from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.assets.shared import rebuild
-from soulspot_pipeline.domain.cloud import DISABLED, OWN, REFERENCE
+from soulspot_pipeline.domain.cloud import DISABLED, OWN, REFERENCE, ProviderError
 from soulspot_pipeline.domain.library_merge import ENRICHED_FIELDS
 from soulspot_pipeline.domain.naming import UnsafePathError
 from soulspot_pipeline.domain.ownership import IGNORED, REMOVED
+from soulspot_pipeline.domain.slskd_states import transfer_outcome
 from soulspot_pipeline.importing.place import REPLACED, set_aside
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import LibraryPolicy
+from soulspot_pipeline.resources.slskd import SlskdResource
 from soulspot_pipeline.store import decisions
+from soulspot_pipeline.store import downloads as download_store
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.store.duplicates import ExtraCopy, extra_copies, tracks_left_without_a_file, write_duplicates
 from soulspot_pipeline.store.enrich import write_metadata
@@ -372,6 +375,138 @@ def resolve_duplicates():
     resolve()
 
 
+# -- controlling downloads --------------------------------------------------------------------
+
+
+class DownloadScope(StrEnum):
+    track = "track"
+    album = "album"
+    all = "all"
+
+
+class DownloadsConfig(dg.Config):
+    scope: DownloadScope = Field(description="track, album, or all downloads.")
+    entity_id: str | None = Field(
+        default=None, description="The track_id or album_id (library.tracks / library.albums); not for all."
+    )
+
+
+class PriorityConfig(DownloadsConfig):
+    priority: int = Field(description="The place in the queue: higher is searched first; 0 is the default.")
+
+
+def _scope_label(conn: duckdb.DuckDBPyConnection, config: DownloadsConfig) -> str:
+    """What the config names, in words; raises when it names nothing."""
+    if config.scope == DownloadScope.all:
+        return "all downloads"
+    if not config.entity_id:
+        raise decisions.InvalidValueError(f"give the {config.scope.value}'s id in entity_id (or choose scope all)")
+    return f"{config.scope.value} '{decisions.entity_name(conn, config.scope.value, config.entity_id)}'"
+
+
+def _retry(conn, now, config: DownloadsConfig) -> str:
+    label = _scope_label(conn, config)
+    count = download_store.retry(conn, config.scope.value, config.entity_id, now)
+    return f"retrying {label}: {count} failed, not found or abandoned download(s) pending again, attempts reset"
+
+
+def _prioritize(conn, now, config: PriorityConfig) -> str:
+    label = _scope_label(conn, config)
+    count = download_store.set_priority(conn, config.scope.value, config.entity_id, config.priority, now)
+    return f"download priority of {label} set to {config.priority}: {count} track(s)"
+
+
+retry_downloads = _action_job(
+    "retry_downloads",
+    "retry",
+    DownloadsConfig,
+    "Failed, not found, abandoned or cancelled downloads of a track, an album or all back to pending, attempts reset.",
+    _retry,
+)
+set_download_priority = _action_job(
+    "set_download_priority",
+    "prioritize",
+    PriorityConfig,
+    "Set the queue priority of a track's or an album's downloads: higher is searched first (0 is the default).",
+    _prioritize,
+)
+
+
+def _switch_job(name: str, paused: bool, description: str) -> dg.JobDefinition:
+    """Pause or resume downloads: one row of library.download_control, read before every search."""
+
+    @dg.op(name=name.removesuffix("_downloads"), description=description)
+    def switch(context: dg.OpExecutionContext, library_db: LibraryDatabase) -> None:
+        with library_db.writer(publish=False) as conn:
+            download_store.set_paused(conn, paused, utc_now())
+        context.log.info(f"downloads {'paused' if paused else 'resumed'}")
+        context.add_output_metadata({"paused": paused})
+
+    @dg.job(name=name, description=description, tags={"soulspot/kind": "user_action"})
+    def switch_job():
+        switch()
+
+    return switch_job
+
+
+pause_downloads = _switch_job(
+    "pause_downloads",
+    True,
+    "Pause downloads: no new search or enqueue (even mid-run); transfers in flight still finish and are imported.",
+)
+resume_downloads = _switch_job("resume_downloads", False, "Resume downloads after pause_downloads.")
+
+
+@dg.op(
+    name="cancel",
+    description="Cancel the downloads of a track, an album or all: in slskd, and un-requested in the library.",
+)
+def cancel(
+    context: dg.OpExecutionContext,
+    config: DownloadsConfig,
+    library_db: LibraryDatabase,
+    library_policy: LibraryPolicy,
+    slskd: SlskdResource,
+) -> None:
+    with library_db.writer() as conn:
+        try:
+            label = _scope_label(conn, config)
+        except (decisions.UnknownEntityError, decisions.InvalidValueError) as exc:
+            raise dg.Failure(description=str(exc)) from None
+        targets = download_store.cancellable(conn, config.scope.value, config.entity_id)
+        in_flight = {(user, filename) for _, state, user, filename in targets if state == "downloading"}
+        stopped = 0
+        if in_flight and slskd.configured:
+            try:
+                # By peer and file, as download_transfers matches them: an older slskd gives no transfer id.
+                for transfer in slskd.downloads():
+                    key = (transfer.username, transfer.filename)
+                    if key in in_flight and not transfer_outcome(transfer.state).finished:
+                        stopped += slskd.cancel(transfer.username, transfer.id, remove=True)
+            except ProviderError as exc:  # nothing is marked: the user can run it again
+                raise dg.Failure(description=f"slskd could not cancel: {exc}") from None
+        download_store.mark_cancelled(conn, [track_id for track_id, *_ in targets], utc_now())
+        merged = rebuild(conn, library_policy)
+    action = (
+        f"cancelled {label}: {len(targets)} track(s) not needed any more, "
+        f"{stopped} transfer(s) stopped in slskd (retry_downloads or request_downloads brings them back)"
+    )
+    context.log.info(action)
+    context.log_event(merged.materialization(action=action))
+
+
+@dg.job(
+    name="cancel_downloads",
+    description=(
+        "Cancel the downloads of a track, an album or all: transfers stopped in slskd, tracks left not needed "
+        "and never searched again until requested or retried."
+    ),
+    tags={"soulspot/kind": "user_action"},
+)
+def cancel_downloads():
+    cancel()
+
+
 user_action_jobs: list[dg.JobDefinition | UnresolvedAssetJobDefinition] = [
     remove_from_library,
     ignore_in_library,
@@ -381,4 +516,9 @@ user_action_jobs: list[dg.JobDefinition | UnresolvedAssetJobDefinition] = [
     set_metadata,
     decide_discography_gaps,
     resolve_duplicates,
+    pause_downloads,
+    resume_downloads,
+    cancel_downloads,
+    retry_downloads,
+    set_download_priority,
 ]

@@ -22,6 +22,11 @@ JOBS = (
     "set_metadata",
     "decide_discography_gaps",
     "resolve_duplicates",
+    "pause_downloads",
+    "resume_downloads",
+    "cancel_downloads",
+    "retry_downloads",
+    "set_download_priority",
     "download_wanted",
     "follow_downloads",
     "cleanup",
@@ -86,6 +91,8 @@ def test_every_job_schedule_and_sensor_loads(tmp_path):
     }
     assert defs.resolve_sensor_def("pending_downloads_sensor").job_name == "download_wanted"
     assert defs.resolve_sensor_def("transfer_monitor_sensor").job_name == "follow_downloads"
+    status = defs.resolve_sensor_def("status_sensor")
+    assert status.minimum_interval_seconds == 300 and status.default_status == dg.DefaultSensorStatus.RUNNING
     assert specs["download_transfers"].group_name == "downloads" and specs["library_cleanup"].group_name == "cleanup"
     assert graph.get(dg.AssetKey("library_cleanup")).parent_keys == {dg.AssetKey("download_transfers")}
     assert defs.resolve_schedule_def("cleanup_schedule").job_name == "cleanup"

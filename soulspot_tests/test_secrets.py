@@ -42,7 +42,24 @@ def leaked(text: str | bytes, secrets: dict[str, str]) -> list[str]:
     return [name for name, value in secrets.items() if value.encode() in haystack]
 
 
-def load(monkeypatch, tmp_path: Path, slskd_url: str, deezer_url: str, spotify: SpotifyStandin | None = None):
+# The media servers' credentials, with servers to reach (nothing is called in these tests).
+MEDIA_SERVERS = {"JELLYFIN_URL": "http://127.0.0.1:8096", "SUBSONIC_URL": "http://127.0.0.1:4533"}
+MEDIA_SERVERS |= {"SUBSONIC_USER": "me", "PLEX_URL": "http://127.0.0.1:32400"}
+MEDIA_SECRETS = {
+    "JELLYFIN_API_KEY": "jellyfin-key-4Tz8wQ1mRb6v",
+    "SUBSONIC_PASSWORD": "subsonic-pass-9Lk3sN7yHc2d",
+    "PLEX_TOKEN": "plex-token-2Wq6eR8tYu1i",
+}
+
+
+def load(
+    monkeypatch,
+    tmp_path: Path,
+    slskd_url: str,
+    deezer_url: str,
+    spotify: SpotifyStandin | None = None,
+    extra: dict[str, str] | None = None,
+):
     """The definitions as the code location builds them; the variables are also in the process environment,
     where the EnvVars are resolved when a run starts."""
     env = {
@@ -54,6 +71,7 @@ def load(monkeypatch, tmp_path: Path, slskd_url: str, deezer_url: str, spotify: 
         "SOULSPOT_DEEZER_API_URL": deezer_url,
         "SLSKD_URL": slskd_url,
         **SECRETS,
+        **(extra or {}),
     }
     if spotify is not None:
         env |= {
@@ -106,13 +124,15 @@ def execute(defs: dg.Definitions, job: str, instance: dg.DagsterInstance) -> dg.
 
 
 def test_the_resources_page_shows_the_variables_names_never_their_values(monkeypatch, tmp_path):
-    defs = load(monkeypatch, tmp_path, "http://127.0.0.1:5030", "http://127.0.0.1:9/")
+    extra = {**MEDIA_SERVERS, **MEDIA_SECRETS}
+    defs = load(monkeypatch, tmp_path, "http://127.0.0.1:5030", "http://127.0.0.1:9/", extra=extra)
     snapshot = RepositorySnap.from_def(defs.get_repository_def())
     shown = serialize_value(snapshot)
-    assert leaked(shown, SECRETS) == []
+    assert leaked(shown, {**SECRETS, **MEDIA_SECRETS}) == []
     slskd = next(r for r in snapshot.resources if r.name == "slskd")
     assert slskd.configured_values["api_key"] == ResourceConfigEnvVarSnap(name="SLSKD_API_KEY")
-    assert "SLSKD_API_KEY" in snapshot.utilized_env_vars and "SLSKD_API_KEY" in shown
+    for name in ("SLSKD_API_KEY", *MEDIA_SECRETS):
+        assert name in snapshot.utilized_env_vars and name in shown
 
     # Every credential-like field of every resource, at any depth, is a variable's name or unset.
     def is_plain(value: object) -> bool:

@@ -46,12 +46,13 @@ from soulspot_pipeline.importing.verify import ImportRejected
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import DownloadPolicy, LibraryPolicy
 from soulspot_pipeline.resources.search_budget import SearchBudget
-from soulspot_pipeline.resources.slskd import SlskdResource
+from soulspot_pipeline.resources.slskd import SlskdResource, Transfer
 from soulspot_pipeline.store import downloads as store
-from soulspot_pipeline.store.database import LibraryDatabase
+from soulspot_pipeline.store.database import DatabaseLockedError, LibraryDatabase
 from soulspot_pipeline.store.sql import utc_now
 
 ENQUEUE_TRIES = 3  # accepted candidates offered to slskd before the track waits for the next search
+PAUSE_CHECK_WAIT_S = 5.0  # a pause job's write is brief; a longer writer does not stop the run
 
 
 def search_track(
@@ -145,9 +146,11 @@ def search_queue(
     peers: Mapping[str, PeerRecord],
     now: datetime,
     progress: Callable[[str], None],
+    paused: Callable[[], str | None] = lambda: None,
 ) -> tuple[list[store.SearchOutcome], ProviderError | None]:
     """Every queued track's search, albums mostly wanted as whole folders first; on a slskd
-    failure, what was done so far and the failure."""
+    failure, what was done so far and the failure. ``paused`` is asked before each search:
+    once it gives a reason, no further search starts."""
     outcomes: list[store.SearchOutcome] = []
     by_album: dict[str, list[store.QueuedTrack]] = {}
     for queued in queue:
@@ -157,6 +160,9 @@ def search_queue(
     for group in by_album.values():
         if not album_mode_applies(len(group), group[0].wanted.album_track_count):
             continue
+        if (reason := paused()) is not None:
+            progress(f"downloads {reason}: no further search")
+            return outcomes, None
         try:
             found = search_album(group, slskd, budget, policy, peers, now)
         except ProviderError as exc:
@@ -165,6 +171,9 @@ def search_queue(
             outcomes += found
             done |= {q.wanted.track_id for q in group}
     for n, queued in enumerate([q for q in queue if q.wanted.track_id not in done], start=1):
+        if (reason := paused()) is not None:
+            progress(f"downloads {reason}: no further search")
+            return outcomes, None
         try:
             outcomes.append(search_track(queued, slskd, budget, policy, peers, now))
         except ProviderError as exc:
@@ -193,6 +202,8 @@ def downloads(
         return dg.MaterializeResult(metadata={"status": "skipped: not configured (set SLSKD_URL and SLSKD_API_KEY)"})
     now = utc_now()
     with library_db.writer(publish=False, patient=True) as conn:
+        if (reason := pause_reason(download_policy, store.paused_since(conn))) is not None:
+            return dg.MaterializeResult(metadata={"status": f"skipped: {reason}"})
         search_again_before = now - timedelta(hours=download_policy.search_again_hours)
         queue = store.load_queue(conn, search_again_before=search_again_before, limit=download_policy.tracks_per_run)
         upgrades = store.load_upgrades(
@@ -205,8 +216,17 @@ def downloads(
             queue += upgrades[: download_policy.tracks_per_run - len(queue)]
         peers = store.load_peers(conn)
     context.log.info(f"{len(queue)} pending tracks to search for")
+    # Re-read before each search, so a pause mid-run stops the searches still to come.
+    switch = PauseSwitch(library_db, context)
     outcomes, failure = search_queue(
-        queue, slskd, search_budget, download_policy.ranking(), peers, now, context.log.info
+        queue,
+        slskd,
+        search_budget,
+        download_policy.ranking(),
+        peers,
+        now,
+        context.log.info,
+        lambda: pause_reason(download_policy, switch()),
     )
     with library_db.writer(patient=True) as conn:
         written = store.write_outcomes(conn, outcomes, now)
@@ -236,7 +256,55 @@ def downloads(
             description=f"downloads stopped after {len(outcomes)} tracks (their results are kept): {failure}",
             metadata=metadata,
         )
-    return dg.MaterializeResult(metadata={"status": "searched", **metadata})
+    reason = pause_reason(download_policy, switch()) if len(outcomes) < len(queue) else None
+    return dg.MaterializeResult(metadata={"status": f"searched, then {reason}" if reason else "searched", **metadata})
+
+
+def pause_reason(policy: DownloadPolicy, paused_since: datetime | None) -> str | None:
+    """Why downloads are paused, with how to resume; None while they run."""
+    if policy.paused:
+        return "paused (SOULSPOT_DOWNLOADS_PAUSED=true; unset it to resume)"
+    if paused_since is not None:
+        return f"paused by pause_downloads at {paused_since:%Y-%m-%d %H:%M} UTC (run resume_downloads to resume)"
+    return None
+
+
+class PauseSwitch:
+    """The pause switch as it is now: read again only when the database files changed since the
+    last read (a stat costs microseconds, opening the database tens of milliseconds a search).
+    While another writer holds the library, searching goes on."""
+
+    def __init__(self, library_db: LibraryDatabase, context: dg.AssetExecutionContext) -> None:
+        self.library_db, self.context = library_db, context
+        self.seen: tuple | None = None
+        self.since: datetime | None = None
+
+    def __call__(self) -> datetime | None:
+        stamp = self._stamp()
+        if stamp is not None and stamp == self.seen:
+            return self.since
+        try:
+            with self.library_db.get_connection(read_only=True, wait_s=PAUSE_CHECK_WAIT_S) as conn:
+                self.since = store.paused_since(conn)
+        except DatabaseLockedError as exc:
+            self.context.log.warning(f"could not read the pause switch, searching on: {exc}")
+            return None
+        self.seen = stamp
+        return self.since
+
+    def _stamp(self) -> tuple | None:
+        """The database file's and its write-ahead log's (mtime, size); None when unknown."""
+        stamps: list[tuple[int, int] | None] = []
+        for path in (Path(self.library_db.database), Path(f"{self.library_db.database}.wal")):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                stamps.append(None)
+            except OSError:
+                return None
+            else:
+                stamps.append((stat.st_mtime_ns, stat.st_size))
+        return tuple(stamps)
 
 
 def find_finished_file(downloads_dir: Path, remote_filename: str, size: int | None) -> Path | None:
@@ -333,9 +401,17 @@ class TransferReport:
 
 
 def follow_transfers(
-    conn, active, slskd: SlskdResource, music_dir: Path, downloads_dir: Path, now: datetime, policy: DownloadPolicy
+    conn,
+    active,
+    slskd: SlskdResource,
+    music_dir: Path,
+    downloads_dir: Path,
+    now: datetime,
+    policy: DownloadPolicy,
+    paused: str | None = None,
 ) -> TransferReport:
-    """Apply the verdict on every active download: note progress, import, or retry with the next candidate."""
+    """Apply the verdict on every active download: note progress, import, or retry with the next candidate.
+    ``paused`` (why downloads are paused): nothing new is enqueued, so a transfer given up on fails."""
     report = TransferReport()
     listed = {
         (t.username, t.filename): t
@@ -360,7 +436,16 @@ def follow_transfers(
         report.counts[verdict.action] += 1
         title = download.tags["title"]
         if verdict.action == PROGRESS:
-            store.update_download(conn, download.track_id, now, percent_complete=verdict.percent, progress_at=now)
+            speed, eta = transfer_pace(transfer, now) if transfer else (None, None)
+            store.update_download(
+                conn,
+                download.track_id,
+                now,
+                percent_complete=verdict.percent,
+                progress_at=now,
+                speed_bps=speed,
+                eta_at=eta,
+            )
             continue
         if verdict.action == IMPORT:
             try:
@@ -376,6 +461,7 @@ def follow_transfers(
                     percent_complete=100.0,
                     local_path=str(outcome.path),
                     finished_at=now,
+                    eta_at=None,
                     error=None,
                 )
                 record = after_success(peers.get(download.username, PeerRecord()))
@@ -395,16 +481,28 @@ def follow_transfers(
         store.record_peer(conn, download.username, record, verdict.reason, now)
         peers[download.username] = record
         nxt = None
+        if verdict.action == RETRY and paused is not None:
+            verdict = Verdict(FAIL, f"{verdict.reason}; not retried with another file: downloads {paused}")
         if verdict.action == RETRY:
             skipped = {u for u, r in peers.items() if r.skipped_until and r.skipped_until > now} | {download.username}
             nxt = _enqueue_next(conn, slskd, download, skipped, now)
         if nxt is None:
-            store.update_download(conn, download.track_id, now, state="failed", error=verdict.reason, finished_at=now)
+            store.update_download(
+                conn, download.track_id, now, state="failed", error=verdict.reason, finished_at=now, eta_at=None
+            )
             report.events.append((title, "failed", verdict.reason or ""))
         else:
             report.counts["retried"] += 1
             report.events.append((title, "retried", f"{verdict.reason}; now {nxt}"))
     return report
+
+
+def transfer_pace(transfer: Transfer, now: datetime) -> tuple[float | None, datetime | None]:
+    """A transfer's speed (slskd's averageSpeed, bytes/s) and when it should end at that speed."""
+    if transfer.average_speed <= 0:
+        return None, None
+    remaining = max(transfer.size - transfer.bytes_transferred, 0)
+    return transfer.average_speed, now + timedelta(seconds=remaining / transfer.average_speed)
 
 
 def _enqueue_next(
@@ -457,8 +555,11 @@ def download_transfers(
     now = utc_now()
     with library_db.writer(patient=True) as conn:
         active = store.load_active(conn)
+        paused = pause_reason(download_policy, store.paused_since(conn))
         try:
-            report = follow_transfers(conn, active, slskd, music_dir, Path(slskd.downloads_dir), now, download_policy)
+            report = follow_transfers(
+                conn, active, slskd, music_dir, Path(slskd.downloads_dir), now, download_policy, paused
+            )
         except ProviderError as exc:
             raise dg.Failure(description=f"following transfers stopped: {exc}") from None
         if any(what in ("placed", "replaced") for _, what, _ in report.events):
@@ -469,7 +570,7 @@ def download_transfers(
         context.log_event(merged.materialization())
     return dg.MaterializeResult(
         metadata={
-            "status": "followed",
+            "status": f"followed, {paused}" if paused else "followed",
             "active": len(active),
             "verdicts": dg.MetadataValue.json(dict(report.counts)),
             "downloads": dg.MetadataValue.json(states),

@@ -136,6 +136,13 @@ def _cleanup(m: Metadata) -> str:
     )
 
 
+def _playlists(m: Metadata) -> str:
+    return _join(
+        f"{_count(m.get('written'))} playlist files written, {_count(m.get('unchanged'))} unchanged",
+        f"{_count(m.get('entries'))} entries, {_count(m.get('missing'))} missing",
+    )
+
+
 # Each phase's key counts, by step (the asset's name); others show their status only.
 DESCRIBE: dict[str, Callable[[Metadata], str]] = {
     "spotify_likes": _cloud,
@@ -151,6 +158,7 @@ DESCRIBE: dict[str, Callable[[Metadata], str]] = {
     "downloads": _downloads,
     "download_transfers": _transfers,
     "library_cleanup": _cleanup,
+    "playlist_files": _playlists,
 }
 
 

@@ -91,6 +91,10 @@ class DownloadPolicy(dg.ConfigurableResource):
     request_upgrades: bool = Field(
         default=False, description="Search for better copies of them (SOULSPOT_REQUEST_UPGRADES)."
     )
+    paused: bool = Field(
+        default=False,
+        description="No new search or enqueue; transfers in flight still finish (SOULSPOT_DOWNLOADS_PAUSED).",
+    )
     stall_minutes: float = Field(
         default=15.0, description="A transfer that does not move for this long is cancelled and the next file tried."
     )

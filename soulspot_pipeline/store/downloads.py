@@ -19,8 +19,11 @@ from soulspot_pipeline.store.sql import registered, transaction
 _S = pa.string()
 
 # Who asked first is served first: the user's requests, then requested discography gaps,
-# then what auto-queue owns.
+# then what auto-queue owns. (The user's own priority, library.download_priorities, comes before.)
 PRIORITY = {"request": 1, "discography": 2, "auto_queue": 3, "upgrade": 4}
+# The error of a download the user cancelled: abandoned for good, never searched again (not even as an upgrade).
+CANCELLED = "cancelled by the user"
+PAUSED = "paused"  # library.download_control key: 'true' while the user has paused downloads
 
 
 @dataclass(frozen=True)
@@ -38,11 +41,13 @@ SELECT t.track_id, ar.name AS artist, t.title, al.title AS album, t.duration_ms,
        al.total_tracks, t.isrc, t.recording_mbid,
        CASE WHEN r.track_id IS NOT NULL THEN 'request'
             WHEN t.primary_source = 'discography' THEN 'discography' ELSE 'auto_queue' END AS origin,
-       coalesce(d.attempts, 0) AS attempts, coalesce(r.requested_at, t.updated_at) AS since, t.album_id
+       coalesce(d.attempts, 0) AS attempts, coalesce(r.requested_at, t.updated_at) AS since, t.album_id,
+       coalesce(p.priority, 0) AS user_priority
 FROM library.tracks t
 JOIN library.artists ar ON ar.artist_id = t.artist_id
 LEFT JOIN library.albums al ON al.album_id = t.album_id
 LEFT JOIN library.download_requests r ON r.track_id = t.track_id
+LEFT JOIN library.download_priorities p ON p.track_id = t.track_id
 LEFT JOIN library.downloads d ON d.track_id = t.track_id
 WHERE t.download_state = 'pending' AND (d.state IS NULL OR d.state NOT IN ('downloading'))
   AND (d.state IS DISTINCT FROM 'not_found' OR d.searched_at < ?)
@@ -50,8 +55,8 @@ WHERE t.download_state = 'pending' AND (d.state IS NULL OR d.state NOT IN ('down
 
 
 def load_queue(conn: duckdb.DuckDBPyConnection, *, search_again_before: datetime, limit: int) -> list[QueuedTrack]:
-    """Pending tracks not already downloading, best priority first; a track nothing was
-    found for waits until ``search_again_before`` has passed its last search."""
+    """Pending tracks not already downloading, the user's priority (higher first), then the
+    origin's; a track nothing was found for waits until ``search_again_before`` has passed its last search."""
     rows = conn.execute(_QUEUE, [search_again_before]).fetchall()
     queued = [
         QueuedTrack(
@@ -61,8 +66,8 @@ def load_queue(conn: duckdb.DuckDBPyConnection, *, search_again_before: datetime
             attempts,
             album_id=album_id,
         )
-        for track_id, artist, title, album, duration_ms, track_number, disc_number, total, isrc, mbid, origin, attempts, _, album_id in sorted(
-            rows, key=lambda r: (PRIORITY[r[10]], r[12], r[0])
+        for track_id, artist, title, album, duration_ms, track_number, disc_number, total, isrc, mbid, origin, attempts, _, album_id, _ in sorted(
+            rows, key=lambda r: (-r[14], PRIORITY[r[10]], r[12], r[0])
         )
     ]
     return queued[:limit]
@@ -77,7 +82,7 @@ LEFT JOIN library.albums al ON al.album_id = t.album_id
 LEFT JOIN library.downloads d ON d.track_id = t.track_id
 WHERE t.ownership_state = 'owned' AND t.download_state = 'downloaded' AND t.bitrate < ?
   AND list_contains(?, t.audio_format)
-  AND (d.state IS NULL OR d.state IN ('downloaded', 'abandoned')
+  AND (d.state IS NULL OR d.state = 'downloaded' OR (d.state = 'abandoned' AND d.error IS DISTINCT FROM ?)
        OR (d.state IN ('not_found', 'failed') AND d.updated_at < ?))
 ORDER BY t.bitrate, t.track_id
 """
@@ -87,7 +92,7 @@ def load_upgrades(
     conn: duckdb.DuckDBPyConnection, *, below_bitrate: int, search_again_before: datetime, limit: int
 ) -> list[QueuedTrack]:
     """Owned lossy files below ``below_bitrate``, worst first: each a search for a strictly better copy."""
-    rows = conn.execute(_UPGRADES, [below_bitrate, sorted(LOSSY_FORMATS), search_again_before]).fetchall()
+    rows = conn.execute(_UPGRADES, [below_bitrate, sorted(LOSSY_FORMATS), CANCELLED, search_again_before]).fetchall()
     return [
         QueuedTrack(
             WantedTrack(track_id, artist, title, album, duration_ms, track_number, disc_number, total, isrc, mbid),
@@ -259,7 +264,8 @@ def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: Sequence[SearchOut
             """
             INSERT INTO library.downloads
             SELECT track_id, state, priority, origin, attempts, 1, query_tier, query, username, remote_filename, size_bytes,
-                   transfer_id, 0.0, ?, NULL, error, ?, CASE WHEN state = 'downloading' THEN ? END, NULL, ? FROM tried
+                   transfer_id, 0.0, ?, NULL, error, ?, CASE WHEN state = 'downloading' THEN ? END, NULL, ?, NULL, NULL
+            FROM tried
             ON CONFLICT (track_id) DO UPDATE SET
                 state = excluded.state, priority = excluded.priority, origin = excluded.origin,
                 attempts = excluded.attempts, searches = library.downloads.searches + 1,
@@ -268,7 +274,7 @@ def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: Sequence[SearchOut
                 transfer_id = excluded.transfer_id, percent_complete = 0.0, progress_at = excluded.progress_at,
                 local_path = NULL, error = excluded.error,
                 searched_at = excluded.searched_at, enqueued_at = excluded.enqueued_at, finished_at = NULL,
-                updated_at = excluded.updated_at
+                updated_at = excluded.updated_at, speed_bps = NULL, eta_at = NULL
             """,
             [now, now, now, now],
         )
@@ -426,4 +432,102 @@ def abandon_failed(conn: duckdb.DuckDBPyConnection, before: datetime, now: datet
     return conn.execute(
         "UPDATE library.downloads SET state = 'abandoned', updated_at = ? WHERE state = 'failed' AND updated_at < ?",
         [now, before],
+    ).fetchall()[0][0]
+
+
+# -- the user's control: pause, cancel, retry, priority ---------------------------------------
+
+SCOPES = {"track": "t.track_id = $id", "album": "t.album_id = $id", "all": "true"}
+
+
+def paused_since(conn: duckdb.DuckDBPyConnection) -> datetime | None:
+    """When the user paused downloads (pause_downloads), or None while they run."""
+    rows = conn.execute(
+        "SELECT changed_at FROM library.download_control WHERE key = ? AND value = 'true'", [PAUSED]
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def set_paused(conn: duckdb.DuckDBPyConnection, paused: bool, now: datetime) -> None:
+    conn.execute(
+        """
+        INSERT INTO library.download_control VALUES (?, ?, ?)
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value, changed_at = excluded.changed_at
+        """,
+        [PAUSED, "true" if paused else "false", now],
+    )
+
+
+def cancellable(conn: duckdb.DuckDBPyConnection, scope: str, entity_id: str | None) -> list[tuple]:
+    """The tracks in scope still wanted or on their way: (track_id, download state, peer, remote file)."""
+    return conn.execute(
+        f"""
+        SELECT t.track_id, d.state, d.username, d.remote_filename
+        FROM library.tracks t LEFT JOIN library.downloads d USING (track_id)
+        WHERE {SCOPES[scope]} AND (t.download_state IN ('pending', 'downloading', 'failed') OR d.state = 'downloading')
+        ORDER BY t.track_id
+        """,
+        {"id": entity_id} if scope != "all" else {},
+    ).fetchall()
+
+
+def mark_cancelled(conn: duckdb.DuckDBPyConnection, track_ids: Sequence[str], now: datetime) -> None:
+    """Un-request the tracks and leave their downloads abandoned: the merge makes them not needed
+    until they are requested (or retried) again."""
+    with transaction(conn):
+        conn.execute(
+            """
+            INSERT INTO library.downloads (track_id, state, priority, origin, attempts, searches, error, finished_at, updated_at)
+            SELECT track_id, 'abandoned', 0, 'user', 0, 0, $error, $now, $now FROM unnest($ids) AS c(track_id)
+            ON CONFLICT (track_id) DO UPDATE SET state = 'abandoned', error = excluded.error,
+                finished_at = excluded.finished_at, updated_at = excluded.updated_at, speed_bps = NULL, eta_at = NULL
+            """,
+            {"ids": list(track_ids), "error": CANCELLED, "now": now},
+        )
+        conn.execute(
+            "DELETE FROM library.download_requests WHERE list_contains($ids, track_id)", {"ids": list(track_ids)}
+        )
+
+
+def retry(conn: duckdb.DuckDBPyConnection, scope: str, entity_id: str | None, now: datetime) -> int:
+    """Failed, not found and abandoned (or cancelled) downloads in scope start over: their tries are
+    forgotten (attempts reset, candidates dropped) and the track is requested, so the merge makes it
+    pending and the next downloads run (or the pending sensor) searches for it at once."""
+    ids = [
+        track_id
+        for (track_id,) in conn.execute(
+            f"""
+            SELECT t.track_id FROM library.downloads d JOIN library.tracks t USING (track_id)
+            WHERE {SCOPES[scope]} AND d.state IN ('failed', 'not_found', 'abandoned') AND t.ownership_state <> 'ignored'
+            ORDER BY 1
+            """,
+            {"id": entity_id} if scope != "all" else {},
+        ).fetchall()
+    ]
+    with transaction(conn):
+        for table in ("downloads", "download_candidates"):
+            conn.execute(f"DELETE FROM library.{table} WHERE list_contains($ids, track_id)", {"ids": ids})
+        conn.execute(
+            """
+            INSERT INTO library.download_requests
+            SELECT track_id, $now, 'user' FROM library.tracks
+            WHERE list_contains($ids, track_id) AND download_state <> 'downloaded'
+            ON CONFLICT (track_id) DO UPDATE SET requested_at = excluded.requested_at, origin = excluded.origin
+            """,
+            {"ids": ids, "now": now},
+        )
+    return len(ids)
+
+
+def set_priority(
+    conn: duckdb.DuckDBPyConnection, scope: str, entity_id: str | None, priority: int, now: datetime
+) -> int:
+    """The user's queue priority of the tracks in scope (higher is searched first; 0 is the default)."""
+    return conn.execute(
+        f"""
+        INSERT INTO library.download_priorities
+        SELECT t.track_id, $priority, $now FROM library.tracks t WHERE {SCOPES[scope]}
+        ON CONFLICT (track_id) DO UPDATE SET priority = excluded.priority, set_at = excluded.set_at
+        """,
+        {"priority": priority, "now": now, **({"id": entity_id} if scope != "all" else {})},
     ).fetchall()[0][0]

@@ -715,6 +715,94 @@ LEFT JOIN library.tracks t ON t.track_id = d.track_id
 LEFT JOIN library.file_checks c ON c.path = d.path AND c.size = l.size AND c.mtime_ns = l.mtime_ns;
 """
 
+_V11_DOWNLOAD_CONTROL = """
+-- The user's hand on downloads (written by the control jobs, read by the downloads phase):
+-- switches such as 'paused' ('true' / 'false').
+CREATE TABLE library.download_control (
+    key        VARCHAR PRIMARY KEY,
+    value      VARCHAR NOT NULL,
+    changed_at TIMESTAMP NOT NULL
+);
+
+-- A track's place in the queue the user set: higher is searched first (unset counts as 0).
+CREATE TABLE library.download_priorities (
+    track_id VARCHAR PRIMARY KEY,
+    priority INTEGER NOT NULL,
+    set_at   TIMESTAMP NOT NULL
+);
+
+-- Each transfer's speed and expected end, from slskd's averageSpeed and bytesRemaining.
+ALTER TABLE library.downloads ADD COLUMN speed_bps DOUBLE;
+ALTER TABLE library.downloads ADD COLUMN eta_at TIMESTAMP;
+"""
+
+_V12_STATUS = f"""
+-- Each phase's health, from the Dagster instance (its runs live there, not here): written by
+-- status_sensor when a row changes. state/detail/since are the phase's row of library.status.
+CREATE TABLE library.phase_status (
+    phase         VARCHAR PRIMARY KEY,
+    state         VARCHAR NOT NULL {_one_of("state", ("ok", "problem", "off"))},
+    detail        VARCHAR NOT NULL,
+    since         TIMESTAMP,
+    last_success  TIMESTAMP,
+    last_failure  TIMESTAMP,
+    last_error    VARCHAR,      -- the first line of the failed step's error
+    schedule      VARCHAR,      -- the cron it is held to; NULL: started by a sensor or its upstream
+    watched_since TIMESTAMP NOT NULL,
+    changed_at    TIMESTAMP NOT NULL
+);
+
+-- The Soulseek search budget in use (its ledger is data/slskd/searches.sqlite), by status_sensor.
+CREATE TABLE library.search_budget_use (
+    searches     INTEGER NOT NULL,
+    max_searches INTEGER NOT NULL,
+    window_s     DOUBLE NOT NULL,
+    checked_at   TIMESTAMP NOT NULL
+);
+
+-- Is everything healthy? One row per item: phases, providers (the circuit breaker), downloads
+-- by state and whether they are paused, broken files, the search budget. state: ok, problem or off.
+CREATE VIEW library.status AS
+SELECT 'phase' AS area, phase AS name, state, detail, since FROM library.phase_status
+UNION ALL
+SELECT 'provider', source,
+       CASE WHEN failures > 0 THEN 'problem' ELSE 'ok' END,
+       CASE WHEN failures = 0 THEN 'syncing'
+            ELSE failures || ' failed sync(s) in a row'
+                 || coalesce(', rested until ' || strftime(open_until, '%Y-%m-%d %H:%M'), '')
+                 || ': ' || coalesce(last_error, 'no message') END,
+       changed_at
+FROM library.provider_health
+UNION ALL
+SELECT 'downloads', k.name,
+       CASE WHEN k.name = 'failed' AND coalesce(c.n, 0) > 0 THEN 'problem' ELSE 'ok' END,
+       coalesce(c.n, 0) || ' tracks', c.since
+FROM (VALUES ('pending'), ('downloading'), ('failed'), ('not_found')) k(name)
+LEFT JOIN (
+    SELECT CASE WHEN d.state IN ('downloading', 'failed', 'not_found') THEN d.state
+                WHEN t.download_state = 'pending' THEN 'pending' END AS name,
+           count(*) AS n, max(d.updated_at) AS since
+    FROM library.tracks t LEFT JOIN library.downloads d USING (track_id)
+    GROUP BY 1
+) c USING (name)
+UNION ALL
+SELECT 'files', 'broken', CASE WHEN count(*) > 0 THEN 'problem' ELSE 'ok' END,
+       count(*) || ' broken files (library.broken_files)', max(checked_at)
+FROM library.broken_files
+UNION ALL
+SELECT 'downloads', 'paused', CASE WHEN paused THEN 'off' ELSE 'ok' END,
+       CASE WHEN paused THEN 'paused by pause_downloads: no new search (resume_downloads starts them again)'
+            ELSE 'searching (SOULSPOT_DOWNLOADS_PAUSED=true also pauses)' END,
+       changed_at
+FROM (SELECT coalesce(max(value) = 'true', false) AS paused, max(changed_at) AS changed_at
+      FROM library.download_control WHERE key = 'paused')
+UNION ALL
+SELECT 'soulseek', 'search budget', 'ok',
+       searches || ' of ' || max_searches || ' searches in the last ' || round(window_s)::INTEGER || ' s',
+       checked_at
+FROM library.search_budget_use;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "library store: local files, scan errors, artists, albums, tracks", _V1_LIBRARY),
     Migration(2, "cloud likes, user decisions, playlists and source links", _V2_CLOUD),
@@ -730,6 +818,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "file checks: each file decoded once, its verdict and its audio hash", _V8_FILE_CHECKS),
     Migration(9, "broken files: on disk, found broken or truncated", _V9_BROKEN_FILES),
     Migration(10, "duplicates: files of one track or one audio, and which one the library keeps", _V10_DUPLICATES),
+    Migration(11, "download control: pause switch, user priorities, transfer speed and ETA", _V11_DOWNLOAD_CONTROL),
+    Migration(12, "health: phase status, search budget in use, the library.status view", _V12_STATUS),
 )
 
 
