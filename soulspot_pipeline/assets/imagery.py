@@ -3,7 +3,6 @@
 import base64
 import hashlib
 import os
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import dagster as dg
 from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager  # not exported
 
 from soulspot_pipeline.assets.reporting import markdown_table
-from soulspot_pipeline.assets.shared import IMAGES_POOL, LIBRARY_ENTITIES
+from soulspot_pipeline.assets.shared import IMAGES_POOL, LIBRARY_ENTITIES, write_atomically
 from soulspot_pipeline.domain.image_sources import (
     COVER_ART_ARCHIVE,
     FAILED,
@@ -41,21 +40,6 @@ PREVIEW_TILES, PREVIEW_TILE_PX = 100, 48
 # The webserver serves <compute-log dir>/<namespace>/<name>.<ext> at /logs/<namespace>/<name>/<ext>.
 WALL_LOG_NAMESPACE = "soulspot"
 WALLS_KEPT = 5
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """A file that is either all there or not there: written beside its place, then renamed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def front_covers(

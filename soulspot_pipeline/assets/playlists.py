@@ -1,12 +1,12 @@
 """Playlists in the media server: one M3U8 file per synced playlist, then a rescan of each configured server."""
 
 import os
-import tempfile
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
+from soulspot_pipeline.assets.shared import write_atomically
 from soulspot_pipeline.domain.playlists import EXTENSION, Entry, Playlist, counts, file_names, render, written_for
 from soulspot_pipeline.resources.media_servers import (
     JellyfinResource,
@@ -43,20 +43,6 @@ def synced_playlists(conn: duckdb.DuckDBPyConnection) -> list[Playlist]:
             on_disk = local_path if local_path and os.path.isfile(local_path) else None
             listed.append(Entry(artist or "", title, duration_ms, on_disk))
     return [Playlist(pid, names[pid], tuple(entries[pid])) for pid in names]
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """A file either all there or not there: written beside its place, then renamed."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _read(path: Path) -> str | None:
@@ -105,7 +91,7 @@ def playlist_files(
         elif path.exists() and (existing is None or written_for(existing) is None):
             not_ours.append(path.name)  # the user's own file of that name stays as it is
         else:
-            write_text_atomically(path, text)
+            write_atomically(path, text.encode("utf-8"))
             written.append(path.name)
     # Our files whose playlist is gone, disabled or renamed; files we did not write stay.
     keep = set(names.values())

@@ -1,10 +1,14 @@
-"""What the phase modules share, so that none imports another: pools, the merge and its report.
+"""What the phase modules share, so that none imports another: pools, the merge and its report,
+atomic file writes.
 
 Phases depend on each other by ``AssetKey``; this module imports no phase module.
 """
 
+import os
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -116,3 +120,18 @@ def duplicate_files(result: MergeResult) -> int:
 
 def cloud_items(inputs: MergeInputs) -> int:
     return len(inputs.cloud_tracks) + len(inputs.cloud_albums) + len(inputs.cloud_artists)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """A file that is either all there or not there: written beside its place, then renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
