@@ -18,7 +18,6 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-from dagster._core.events import DagsterEventType  # the event-type filter is not exported
 from dagster._utils.schedules import reverse_cron_string_iterator  # dagster's cron maths; croniter is not installed
 
 from soulspot_pipeline.domain.status import PhaseFacts, StatusRow, phase_row, summary
@@ -71,7 +70,7 @@ def latest_failures(instance: dg.DagsterInstance) -> dict[str, tuple[datetime, s
     )
     failures: dict[str, tuple[datetime, str]] = {}
     for run in runs:  # newest first
-        events = instance.get_records_for_run(run.dagster_run.run_id, of_type=DagsterEventType.STEP_FAILURE).records
+        events = instance.get_records_for_run(run.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
         for record in reversed(events):
             event = record.event_log_entry.dagster_event
             if event is None or event.step_key is None or event.step_key in failures:

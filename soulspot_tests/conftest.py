@@ -11,6 +11,14 @@ from soulspot_pipeline.store.database import LibraryDatabase
 REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 
 
+SLOW_FIRST = ("e2e", "scale", "subprocess")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first, so that no worker starts a minute-long one when the rest is done."""
+    items.sort(key=lambda item: not any(item.get_closest_marker(name) for name in SLOW_FIRST))
+
+
 @pytest.fixture
 def realdata() -> Path:
     if not REALDATA.is_dir():

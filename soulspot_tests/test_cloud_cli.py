@@ -18,6 +18,7 @@ from soulspot_pipeline.definitions import build_definitions
 from soulspot_pipeline.devkit.standins.spotify import SpotifyStandin, generate_library
 from soulspot_pipeline.resources.spotify import SCOPES, TokenFile
 from soulspot_pipeline.settings import Settings
+from soulspot_tests.processes import kill_everything_started_by
 
 pytestmark = pytest.mark.e2e  # the command or the demo in a subprocess, as a user runs it
 
@@ -115,7 +116,7 @@ def test_a_sync_killed_half_way_and_run_again_ends_as_a_clean_sync_would(tmp_pat
         deadline = time.monotonic() + 120
         while server.count("/v1/me/tracks") - pages_before < 12 and time.monotonic() < deadline and run.poll() is None:
             time.sleep(0.02)
-        os.killpg(run.pid, signal.SIGKILL)
+        kill_everything_started_by(run.pid)  # the CLI and the job it runs in its own process group
         assert run.wait() == -signal.SIGKILL, "the run ended before it could be killed"
         assert server.count("/v1/me/tracks") - pages_before < 30  # 1500 tracks are 30 pages: killed half-way
         server.delay_s = 0.0
