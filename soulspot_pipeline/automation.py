@@ -252,6 +252,9 @@ WHERE t.download_state = 'pending' AND d.track_id IS NULL ORDER BY 1
 """
 
 
+_PAUSED = "SELECT changed_at FROM library.download_control WHERE key = 'paused' AND value = 'true'"
+
+
 def build_pending_downloads_sensor(clock: Clock | None = None, *, job: Job = download_wanted) -> dg.SensorDefinition:
     clock = clock or Clock()
 
@@ -271,6 +274,12 @@ def build_pending_downloads_sensor(clock: Clock | None = None, *, job: Job = dow
         pending = [row[0] for row in rows]
         if not pending:
             return dg.SkipReason("no new pending tracks")
+        paused = _downloads_query(library_db, slskd, _PAUSED)
+        if isinstance(paused, list) and paused:  # a database not yet upgraded has no switch: not paused
+            return dg.SkipReason(
+                f"{len(pending)} pending tracks wait: downloads are paused since {paused[0][0]:%Y-%m-%d %H:%M} UTC "
+                "(pause_downloads); resume_downloads starts them again"
+            )
         # The work is the set of new pending tracks: its success is never repeated, its failure retried.
         work = f"pending:{_digest(pending)}"
         now = clock.now()

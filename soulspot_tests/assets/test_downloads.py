@@ -2,6 +2,7 @@
 files, pending tracks from a Deezer sync with auto-queue on, materialized by Dagster."""
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +19,7 @@ from soulspot_pipeline.resources.deezer import DeezerResource
 from soulspot_pipeline.resources.policies import DownloadPolicy, LibraryPolicy
 from soulspot_pipeline.resources.search_budget import SearchBudget
 from soulspot_pipeline.resources.slskd import SlskdResource
+from soulspot_pipeline.store.downloads import set_paused
 from soulspot_tests.clock import VirtualClock
 from soulspot_tests.results import failure_message, materialize, metadata, rows
 
@@ -238,6 +240,17 @@ def test_the_pending_downloads_sensor_starts_one_run_per_new_set_of_pending_trac
         assert isinstance(first, dg.RunRequest) and first.tags["soulspot/pending"] == "2"
         again, same = evaluate("http://127.0.0.1:9", cursor)
         assert isinstance(again, dg.SkipReason) and "already requested" in again.skip_message and same == cursor
+
+        # Paused: the same tracks wait, and the tick says so; resumed, their run is asked for anew.
+        with library_db.writer() as conn:
+            set_paused(conn, True, datetime(2026, 1, 2, 3, 4))
+        paused, _ = evaluate("http://127.0.0.1:9")
+        assert isinstance(paused, dg.SkipReason)
+        assert paused.skip_message.startswith("2 pending tracks wait: downloads are paused since 2026-01-02 03:04 UTC")
+        with library_db.writer() as conn:
+            set_paused(conn, False, datetime(2026, 1, 2, 3, 5))
+        resumed, _ = evaluate("http://127.0.0.1:9")
+        assert isinstance(resumed, dg.RunRequest)
 
 
 # -- transfers and import ---------------------------------------------------------------
