@@ -10,11 +10,8 @@ minutes to the run list, takes no slot of the duckdb pool, and is never itself h
 the failure it should report.
 """
 
-import sqlite3
 from collections.abc import Mapping
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -27,8 +24,6 @@ from soulspot_pipeline.resources.search_budget import SearchBudget
 from soulspot_pipeline.run_console import error_text
 from soulspot_pipeline.settings import Settings
 from soulspot_pipeline.store.database import DatabaseLockedError, LibraryDatabase
-from soulspot_pipeline.store.migrations import migrate
-from soulspot_pipeline.store.snapshot import publish_snapshot
 from soulspot_pipeline.store.sql import transaction
 
 STATUS_EVERY_S = 300
@@ -114,17 +109,6 @@ def phase_facts(
     return out
 
 
-def searches_in_window(ledger: Path, now: float, window_s: float) -> int:
-    """Searches the budget's ledger counts in the current window (0 before the first search)."""
-    if not ledger.exists():
-        return 0
-    try:
-        with closing(sqlite3.connect(f"file:{ledger}?mode=ro", uri=True)) as conn:
-            return conn.execute("SELECT count(*) FROM searches WHERE started_at > ?", [now - window_s]).fetchone()[0]
-    except sqlite3.DatabaseError:  # not created yet, or being set aside by the budget
-        return 0
-
-
 _PHASE_COLUMNS = "state, detail, since, last_success, last_failure, last_error, schedule"
 
 
@@ -201,21 +185,14 @@ def build_status_sensor(
         now = _utc(clock.now())
         assert context.repository_def is not None  # the daemon evaluates a sensor within its code location
         phases = sorted(context.repository_def.asset_graph.get_all_asset_keys())
-        budget = (
-            searches_in_window(Path(search_budget.ledger_path), clock.now(), search_budget.window_s),
-            search_budget.max_searches,
-            search_budget.window_s,
-        )
+        budget = (search_budget.in_use(clock.now()), search_budget.max_searches, search_budget.window_s)
         try:
             # A short wait: a run writing the library is no reason to hold the sensor daemon.
-            with library_db.get_connection(wait_s=5) as conn:
-                migrate(conn)
+            with library_db.writer(publish=False, wait_s=5) as conn:
                 written = write_status(conn, context.instance, phases, schedules, settings.timezone, budget, now)
                 rows = read_status(conn)
-                if written:
-                    conn.execute("CHECKPOINT")
-            if written and library_db.snapshot_path:  # notebooks read the snapshot
-                publish_snapshot(Path(library_db.database), Path(library_db.snapshot_path))
+                if written:  # notebooks read the snapshot
+                    library_db.publish(conn)
         except DatabaseLockedError:
             return dg.SkipReason("the library database is being written; looking again at the next tick")
         what = f"{written} row(s) changed" if written else "nothing changed since the last look"

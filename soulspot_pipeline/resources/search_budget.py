@@ -45,10 +45,8 @@ class SearchBudget(dg.ConfigurableResource):
             fcntl.flock(fd, fcntl.LOCK_EX)
             # Whoever holds the lock may hold the ledger too: one connection per search.
             with closing(_open_ledger(ledger)) as conn:
-                recent = conn.execute(
-                    "SELECT started_at FROM searches WHERE started_at > ?", [self.clock.now() - self.window_s]
-                ).fetchall()
-                waited = wait_before_search([r[0] for r in recent], self.clock.now(), self.max_searches, self.window_s)
+                recent = _in_window(conn, self.clock.now(), self.window_s)
+                waited = wait_before_search(recent, self.clock.now(), self.max_searches, self.window_s)
                 if waited:
                     self.clock.sleep(waited)
                 try:
@@ -60,6 +58,22 @@ class SearchBudget(dg.ConfigurableResource):
                     conn.execute("DELETE FROM searches WHERE started_at < ?", [now - 50 * self.window_s])
         finally:
             os.close(fd)  # releases the lock
+
+    def in_use(self, now: float | None = None) -> int:
+        """Searches the ledger counts in the current window (0 before the first search); read
+        without the lock, so a health check never waits for a search."""
+        ledger = Path(self.ledger_path)
+        if not ledger.exists():
+            return 0
+        try:
+            with closing(sqlite3.connect(f"file:{ledger}?mode=ro", uri=True)) as conn:
+                return len(_in_window(conn, self.clock.now() if now is None else now, self.window_s))
+        except sqlite3.DatabaseError:  # not created yet, or being set aside by the budget
+            return 0
+
+
+def _in_window(conn: sqlite3.Connection, now: float, window_s: float) -> list[float]:
+    return [r[0] for r in conn.execute("SELECT started_at FROM searches WHERE started_at > ?", [now - window_s])]
 
 
 def _open_ledger(path: Path) -> sqlite3.Connection:

@@ -45,16 +45,29 @@ class LibraryDatabase(DuckDBResource):
             conn.close()
 
     @contextmanager
-    def writer(self, *, publish: bool = True, patient: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def writer(
+        self, *, publish: bool = True, patient: bool = False, wait_s: float | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A write connection on an up-to-date schema; on success, a fresh snapshot
-        (``publish=False`` for connections that only read state or change bookkeeping).
-        ``patient``: wait ``patient_wait_s`` for another writer instead of ``lock_timeout_s``."""
-        with self.get_connection(wait_s=self.patient_wait_s if patient else None) as conn:
+        (``publish=False`` for connections that only read state or change bookkeeping, or that
+        call ``publish`` themselves when they wrote something).
+        ``patient``: wait ``patient_wait_s`` for another writer instead of ``lock_timeout_s``;
+        ``wait_s``: wait that long instead."""
+        if wait_s is None:
+            wait_s = self.patient_wait_s if patient else None
+        with self.get_connection(wait_s=wait_s) as conn:
             migrate(conn)
             yield conn
-            conn.execute("CHECKPOINT")
-            if publish and self.snapshot_path:
-                publish_snapshot(Path(self.database), Path(self.snapshot_path))
+            if publish:
+                self.publish(conn)
+            else:
+                conn.execute("CHECKPOINT")
+
+    def publish(self, conn: duckdb.DuckDBPyConnection) -> None:
+        """Checkpoint and publish the notebook snapshot, under ``conn``'s write lock."""
+        conn.execute("CHECKPOINT")
+        if self.snapshot_path:
+            publish_snapshot(Path(self.database), Path(self.snapshot_path))
 
     @contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
