@@ -1,6 +1,5 @@
 """Library health: every file on disk decoded once, with its verdict and its audio's hash."""
 
-import os
 import time
 from collections import Counter
 
@@ -18,6 +17,7 @@ from soulspot_pipeline.domain.audio_health import (
     judge,
     plan_checks,
 )
+from soulspot_pipeline.domain.run_summary import inside_folder
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import VerifyPolicy
 from soulspot_pipeline.scan.audio_check import check_in_workers
@@ -104,7 +104,10 @@ def audio_checks(
     }
     if flagged:
         # Inside the music folder, as the user knows the files (the table cuts long cells).
-        shown = [(_inside(path, music_folder.music_dir), status, reason) for path, status, reason in flagged]
+        shown = [
+            (inside_folder(path, music_folder.music_dir.rstrip("/\\")), status, reason)
+            for path, status, reason in flagged
+        ]
         metadata["flagged_files"] = dg.MetadataValue.md(markdown_table(["file", "status", "reason"], shown))
         # The first few for the console's summary, like local_scan's unreadable files.
         metadata["flagged"] = dg.MetadataValue.json(
@@ -112,8 +115,3 @@ def audio_checks(
         )
     metadata["flagged_total"] = health.broken + health.truncated
     return dg.MaterializeResult(metadata=metadata)
-
-
-def _inside(path: str, folder: str) -> str:
-    relative = os.path.relpath(path, folder)
-    return path if relative.startswith("..") else relative

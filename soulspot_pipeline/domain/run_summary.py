@@ -201,7 +201,7 @@ def file_lines(m: Metadata, files_key: str, total_key: str, label: str, query: s
     pad = " " * (2 + NAME_WIDTH)
     folder = str(m.get("music_dir") or "").rstrip("/\\")
     lines = [
-        f"{pad}{label}: {_inside(str(item[0]), folder)} ({first_line(str(item[1]), 120)})"
+        f"{pad}{label}: {inside_folder(str(item[0]), folder)} ({first_line(str(item[1]), 120)})"
         for item in files[:MAX_LISTED_FILES]
         if isinstance(item, Sequence) and len(item) == 2
     ]
@@ -211,7 +211,7 @@ def file_lines(m: Metadata, files_key: str, total_key: str, label: str, query: s
     return lines
 
 
-def _inside(path: str, folder: str) -> str:
+def inside_folder(path: str, folder: str) -> str:
     """A path shown from inside the music folder, as the user knows it."""
     for separator in ("/", "\\"):
         if folder and path.startswith(folder + separator):
