@@ -803,6 +803,16 @@ SELECT 'soulseek', 'search budget', 'ok',
 FROM library.search_budget_use;
 """
 
+_V13_NOTIFICATIONS = """
+-- (placeholder: the notification outbox is written here)
+SELECT 1;
+"""
+
+_V14_REQUESTS = """
+-- (placeholder: requests by link or search are written here)
+SELECT 1;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "library store: local files, scan errors, artists, albums, tracks", _V1_LIBRARY),
     Migration(2, "cloud likes, user decisions, playlists and source links", _V2_CLOUD),
@@ -820,6 +830,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "duplicates: files of one track or one audio, and which one the library keeps", _V10_DUPLICATES),
     Migration(11, "download control: pause switch, user priorities, transfer speed and ETA", _V11_DOWNLOAD_CONTROL),
     Migration(12, "health: phase status, search budget in use, the library.status view", _V12_STATUS),
+    Migration(13, "notifications: each event once, its digest and delivery", _V13_NOTIFICATIONS),
+    Migration(14, "requests by link or search: what was asked, what it resolved to, its tracks", _V14_REQUESTS),
 )
 
 
