@@ -135,14 +135,19 @@ class _Resolver:
         self.registry = dict(registry)
         self.identity = dict(identities)  # entity id -> its MusicBrainz id, where known
         self.isrcs: dict[str, set[str]] = defaultdict(set)  # track id -> the ISRCs that led to it
+        # track id -> the album positions of the local files that led to it (their "pos:" keys)
+        self.positions: dict[str, set[str]] = defaultdict(set)
         for (entity_type, key), entity_id in self.registry.items():
             if entity_type == "track" and key.startswith("isrc:"):
                 self.isrcs[entity_id].add(key)
+            if entity_type == "track" and key.startswith("pos:"):
+                self.positions[entity_id].add(key)
         self.new_keys: list[RegisteredKey] = []
 
     def lookup(self, entity_type: str, keys: Sequence[tuple[str, str]], identity: str | None) -> tuple[str, str] | None:
         """The entity an existing key names (strongest first) and that key's rule."""
         isrc = next((key for rule, key in keys if rule == "isrc"), None)
+        position = next((key for rule, key in keys if rule == "position"), None)
         for rule, key in keys:
             candidate = self.registry.get((entity_type, key))
             if candidate is None:
@@ -152,6 +157,8 @@ class _Resolver:
                 continue  # same name, different MusicBrainz entity
             if isrc and self.isrcs.get(candidate) and isrc not in self.isrcs[candidate]:
                 continue  # same name, different recording ("Interlude" twice on one album)
+            if position and self.positions.get(candidate) and position not in self.positions[candidate]:
+                continue  # same title at another place of the album: an "Intro" on each disc, a second "Interlude"
             return candidate, rule
         return None
 
@@ -163,6 +170,8 @@ class _Resolver:
         for key_rule, key in keys:
             if key_rule == "isrc":
                 self.isrcs[entity_id].add(key)
+            if key_rule == "position":
+                self.positions[entity_id].add(key)
             if (entity_type, key) not in self.registry:
                 self.registry[(entity_type, key)] = entity_id
                 self.new_keys.append(RegisteredKey(entity_type, key, entity_id, rule if rule == "fuzzy" else key_rule))
@@ -333,7 +342,12 @@ class _Merge:
             if row.get("isrc"):
                 track_keys.append(("isrc", f"isrc:{row['isrc']}"))
             if row.get("title"):
-                track_keys.append(("name", f"name:{artist_id}:{album_id or '-'}:{normalize_name(row['title'])}"))
+                name = f"{artist_id}:{album_id or '-'}:{normalize_name(row['title'])}"
+                if album_id and row.get("track_number"):
+                    # Before the name: a second file of one title joins by name only at the same place.
+                    place = f"{row.get('disc_number') or 1}:{row['track_number']}"
+                    track_keys.append(("position", f"pos:{name}:{place}"))
+                track_keys.append(("name", f"name:{name}"))
             else:
                 # Without a title a file has no identity beyond itself.
                 track_keys.append(("path", f"path:{row['path']}"))

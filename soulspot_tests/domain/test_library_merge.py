@@ -495,3 +495,77 @@ def test_a_broken_only_track_follows_its_replacement_download_and_the_users_deci
     assert track_and_files(ignored)[0] == ("ignored", "not_needed", None)
     removed = merge(files, decisions={track_id: Decision("removed", T0 + timedelta(days=1))})
     assert track_and_files(removed)[0] == ("discovered", "not_needed", None)
+
+
+def album_file(path, title, track_number, disc_number=None, **tags):
+    return file(
+        path,
+        artist="Portishead",
+        album="Dummy",
+        title=title,
+        track_number=track_number,
+        disc_number=disc_number,
+        **tags,
+    )
+
+
+SAME_TITLES = [
+    album_file("/m/03 Interlude.flac", "Interlude", 3),
+    album_file("/m/07 Interlude.flac", "Interlude", 7),
+    album_file("/m/d1/01 Intro.flac", "Intro", 1, 1),
+    album_file("/m/d2/01 Intro.flac", "Intro", 1, 2),
+    album_file("/m/04 Roads.flac", "Roads", 4),
+    album_file("/m/12 Roads.flac", "Roads (Reprise)", 12),
+]
+
+
+def files_of(result):
+    tracks: dict[str, set[str]] = {}
+    for path, track_id, _, _ in result.track_files:
+        tracks.setdefault(track_id, set()).add(path)
+    return sorted(sorted(paths) for paths in tracks.values())
+
+
+def test_same_title_at_another_place_of_one_album_stays_another_track():
+    result = merge(SAME_TITLES)
+    assert files_of(result) == [[row["path"]] for row in sorted(SAME_TITLES, key=lambda r: r["path"])]
+
+
+def test_same_title_at_the_same_place_is_one_track_and_the_places_hold_on_later_runs():
+    copies = [*SAME_TITLES, album_file("/m/copy/03 Interlude.mp3", "Interlude", 3), album_file("/m/t.mp3", "Intro", 1)]
+    first = merge(copies)
+    # The copy joins its own place; "track 1" without a disc is disc 1.
+    assert ["/m/03 Interlude.flac", "/m/copy/03 Interlude.mp3"] in files_of(first)
+    assert ["/m/d1/01 Intro.flac", "/m/t.mp3"] in files_of(first)
+    assert len(first.tracks) == 6
+    # A later run in another order (the registry holds every place) keeps every file where it was.
+    again = merge(list(reversed(copies)), registry=registry_of(first))
+    assert {p: t for p, t, _, _ in again.track_files} == {p: t for p, t, _, _ in first.track_files}
+    assert again.new_keys == []
+
+
+def test_an_existing_library_that_merged_two_places_splits_them_and_keeps_the_first_id():
+    """A library merged before places counted: both files were one track, known by name only."""
+    before = merge([{**row, "track_number": None} for row in SAME_TITLES[:2]])
+    (track_id,) = before.tracks
+    after = merge(SAME_TITLES[:2], registry=registry_of(before))
+    assert len(after.tracks) == 2 and track_id in after.tracks
+
+
+def test_two_files_of_one_title_with_different_recording_mbids_stay_two_tracks():
+    files = [
+        album_file("/m/a.flac", "Interlude", None, recording_mbid=REC),
+        album_file("/m/b.flac", "Interlude", None, recording_mbid=MBID_A),
+    ]
+    assert len(merge(files).tracks) == 2
+
+
+def test_a_cloud_track_without_a_number_still_joins_a_file_of_its_title():
+    local = album_file("/m/07 Interlude.flac", "Interlude", 7)
+    cloud = {
+        "cloud_artists": [cloud_artist("spotify", "a1", "Portishead")],
+        "cloud_albums": [cloud_album("spotify", "al1", "Dummy", "a1", "Portishead")],
+        "cloud_tracks": [cloud_track("spotify", "t1", "Interlude", "a1", "Portishead", "al1", owned_since=T0)],
+    }
+    result = merge([local], **cloud)
+    assert len(result.tracks) == 1
