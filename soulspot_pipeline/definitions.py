@@ -38,11 +38,13 @@ from soulspot_pipeline.automation import (
     on_cron,
     with_run_tags,
 )
+from soulspot_pipeline.notify import build_notifications_sensor, build_run_failed_sensor
 from soulspot_pipeline.resources.cloud_sources import CLOUD_SOURCES
 from soulspot_pipeline.resources.images import CoverArtResource
 from soulspot_pipeline.resources.media_servers import JellyfinResource, PlaylistFolder, PlexResource, SubsonicResource
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
+from soulspot_pipeline.resources.notifier import Notifier
 from soulspot_pipeline.resources.policies import (
     DiscographyPolicy,
     DownloadPolicy,
@@ -59,11 +61,11 @@ from soulspot_pipeline.user_actions import user_action_jobs
 
 
 def _executor_config(config: dict) -> dict:
-    """Steps run in their own processes, as the multiprocess executor does, but forked from a
-    server that imported Dagster and these definitions once per run: a step starts in a
-    fraction of a second instead of paying that import again (seconds per step). A run whose
-    config says ``in_process: true`` (``soulspot refresh``, the demo) runs its steps one after
-    the other in its own process instead, without starting one per step."""
+    """A run's steps run one after the other in the run's own process: Dagster's start-up is
+    paid once per run instead of once per step (seconds each), and the pools are claimed as
+    before, so the ``duckdb`` pool still serializes the writers. A run whose config says
+    ``in_process: false`` runs each step in its own process instead, side by side where the
+    pools allow, forked from a server that imported these definitions once per run."""
     if config["in_process"]:
         return {"in_process": {}}
     return {"multiprocess": {"start_method": {"forkserver": {"preload_modules": [__name__]}}}}
@@ -72,7 +74,7 @@ def _executor_config(config: dict) -> dict:
 STEP_EXECUTOR = dg.multi_or_in_process_executor.configured(
     _executor_config,
     name="soulspot_executor",
-    config_schema={"in_process": dg.Field(bool, default_value=False)},
+    config_schema={"in_process": dg.Field(bool, default_value=True)},
 )
 
 
@@ -151,6 +153,11 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             token=dg.EnvVar("PLEX_TOKEN") if settings.plex_configured else None,
             section_ids=list(settings.plex_sections),
         ),
+        # Apprise URLs by name, as the keys above: their tokens never show; unset = notifications off.
+        "notifier": Notifier(
+            urls=dg.EnvVar("SOULSPOT_NOTIFY_URLS") if settings.notify_configured else None,
+            events=list(settings.notify_events),
+        ),
     }
 
 
@@ -210,6 +217,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             build_pending_downloads_sensor(job=jobs["download_wanted"]),
             build_transfer_monitor_sensor(job=jobs["follow_downloads"]),
             build_status_sensor(settings, cleanup_schedule),
+            build_notifications_sensor(),
+            build_run_failed_sensor(),
         ],
         resources=build_resources(settings),
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from soulspot_pipeline.domain.discography import DEFAULT_EXCLUDED_SECONDARY, DEFAULT_PRIMARY_TYPES
 from soulspot_pipeline.domain.download_ranking import DEFAULT_FORMATS
+from soulspot_pipeline.domain.notify import DEFAULT_KINDS, KINDS, unknown_kinds
 from soulspot_pipeline.domain.search_budget import MAX_SEARCHES, WINDOW_S
 
 SPOTIFY_API_URL = "https://api.spotify.com/v1/"
@@ -112,6 +113,17 @@ def _tags(env: Mapping[str, str], name: str) -> dict[str, str]:
     return tags
 
 
+def _notify_events(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The event kinds notified (SOULSPOT_NOTIFY_EVENTS, comma-separated; default all, ``none`` for none)."""
+    kinds = _words(env, "SOULSPOT_NOTIFY_EVENTS", DEFAULT_KINDS)
+    if unknown := unknown_kinds(kinds):
+        raise SettingsError(
+            f"SOULSPOT_NOTIFY_EVENTS: {', '.join(map(repr, unknown))} is not an event kind; "
+            f"use some of {', '.join(KINDS)} (or none)"
+        )
+    return tuple(dict.fromkeys(kinds))
+
+
 def _musicbrainz_url(env: Mapping[str, str]) -> str | None:
     """The server, or None when the user turned MusicBrainz off (``off``)."""
     value = _text(env, "SOULSPOT_MUSICBRAINZ_URL") or MUSICBRAINZ_URL
@@ -183,6 +195,9 @@ class Settings:
     plex_url: str | None
     plex_token: str | None = field(repr=False)
     plex_sections: tuple[str, ...]
+    # Apprise URLs hold tokens: out of repr(), and passed to the resource as dg.EnvVar.
+    notify_urls: str | None = field(repr=False)
+    notify_events: tuple[str, ...]
     # Whether SOULSPOT_MUSIC_DIR was given: a folder the user named must exist (an unmounted
     # drive), while the default one may be absent on a first run.
     music_dir_given: bool
@@ -274,6 +289,8 @@ class Settings:
             plex_url=_text(env, "PLEX_URL"),
             plex_token=_text(env, "PLEX_TOKEN"),
             plex_sections=_words(env, "PLEX_SECTIONS", ()),
+            notify_urls=_text(env, "SOULSPOT_NOTIFY_URLS"),
+            notify_events=_notify_events(env),
             music_dir_given=_text(env, "SOULSPOT_MUSIC_DIR") is not None,
         )
 
@@ -297,6 +314,10 @@ class Settings:
     @property
     def plex_configured(self) -> bool:
         return bool(self.plex_url and self.plex_token)
+
+    @property
+    def notify_configured(self) -> bool:
+        return bool(self.notify_urls)
 
     @property
     def slskd_configured(self) -> bool:

@@ -17,12 +17,14 @@ import dagster as dg
 import duckdb
 from dagster._utils.schedules import reverse_cron_string_iterator  # dagster's cron maths; croniter is not installed
 
+from soulspot_pipeline.domain.notify import PHASE_OVERDUE, Event, event_key
 from soulspot_pipeline.domain.status import PhaseFacts, StatusRow, phase_row, summary
 from soulspot_pipeline.resources.clock import Clock
 from soulspot_pipeline.resources.cloud_sources import CLOUD_SOURCES
 from soulspot_pipeline.resources.search_budget import SearchBudget
 from soulspot_pipeline.run_console import error_text
 from soulspot_pipeline.settings import Settings
+from soulspot_pipeline.store import notifications
 from soulspot_pipeline.store.database import DatabaseLockedError, LibraryDatabase
 from soulspot_pipeline.store.sql import transaction
 
@@ -132,6 +134,16 @@ def write_status(
             instance, phases, schedules, timezone, {name: row[1] for name, row in stored.items()}, now
         ):
             row = phase_row(facts, now)
+            if row.state == "problem" and row.detail.startswith("overdue") and row.since is not None:
+                # Keyed by the phase and the success it is overdue since: one episode, one event.
+                event = Event(
+                    event_key(PHASE_OVERDUE, facts.name, row.since.isoformat()),
+                    PHASE_OVERDUE,
+                    facts.name,
+                    row.detail,
+                    now,
+                )
+                notifications.record(conn, [event], now)
             values = (
                 row.state,
                 row.detail,

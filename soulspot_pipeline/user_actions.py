@@ -28,6 +28,7 @@ from soulspot_pipeline.domain.naming import UnsafePathError
 from soulspot_pipeline.domain.ownership import IGNORED, REMOVED
 from soulspot_pipeline.domain.slskd_states import transfer_outcome
 from soulspot_pipeline.importing.place import REPLACED, set_aside
+from soulspot_pipeline.requests_job import request_job
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.resources.slskd import SlskdResource
@@ -36,6 +37,7 @@ from soulspot_pipeline.store import downloads as download_store
 from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.store.duplicates import ExtraCopy, extra_copies, tracks_left_without_a_file, write_duplicates
 from soulspot_pipeline.store.enrich import write_metadata
+from soulspot_pipeline.store.requests import request_label
 from soulspot_pipeline.store.sql import utc_now
 
 
@@ -180,7 +182,7 @@ restore_to_library = _action_job(
 )
 request_downloads = _action_job(
     "request_downloads",
-    "request",
+    "request_entity",  # not `request`: that is the request job's name
     EntityConfig,
     "Request downloads: a track, an album's tracks, or an artist's owned albums become owned and pending.",
     _request,
@@ -381,13 +383,15 @@ def resolve_duplicates():
 class DownloadScope(StrEnum):
     track = "track"
     album = "album"
+    request = "request"
     all = "all"
 
 
 class DownloadsConfig(dg.Config):
-    scope: DownloadScope = Field(description="track, album, or all downloads.")
+    scope: DownloadScope = Field(description="track, album, request (by link or search), or all downloads.")
     entity_id: str | None = Field(
-        default=None, description="The track_id or album_id (library.tracks / library.albums); not for all."
+        default=None,
+        description="The track_id, album_id or request_id (library.tracks / library.albums / library.requests); not for all.",
     )
 
 
@@ -401,6 +405,8 @@ def _scope_label(conn: duckdb.DuckDBPyConnection, config: DownloadsConfig) -> st
         return "all downloads"
     if not config.entity_id:
         raise decisions.InvalidValueError(f"give the {config.scope.value}'s id in entity_id (or choose scope all)")
+    if config.scope == DownloadScope.request:
+        return f"request {config.entity_id} '{request_label(conn, config.entity_id)}'"
     return f"{config.scope.value} '{decisions.entity_name(conn, config.scope.value, config.entity_id)}'"
 
 
@@ -420,14 +426,14 @@ retry_downloads = _action_job(
     "retry_downloads",
     "retry",
     DownloadsConfig,
-    "Failed, not found, abandoned or cancelled downloads of a track, an album or all back to pending, attempts reset.",
+    "Failed, not found, abandoned or cancelled downloads of a track, an album, a request or all back to pending, attempts reset.",
     _retry,
 )
 set_download_priority = _action_job(
     "set_download_priority",
     "prioritize",
     PriorityConfig,
-    "Set the queue priority of a track's or an album's downloads: higher is searched first (0 is the default).",
+    "Set the queue priority of a track's, an album's or a request's downloads: higher is searched first (0 is the default).",
     _prioritize,
 )
 
@@ -459,7 +465,7 @@ resume_downloads = _switch_job("resume_downloads", False, "Resume downloads afte
 
 @dg.op(
     name="cancel",
-    description="Cancel the downloads of a track, an album or all: in slskd, and un-requested in the library.",
+    description="Cancel the downloads of a track, an album, a request or all: in slskd, and un-requested in the library.",
 )
 def cancel(
     context: dg.OpExecutionContext,
@@ -498,7 +504,7 @@ def cancel(
 @dg.job(
     name="cancel_downloads",
     description=(
-        "Cancel the downloads of a track, an album or all: transfers stopped in slskd, tracks left not needed "
+        "Cancel the downloads of a track, an album, a request or all: transfers stopped in slskd, tracks left not needed "
         "and never searched again until requested or retried."
     ),
     tags={"soulspot/kind": "user_action"},
@@ -521,4 +527,5 @@ user_action_jobs: list[dg.JobDefinition | UnresolvedAssetJobDefinition] = [
     cancel_downloads,
     retry_downloads,
     set_download_priority,
+    request_job,
 ]

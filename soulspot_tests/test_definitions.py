@@ -27,6 +27,7 @@ JOBS = (
     "cancel_downloads",
     "retry_downloads",
     "set_download_priority",
+    "request",
     "download_wanted",
     "follow_downloads",
     "cleanup",
@@ -44,6 +45,8 @@ def test_every_job_schedule_and_sensor_loads(tmp_path):
         )
     )
     assert {job for job in JOBS if defs.resolve_job_def(job)} == set(JOBS)
+    # The whole repository, as the webserver loads it: no two ops, graphs or jobs share a name.
+    assert set(JOBS) <= {job.name for job in defs.get_repository_def().get_all_jobs()}
     refresh = defs.resolve_job_def("library_refresh")
     assert {n.name for n in refresh.graph.node_defs} >= {
         "local_scan",
@@ -93,6 +96,9 @@ def test_every_job_schedule_and_sensor_loads(tmp_path):
     assert defs.resolve_sensor_def("transfer_monitor_sensor").job_name == "follow_downloads"
     status = defs.resolve_sensor_def("status_sensor")
     assert status.minimum_interval_seconds == 300 and status.default_status == dg.DefaultSensorStatus.RUNNING
+    notify = defs.resolve_sensor_def("notifications_sensor")
+    assert notify.minimum_interval_seconds == 60 and notify.default_status == dg.DefaultSensorStatus.RUNNING
+    assert defs.resolve_sensor_def("run_failed_sensor").default_status == dg.DefaultSensorStatus.RUNNING
     assert specs["download_transfers"].group_name == "downloads" and specs["library_cleanup"].group_name == "cleanup"
     assert graph.get(dg.AssetKey("library_cleanup")).parent_keys == {dg.AssetKey("download_transfers")}
     assert defs.resolve_schedule_def("cleanup_schedule").job_name == "cleanup"

@@ -49,6 +49,14 @@ MEDIA_SECRETS = {
     "JELLYFIN_API_KEY": "jellyfin-key-4Tz8wQ1mRb6v",
     "SUBSONIC_PASSWORD": "subsonic-pass-9Lk3sN7yHc2d",
     "PLEX_TOKEN": "plex-token-2Wq6eR8tYu1i",
+    # Apprise URLs: every part may be the secret (a password, a token in the path or the query).
+    "SOULSPOT_NOTIFY_URLS": "json://me:notify-pass-8Rt4@127.0.0.1:9/hooks/notify-path-6Yp1?-token=notify-query-2Kd9",
+}
+# The parts of the notifier URL that are secrets on their own.
+NOTIFY_PARTS = {
+    "notify password": "notify-pass-8Rt4",
+    "notify path": "notify-path-6Yp1",
+    "notify token": "notify-query-2Kd9",
 }
 
 
@@ -128,7 +136,7 @@ def test_the_resources_page_shows_the_variables_names_never_their_values(monkeyp
     defs = load(monkeypatch, tmp_path, "http://127.0.0.1:5030", "http://127.0.0.1:9/", extra=extra)
     snapshot = RepositorySnap.from_def(defs.get_repository_def())
     shown = serialize_value(snapshot)
-    assert leaked(shown, {**SECRETS, **MEDIA_SECRETS}) == []
+    assert leaked(shown, {**SECRETS, **MEDIA_SECRETS, **NOTIFY_PARTS}) == []
     slskd = next(r for r in snapshot.resources if r.name == "slskd")
     assert slskd.configured_values["api_key"] == ResourceConfigEnvVarSnap(name="SLSKD_API_KEY")
     for name in ("SLSKD_API_KEY", *MEDIA_SECRETS):

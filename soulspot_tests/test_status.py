@@ -112,3 +112,8 @@ def test_every_phase_has_a_row_and_identify_failing_and_a_missed_schedule_are_th
         # Nothing changed: nothing is written, and the tick says so.
         third = evaluate(sensor, instance, defs, resources)
         assert third.startswith("2 problem(s)") and third.endswith("; nothing changed since the last look")
+
+    # The overdue phase is one notification, however many looks see it overdue.
+    with duckdb.connect(db.database, read_only=True) as conn:
+        overdue = conn.execute("SELECT kind, subject, detail, run_id FROM library.notifications").fetchall()
+    assert overdue == [("phase_overdue", "images", images_detail, None)]

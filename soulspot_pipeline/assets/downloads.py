@@ -27,6 +27,7 @@ from soulspot_pipeline.domain.download_ranking import (
     rank_candidates,
 )
 from soulspot_pipeline.domain.naming import DEFAULT_TEMPLATE, safe_component
+from soulspot_pipeline.domain.notify import DOWNLOAD_FAILED, IMPORTED, Event, event_key, one_line, subject
 from soulspot_pipeline.domain.quality import Quality
 from soulspot_pipeline.domain.slskd_states import transfer_outcome
 from soulspot_pipeline.domain.transfers import (
@@ -48,8 +49,9 @@ from soulspot_pipeline.resources.policies import DownloadPolicy, LibraryPolicy
 from soulspot_pipeline.resources.search_budget import SearchBudget
 from soulspot_pipeline.resources.slskd import SlskdResource, Transfer
 from soulspot_pipeline.store import downloads as store
+from soulspot_pipeline.store import notifications
 from soulspot_pipeline.store.database import DatabaseLockedError, LibraryDatabase
-from soulspot_pipeline.store.sql import utc_now
+from soulspot_pipeline.store.sql import transaction, utc_now
 
 ENQUEUE_TRIES = 3  # accepted candidates offered to slskd before the track waits for the next search
 PAUSE_CHECK_WAIT_S = 5.0  # a pause job's write is brief; a longer writer does not stop the run
@@ -228,8 +230,15 @@ def downloads(
         context.log.info,
         lambda: pause_reason(download_policy, switch()),
     )
+    failed = [
+        failed_event(
+            o.queued.wanted.track_id, o.queued.wanted.artist, o.queued.wanted.title, o.error, now, context.run.run_id
+        )
+        for o in outcomes
+        if not o.enqueued and o.error
+    ]
     with library_db.writer(patient=True) as conn:
-        written = store.write_outcomes(conn, outcomes, now)
+        written = store.write_outcomes(conn, outcomes, now, events=failed)
         merged = rebuild(conn, library_policy)
         preview = conn.execute(
             """
@@ -409,9 +418,11 @@ def follow_transfers(
     now: datetime,
     policy: DownloadPolicy,
     paused: str | None = None,
+    run_id: str | None = None,
 ) -> TransferReport:
     """Apply the verdict on every active download: note progress, import, or retry with the next candidate.
-    ``paused`` (why downloads are paused): nothing new is enqueued, so a transfer given up on fails."""
+    ``paused`` (why downloads are paused): nothing new is enqueued, so a transfer given up on fails.
+    An import and a final failure are each recorded with their notification event (of run ``run_id``)."""
     report = TransferReport()
     listed = {
         (t.username, t.filename): t
@@ -453,17 +464,27 @@ def follow_transfers(
             except ImportRejected as exc:
                 verdict = Verdict(RETRY if download.attempts < MAX_ATTEMPTS else FAIL, f"import rejected: {exc.reason}")
             else:
-                store.update_download(
-                    conn,
-                    download.track_id,
+                imported = Event(
+                    event_key(IMPORTED, download.track_id, now.isoformat()),
+                    IMPORTED,
+                    subject(download.tags["artist"], title),
+                    download.tags["album"] or "",
                     now,
-                    state="downloaded",
-                    percent_complete=100.0,
-                    local_path=str(outcome.path),
-                    finished_at=now,
-                    eta_at=None,
-                    error=None,
+                    run_id,
                 )
+                with transaction(conn):
+                    store.update_download(
+                        conn,
+                        download.track_id,
+                        now,
+                        state="downloaded",
+                        percent_complete=100.0,
+                        local_path=str(outcome.path),
+                        finished_at=now,
+                        eta_at=None,
+                        error=None,
+                    )
+                    notifications.record(conn, [imported], now)
                 record = after_success(peers.get(download.username, PeerRecord()))
                 store.record_peer(conn, download.username, record, None, now)
                 peers[download.username] = record
@@ -487,14 +508,31 @@ def follow_transfers(
             skipped = {u for u, r in peers.items() if r.skipped_until and r.skipped_until > now} | {download.username}
             nxt = _enqueue_next(conn, slskd, download, skipped, now)
         if nxt is None:
-            store.update_download(
-                conn, download.track_id, now, state="failed", error=verdict.reason, finished_at=now, eta_at=None
-            )
+            gave_up = failed_event(download.track_id, download.tags["artist"], title, verdict.reason, now, run_id)
+            with transaction(conn):
+                store.update_download(
+                    conn, download.track_id, now, state="failed", error=verdict.reason, finished_at=now, eta_at=None
+                )
+                notifications.record(conn, [gave_up], now)
             report.events.append((title, "failed", verdict.reason or ""))
         else:
             report.counts["retried"] += 1
             report.events.append((title, "retried", f"{verdict.reason}; now {nxt}"))
     return report
+
+
+def failed_event(
+    track_id: str, artist: str | None, title: str | None, reason: str | None, now: datetime, run_id: str | None
+) -> Event:
+    """A download given up as failed, as its notification event."""
+    return Event(
+        event_key(DOWNLOAD_FAILED, track_id, now.isoformat()),
+        DOWNLOAD_FAILED,
+        subject(artist, title),
+        one_line(reason),
+        now,
+        run_id,
+    )
 
 
 def transfer_pace(transfer: Transfer, now: datetime) -> tuple[float | None, datetime | None]:
@@ -558,7 +596,15 @@ def download_transfers(
         paused = pause_reason(download_policy, store.paused_since(conn))
         try:
             report = follow_transfers(
-                conn, active, slskd, music_dir, Path(slskd.downloads_dir), now, download_policy, paused
+                conn,
+                active,
+                slskd,
+                music_dir,
+                Path(slskd.downloads_dir),
+                now,
+                download_policy,
+                paused,
+                context.run.run_id,
             )
         except ProviderError as exc:
             raise dg.Failure(description=f"following transfers stopped: {exc}") from None

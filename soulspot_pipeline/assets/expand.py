@@ -3,6 +3,7 @@ and the missing tracks of partly owned albums."""
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 import dagster as dg
 from pydantic import Field
@@ -28,6 +29,7 @@ from soulspot_pipeline.domain.discography import (
     release_with_tracks,
     spotify_group,
 )
+from soulspot_pipeline.domain.notify import NEW_RELEASE, Event, event_key, subject
 from soulspot_pipeline.domain.ownership import IGNORED
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource, browse_key, lookup_key
 from soulspot_pipeline.resources.policies import DiscographyPolicy, LibraryPolicy
@@ -147,6 +149,31 @@ def expand_library(
     return out
 
 
+def _release_detail(gap: store.GapRow) -> str:
+    """ "album, 2004-01-26, requested for download": what it is, when, and whether it is on its way."""
+    parts = [gap.group.release_type, gap.group.first_release_date or ""]
+    if gap.status == REQUESTED:
+        parts.append("requested for download")
+    return ", ".join(p for p in parts if p)
+
+
+def new_release_events(gaps: list[store.GapRow], now: datetime, run_id: str) -> list[Event]:
+    """A notification for each release group first seen now that the library lacks (an artist's
+    first browse finds none: its back catalogue is not news)."""
+    return [
+        Event(
+            event_key(NEW_RELEASE, g.artist.artist_id, g.group.key),
+            NEW_RELEASE,
+            subject(g.artist.name, g.group.title),
+            _release_detail(g),
+            now,
+            run_id,
+        )
+        for g in gaps
+        if g.is_new and g.status != IGNORED
+    ]
+
+
 @dg.asset(
     deps=[dg.AssetKey("enriched_metadata"), LIBRARY_ENTITIES],
     group_name="expand",
@@ -190,7 +217,13 @@ def discography_gaps(
         for origin, requested in found.auto_requests.items():
             store.record_decisions(conn, requested, origin, now)
         written = store.write_discography(
-            conn, found.entries, found.new_keys, found.gaps, [a.artist_id for a in inputs.artists], now
+            conn,
+            found.entries,
+            found.new_keys,
+            found.gaps,
+            [a.artist_id for a in inputs.artists],
+            now,
+            new_release_events(found.gaps, now, context.run.run_id),
         )
         written["wanted_tracks"] = store.write_wanted(conn, found.wanted, now)
         written["missing_tracks"] = store.write_missing_tracks(

@@ -2,6 +2,7 @@
 
 import time
 from collections import Counter
+from datetime import datetime
 
 import dagster as dg
 
@@ -17,6 +18,7 @@ from soulspot_pipeline.domain.audio_health import (
     judge,
     plan_checks,
 )
+from soulspot_pipeline.domain.notify import BROKEN_FILE, Event, event_key, one_line
 from soulspot_pipeline.domain.run_summary import inside_folder
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import VerifyPolicy
@@ -26,6 +28,25 @@ from soulspot_pipeline.store.database import LibraryDatabase
 from soulspot_pipeline.store.sql import utc_now
 
 WRITE_BATCH = 100  # verdicts per transaction: a run stopped midway loses at most these decodes
+
+
+def broken_events(
+    batch: list[tuple[FileToCheck, Decoded, Verdict]], music_dir: str, now: datetime, run_id: str
+) -> list[Event]:
+    """A notification for each file found broken or truncated, keyed by its path, size and mtime:
+    the same file checked again is not news, a changed file found broken again is."""
+    return [
+        Event(
+            event_key(BROKEN_FILE, file.path, file.size, file.mtime_ns),
+            BROKEN_FILE,
+            inside_folder(file.path, music_dir.rstrip("/\\")),
+            one_line(f"{verdict.status}: {verdict.reason}" if verdict.reason else verdict.status),
+            now,
+            run_id,
+        )
+        for file, _, verdict in batch
+        if verdict.status != OK
+    ]
 
 
 @dg.asset(
@@ -66,11 +87,15 @@ def audio_checks(
         if len(batch) >= WRITE_BATCH:
             # A connection per batch: the lock is free between batches and what is written stays.
             with library_db.writer(publish=False, patient=True) as conn:
-                store.write_checks(conn, batch, utc_now())
+                now = utc_now()
+                store.write_checks(
+                    conn, batch, now, broken_events(batch, music_folder.music_dir, now, context.run.run_id)
+                )
             batch = []
             context.log.info(f"decoded {statuses.total()} of {len(plan.to_check)} files")
     with library_db.writer(patient=True) as conn:
-        store.write_checks(conn, batch, utc_now())
+        now = utc_now()
+        store.write_checks(conn, batch, now, broken_events(batch, music_folder.music_dir, now, context.run.run_id))
         health = store.library_health(conn)
         flagged = store.flagged_files(conn)
     seconds = time.perf_counter() - started

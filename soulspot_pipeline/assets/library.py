@@ -1,10 +1,18 @@
 """Library: one deduplicated set of artists, albums and tracks, with ownership."""
 
 import os
+from datetime import UTC
 
 import dagster as dg
 
-from soulspot_pipeline.assets.shared import DUCKDB_POOL, cloud_items, duplicate_files, rebuild
+from soulspot_pipeline.assets.shared import (
+    DUCKDB_POOL,
+    cloud_items,
+    duplicate_files,
+    library_counts,
+    rebuild,
+    unchanged_since,
+)
 from soulspot_pipeline.resources.cloud_sources import CLOUD_SOURCES
 from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.store.database import LibraryDatabase
@@ -25,13 +33,30 @@ def library_entities(
     context: dg.AssetExecutionContext, library_db: LibraryDatabase, library_policy: LibraryPolicy
 ) -> dg.MaterializeResult:
     """The library: every source deduplicated into artists, albums and tracks, with what the user owns."""
-    with library_db.writer() as conn:
+    with library_db.writer(publish=False) as conn:
+        unchanged = unchanged_since(conn, library_policy)
+        if unchanged is not None:
+            # Nothing the merge reads changed since the last one wrote: it would change nothing.
+            fingerprint, merged_at = unchanged
+            context.log.info(f"up to date: nothing the merge reads changed since {merged_at:%Y-%m-%d %H:%M:%S} UTC")
+            return dg.MaterializeResult(
+                metadata={
+                    **library_counts(conn),
+                    "up_to_date": True,
+                    "merged_at": dg.MetadataValue.timestamp(merged_at.replace(tzinfo=UTC)),
+                },
+                data_version=dg.DataVersion(fingerprint),
+            )
         merged = rebuild(conn, library_policy)
+        library_db.publish(conn)
     context.log.info(
         f"{len(merged.inputs.local_files)} local files and {cloud_items(merged.inputs)} cloud items -> "
         f"{len(merged.result.tracks)} tracks ({duplicate_files(merged.result)} duplicate files)"
     )
-    return dg.MaterializeResult(metadata=merged.metadata)
+    # The same fingerprint is the same data: the UI shows the phases downstream up to date.
+    return dg.MaterializeResult(
+        metadata={**merged.metadata, "up_to_date": False}, data_version=dg.DataVersion(merged.fingerprint)
+    )
 
 
 @dg.asset_check(asset=library_entities, blocking=True, description="No two tracks point at the same file.")

@@ -8,16 +8,19 @@ import os
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
 from soulspot_pipeline.assets.reporting import markdown_table
-from soulspot_pipeline.domain.library_merge import WANTED, MergeInputs, MergeResult
+from soulspot_pipeline.domain import file_choice, library_merge, ownership
+from soulspot_pipeline.domain.library_merge import REQUEST, WANTED, MergeInputs, MergeResult
 from soulspot_pipeline.resources.cloud_sources import CLOUD_SOURCES
 from soulspot_pipeline.resources.policies import LibraryPolicy
-from soulspot_pipeline.store import entities
+from soulspot_pipeline.store import duplicates as duplicates_store
+from soulspot_pipeline.store import entities, merge_state
 from soulspot_pipeline.store.duplicates import write_duplicates
 from soulspot_pipeline.store.sql import utc_now
 
@@ -33,10 +36,18 @@ DECODE_POOL = "audio_decode"
 
 LIBRARY_ENTITIES = dg.AssetKey("library_entities")
 
-# Whose title and ids win when sources disagree: files first, then providers, then requested gaps.
-SOURCE_ORDER: tuple[str, ...] = ("local", *(spec.name for spec in CLOUD_SOURCES), WANTED)
+# Whose title and ids win when sources disagree: files first, then providers, then requested gaps,
+# then requests by link or search.
+SOURCE_ORDER: tuple[str, ...] = ("local", *(spec.name for spec in CLOUD_SOURCES), WANTED, REQUEST)
 # Whose value of an enriched field (genres, dates, types, durations) wins.
-METADATA_ORDER: tuple[str, ...] = ("manual", "musicbrainz", WANTED, *(spec.name for spec in CLOUD_SOURCES), "local")
+METADATA_ORDER: tuple[str, ...] = (
+    "manual",
+    "musicbrainz",
+    WANTED,
+    *(spec.name for spec in CLOUD_SOURCES),
+    REQUEST,
+    "local",
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,7 @@ class Merged:
     changes: dict[str, entities.TableChanges]
     metadata: dict[str, dg.MetadataValue | int]
     duplicates: dict[str, int]  # groups, extra_files
+    fingerprint: str  # of everything the merge read, as it left it (store/merge_state.py)
 
     def materialization(self, action: str | None = None) -> dg.AssetMaterialization:
         """This merge as a ``library_entities`` materialization, for the runs of other assets
@@ -67,10 +79,27 @@ def rebuild(conn: duckdb.DuckDBPyConnection, policy: LibraryPolicy) -> Merged:
         conn, auto_queue=policy.auto_queue_downloads, source_order=SOURCE_ORDER, metadata_order=METADATA_ORDER
     )
     duplicates = write_duplicates(conn, utc_now())  # the groups follow the tracks the merge just built
+    fingerprint = merge_state.fingerprint(conn, *_merge_context(policy))
+    merge_state.record_merge(conn, fingerprint, utc_now())
     metadata = library_entities_metadata(conn, inputs, result, changes)
     metadata["duplicate_groups"] = duplicates["groups"]
     metadata["duplicate_extra_files"] = duplicates["extra_files"]
-    return Merged(inputs, result, changes, metadata, duplicates)
+    return Merged(inputs, result, changes, metadata, duplicates, fingerprint)
+
+
+def _merge_context(policy: LibraryPolicy) -> tuple[str, ...]:
+    """What decides the merge besides its tables: its settings and its rules' code."""
+    rules = merge_state.code_version(library_merge, ownership, file_choice, entities, duplicates_store)
+    return (rules, repr(policy.auto_queue_downloads), repr(SOURCE_ORDER), repr(METADATA_ORDER))
+
+
+def unchanged_since(conn: duckdb.DuckDBPyConnection, policy: LibraryPolicy) -> tuple[str, datetime] | None:
+    """The last merge's fingerprint and time, if nothing it reads has changed since (a merge
+    now would change nothing)."""
+    last = merge_state.last_merge(conn)
+    if last is None or last[0] != merge_state.fingerprint(conn, *_merge_context(policy)):
+        return None
+    return last
 
 
 def library_entities_metadata(
@@ -78,6 +107,20 @@ def library_entities_metadata(
 ) -> dict[str, dg.MetadataValue | int]:
     """What every ``library_entities`` materialization reports: the tables' counts as written,
     and how the merge that wrote them decided."""
+    link_rules = Counter(f"{link.entity_type}:{link.matched_by}" for link in result.links)
+    return {
+        **library_counts(conn),
+        "local_files": len(inputs.local_files),
+        "duplicate_files": duplicate_files(result),
+        "cloud_items": cloud_items(inputs),
+        "matched_by": dg.MetadataValue.json(dict(result.rules)),
+        "cloud_matched_by": dg.MetadataValue.json(dict(sorted(link_rules.items()))),
+        "changes": dg.MetadataValue.json(changes),
+    }
+
+
+def library_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, dg.MetadataValue | int]:
+    """The library tables' counts and newest tracks, as any materialization of them shows them."""
     artists, albums, tracks, owned, downloaded = conn.execute(
         """
         SELECT (SELECT count(*) FROM library.artists), (SELECT count(*) FROM library.albums),
@@ -94,19 +137,12 @@ def library_entities_metadata(
         ORDER BY t.updated_at DESC, ar.name, al.title, t.track_number LIMIT 10
         """
     ).fetchall()
-    link_rules = Counter(f"{link.entity_type}:{link.matched_by}" for link in result.links)
     return {
         "artists": artists,
         "albums": albums,
         "tracks": tracks,
         "owned_tracks": owned,
         "downloaded_tracks": downloaded,
-        "local_files": len(inputs.local_files),
-        "duplicate_files": duplicate_files(result),
-        "cloud_items": cloud_items(inputs),
-        "matched_by": dg.MetadataValue.json(dict(result.rules)),
-        "cloud_matched_by": dg.MetadataValue.json(dict(sorted(link_rules.items()))),
-        "changes": dg.MetadataValue.json(changes),
         "dagster/row_count": tracks,
         "preview": dg.MetadataValue.md(
             markdown_table(["artist", "album", "title", "format", "download_state"], preview)

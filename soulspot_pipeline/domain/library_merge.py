@@ -39,6 +39,7 @@ _ID_NAMESPACE = uuid.UUID("6f1d7a52-3c1e-4b8e-9a55-2f0c9e5b7d11")
 UNKNOWN_ARTIST = "Unknown Artist"
 LOCAL = "local"
 WANTED = "discography"  # tracks of release groups the user requested from the discography
+REQUEST = "request"  # tracks the user requested by link or search (library.request_tracks)
 
 
 # The enriched columns and, per entity type, the observation key a source provides them in.
@@ -96,6 +97,8 @@ class MergeInputs:
     cloud_tracks: Sequence[Mapping[str, Any]] = ()
     # Tracks of requested discography gaps (library.wanted_tracks): owned and requested.
     wanted_tracks: Sequence[Mapping[str, Any]] = ()
+    # Tracks requested by link or search (library.request_tracks), in a provider's shape: owned and requested.
+    requested_tracks: Sequence[Mapping[str, Any]] = ()
     registry: Mapping[tuple[str, str], str] = field(default_factory=dict)
     identities: Mapping[str, str] = field(default_factory=dict)
     previous_states: Mapping[str, str] = field(default_factory=dict)
@@ -537,6 +540,101 @@ class _Merge:
                 },
             )
 
+    def add_requested_tracks(self) -> None:
+        """Tracks requested by link or search: keyed as their provider's cloud tracks are (so a
+        like of the same track is the same entity), owned and requested since the request."""
+        rank = self.source_rank(REQUEST)
+        for row in sorted(self.inputs.requested_tracks, key=lambda r: (r["source"], r["source_track_id"])):
+            provider, source_id = row["source"], row["source_track_id"]
+            mbid = source_id if provider == "musicbrainz" else None
+            if mbid:  # a MusicBrainz recording: its ids are MBIDs
+                artist_id, _ = self.resolver.resolve(
+                    "artist", _artist_keys(row["artist_name"], row.get("source_artist_id")), row.get("source_artist_id")
+                )
+                self.artist_obs[artist_id].append({"rank": rank, "source": REQUEST, "name": row["artist_name"]})
+            else:
+                artist_id = self.cloud_artist_id(provider, row.get("source_artist_id"), row.get("artist_name"))
+            album_id = self.requested_album(row, artist_id, rank) if row.get("album_title") else None
+            keys = [("mbid", f"mbid:{mbid}")] if mbid else [(provider, f"{provider}:{source_id}")]
+            if row.get("isrc"):
+                keys.insert(0, ("isrc", f"isrc:{row['isrc']}"))
+            keys.append(("name", f"name:{artist_id}:{album_id or '-'}:{normalize_name(row['title'])}"))
+            found = self.resolver.lookup("track", keys, mbid)
+            score = None
+            if found is None:
+                facts = TrackFacts(row["title"], row.get("album_title"), row.get("duration_ms"))
+                fuzzy = self.fuzzy_track(artist_id, facts, row.get("isrc"))
+                if fuzzy is not None:
+                    found, score = (fuzzy[0], "fuzzy"), fuzzy[1]
+            if found is None:
+                found = (new_entity_id("track", keys[0][1]), "new")
+            entity_id, rule = found
+            self.resolver.bind("track", keys, entity_id, mbid, rule)
+            self.add_track_obs(
+                entity_id,
+                {
+                    "rank": rank,
+                    "source": REQUEST,
+                    "provider": provider,
+                    "source_id": source_id,
+                    "artist_id": artist_id,
+                    "album_id": album_id,
+                    "album_title": row.get("album_title"),
+                    "title": row["title"],
+                    "isrc": row.get("isrc"),
+                    "recording_mbid": mbid,
+                    "duration_ms": row.get("duration_ms"),
+                    "track_number": row.get("track_number"),
+                    "disc_number": row.get("disc_number"),
+                    f"{provider}_id": source_id,
+                    "owned_since": row["requested_at"],
+                    "requested_at": row["requested_at"],
+                },
+            )
+            self.link("track", REQUEST, f"{provider}:{source_id}", entity_id, rule, score)
+
+    def requested_album(self, row: Mapping[str, Any], artist_id: str, rank: int) -> str:
+        """The album of a requested track: the provider's album the library knows, else one resolved
+        from its name (its artist's, else the track artist's); not owned by itself."""
+        provider, source_album_id = row["source"], row.get("source_album_id")
+        known = self.cloud_album.get((provider, source_album_id or ""))
+        if known:
+            return known
+        album_artist_id = artist_id
+        if row.get("album_artist_name") and row.get("album_artist_name") != row.get("artist_name"):
+            if provider == "musicbrainz":
+                album_artist_id, _ = self.resolver.resolve("artist", _artist_keys(row["album_artist_name"]), None)
+            else:
+                album_artist_id = self.cloud_artist_id(
+                    provider, row.get("source_album_artist_id"), row["album_artist_name"]
+                )
+        mb = provider == "musicbrainz"
+        keys = _album_keys(
+            album_artist_id,
+            row["album_title"],
+            release=source_album_id if mb else None,
+            source=None if mb else provider,
+            source_id=None if mb else source_album_id,
+        )
+        album_id, _ = self.resolver.resolve("album", keys, None)
+        if source_album_id:
+            self.cloud_album[(provider, source_album_id)] = album_id
+        self.album_obs[album_id].append(
+            {
+                "rank": rank,
+                "source": REQUEST,
+                "provider": provider,
+                "artist_id": album_artist_id,
+                "title": row["album_title"],
+                "album_type": row.get("album_type"),
+                "release_date": row.get("release_date"),
+                "total_tracks": row.get("total_tracks"),
+                **({} if mb else {f"{provider}_id": source_album_id}),
+                **({"release_mbid": source_album_id} if mb else {}),
+            }
+        )
+        return album_id
+
     def fuzzy_track(self, artist_id: str, facts: TrackFacts, isrc: str | None) -> tuple[str, float] | None:
         best = None
         known = self.resolver.isrcs
@@ -653,8 +751,12 @@ class _Merge:
         return effective_decision(*(self.decisions.get(e) for e in entity_ids if e))
 
     def provider_ids(self, observations: Sequence[Mapping[str, Any]]) -> dict[str, str | None]:
-        sources = {o["source"] for o in observations if o["source"] != LOCAL}
-        return {f"{s}_id": _first([o for o in observations if o["source"] == s], f"{s}_id") for s in sources}
+        # A requested track carries the id of the provider it came from (its "provider").
+        sources = {o.get("provider", o["source"]) for o in observations if o["source"] != LOCAL}
+        return {
+            f"{s}_id": _first([o for o in observations if o.get("provider", o["source"]) == s], f"{s}_id")
+            for s in sources
+        }
 
     def build_tracks(self) -> None:
         inputs = self.inputs
@@ -775,6 +877,7 @@ def merge_library(inputs: MergeInputs) -> MergeResult:
     merge.add_cloud_albums()
     merge.add_cloud_tracks()
     merge.add_wanted_tracks()
+    merge.add_requested_tracks()
     merge.unite()
     merge.register_identifications()
     merge.build_tracks()

@@ -91,7 +91,8 @@ def _entities(m: Metadata) -> str:
 
 
 def _library(m: Metadata) -> str:
-    return f"{_entities(m)} ({_count(m.get('owned_tracks'))} owned, {_count(m.get('downloaded_tracks'))} on disk)"
+    counts = f"{_entities(m)} ({_count(m.get('owned_tracks'))} owned, {_count(m.get('downloaded_tracks'))} on disk)"
+    return f"{counts}; up to date, not merged again" if m.get("up_to_date") else counts
 
 
 def _identify(m: Metadata) -> str:

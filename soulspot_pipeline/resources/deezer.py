@@ -346,6 +346,47 @@ class DeezerResource(dg.ConfigurableResource):
                 items.tracks.append((track, _timestamp(json_object(obj).get("time_add"))))
         return items
 
+    # -- the catalogue: what a request by link or search reads -------------------------------
+
+    def track(self, track_id: str) -> CloudTrack:
+        """One catalogue track (``GET /track/{id}``)."""
+        parsed = parse_track(self._get(f"track {track_id}", f"{self._base}track/{quote(track_id, safe='')}"))
+        if isinstance(parsed, Skipped):
+            raise ProviderError(f"track {track_id}: Deezer's answer is no catalogue track ({parsed.reason})")
+        return parsed
+
+    def album_tracks(self, album_id: str) -> tuple[CloudAlbum, list[CloudTrack]]:
+        """An album (``GET /album/{id}``) and its tracks (``/album/{id}/tracks``, every page)."""
+        album = parse_album(self._get(f"album {album_id}", f"{self._base}album/{quote(album_id, safe='')}"))
+        if isinstance(album, Skipped):
+            raise ProviderError(f"album {album_id}: Deezer's answer is no album ({album.reason})")
+        return album, [t for t in self._album_tracks(album) if isinstance(t, CloudTrack)]
+
+    def playlist_tracks(self, playlist_id: str) -> tuple[str | None, list[CloudTrack]]:
+        """A playlist's name and its catalogue tracks."""
+        found = parse_playlist(
+            self._get(f"playlist {playlist_id}", f"{self._base}playlist/{quote(playlist_id, safe='')}")
+        )
+        name = found.name if isinstance(found, CloudPlaylist) and found.name else None
+        return name, [track for track, _ in self.playlist_items(playlist_id).tracks]
+
+    def artist_top_tracks(self, artist_id: str) -> list[CloudTrack]:
+        """An artist's top tracks (``GET /artist/{id}/top``)."""
+        path = f"artist/{quote(artist_id, safe='')}/top"
+        return [
+            t
+            for t in map(parse_track, self._pages(f"artist {artist_id} top tracks", path))
+            if isinstance(t, CloudTrack)
+        ]
+
+    def search_tracks(self, query: str, limit: int = 10) -> list[CloudTrack]:
+        """The first page of a track search (``GET /search?q=``), best first."""
+        body = self._get("search", f"{self._base}search?{urlencode({'q': query, 'limit': limit})}")
+        data = body.get("data")
+        if not isinstance(data, list):
+            data = []
+        return [t for t in map(parse_track, data) if isinstance(t, CloudTrack)]
+
 
 def _int_text(value: str | None) -> int | None:
     try:

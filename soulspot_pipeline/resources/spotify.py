@@ -35,6 +35,7 @@ from soulspot_pipeline.domain.cloud import (
     CloudArtist,
     CloudPlaylist,
     CloudTrack,
+    EndpointUnavailable,
     Liked,
     LoginRequired,
     PageGuard,
@@ -555,6 +556,68 @@ class SpotifyResource(dg.ConfigurableResource):
             else:
                 items.tracks.append(parsed)
         return items
+
+    # -- the catalogue: what a request by link or search reads -------------------------------
+
+    def _object(self, endpoint: str, path: str, params: dict[str, object] | None = None) -> dict:
+        url = f"{self._base}{path}" + (f"?{urlencode(params)}" if params else "")
+
+        def get(client: spotipy.Spotify) -> dict:
+            body = client._get(url)
+            if not isinstance(body, dict):
+                raise HttpFailure(502, "the answer is not a JSON object", answered="2xx")
+            return body
+
+        return self._call(endpoint, get)
+
+    def track(self, track_id: str) -> CloudTrack:
+        """One catalogue track (``GET /tracks/{id}``)."""
+        parsed = parse_track(self._object(f"track {track_id}", f"tracks/{quote(track_id, safe='')}"))
+        if isinstance(parsed, Skipped):
+            raise ProviderError(f"track {track_id}: Spotify's answer is no catalogue track ({parsed.reason})")
+        return parsed
+
+    def album_tracks(self, album_id: str) -> tuple[CloudAlbum, list[CloudTrack]]:
+        """An album and its tracks (``GET /albums/{id}``, its ``tracks`` paging followed)."""
+        endpoint = f"album {album_id}"
+        body = self._object(endpoint, f"albums/{quote(album_id, safe='')}")
+        listing = body.get("tracks")
+        album = parse_album(body, _main_artist(body.get("artists")))
+        if isinstance(album, Skipped) or not isinstance(listing, dict) or not isinstance(listing.get("items"), list):
+            raise ProviderError(f"{endpoint}: Spotify's answer is no album with a track listing")
+        return album, [t for t in self._album_tracks(album, listing) if isinstance(t, CloudTrack)]
+
+    def playlist_tracks(self, playlist_id: str) -> tuple[str | None, list[CloudTrack]]:
+        """A playlist's name (None when Spotify does not tell) and its catalogue tracks."""
+        try:
+            name = parse_playlist(
+                self._object(
+                    f"playlist {playlist_id}",
+                    f"playlists/{quote(playlist_id, safe='')}",
+                    {"fields": "id,name,owner,snapshot_id"},
+                )
+            )
+        except EndpointUnavailable:
+            name = None
+        items = self.playlist_items(playlist_id)
+        title = name.name if isinstance(name, CloudPlaylist) and name.name else None
+        return title, [track for track, _ in items.tracks]
+
+    def artist_top_tracks(self, artist_id: str) -> list[CloudTrack]:
+        """An artist's top tracks (``GET /artists/{id}/top-tracks``) in the user's market."""
+        body = self._object(
+            f"artist {artist_id} top tracks",
+            f"artists/{quote(artist_id, safe='')}/top-tracks",
+            {"market": "from_token"},
+        )
+        listed = body.get("tracks")
+        return [t for t in map(parse_track, listed if isinstance(listed, list) else []) if isinstance(t, CloudTrack)]
+
+    def search_tracks(self, query: str, limit: int = 10) -> list[CloudTrack]:
+        """The first page of a track search (``GET /search?type=track``), best first."""
+        body = self._object("search", "search", {"q": query, "type": "track", "limit": limit})
+        listing = _listing(body, "tracks")
+        return [t for t in map(parse_track, listing["items"]) if isinstance(t, CloudTrack)]
 
 
 def _http_url(url: str) -> bool:

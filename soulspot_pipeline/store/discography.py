@@ -22,6 +22,8 @@ from soulspot_pipeline.domain.discography import (
     ReleaseTrack,
 )
 from soulspot_pipeline.domain.library_merge import WANTED
+from soulspot_pipeline.domain.notify import Event
+from soulspot_pipeline.store import notifications
 from soulspot_pipeline.store.sql import registered, transaction, utc_now
 
 _S = pa.string()
@@ -151,9 +153,11 @@ def write_discography(
     gaps: Sequence[GapRow],
     owned_artists: Sequence[str],
     now: datetime,
+    events: Sequence[Event] = (),
 ) -> dict[str, int]:
-    """Each browsed artist's discography (first sightings kept) and every gap, in one transaction.
-    Gaps of artists no longer owned go (their discographies stay)."""
+    """Each browsed artist's discography (first sightings kept), every gap and the notification
+    ``events`` (new releases), in one transaction. Gaps of artists no longer owned go (their
+    discographies stay)."""
     rows: list[_ListedRow] = [
         {
             "artist_id": artist_id,
@@ -268,6 +272,7 @@ def write_discography(
                 """,
                 [now],
             )
+        notifications.record(conn, events, now)
     return {
         "release_groups": len(rows),
         "gaps": len(gap_rows),

@@ -13,7 +13,9 @@ import pyarrow as pa
 
 from soulspot_pipeline.domain.download_query import WantedTrack
 from soulspot_pipeline.domain.download_ranking import PeerRecord, RankedCandidate
+from soulspot_pipeline.domain.notify import Event
 from soulspot_pipeline.domain.quality import LOSSY_FORMATS, Quality
+from soulspot_pipeline.store import notifications
 from soulspot_pipeline.store.sql import registered, transaction
 
 _S = pa.string()
@@ -39,7 +41,7 @@ class QueuedTrack:
 _QUEUE = """
 SELECT t.track_id, ar.name AS artist, t.title, al.title AS album, t.duration_ms, t.track_number, t.disc_number,
        al.total_tracks, t.isrc, t.recording_mbid,
-       CASE WHEN r.track_id IS NOT NULL THEN 'request'
+       CASE WHEN r.track_id IS NOT NULL OR q.track_id IS NOT NULL THEN 'request'
             WHEN t.primary_source = 'discography' THEN 'discography' ELSE 'auto_queue' END AS origin,
        coalesce(d.attempts, 0) AS attempts, coalesce(r.requested_at, t.updated_at) AS since, t.album_id,
        coalesce(p.priority, 0) AS user_priority
@@ -47,6 +49,7 @@ FROM library.tracks t
 JOIN library.artists ar ON ar.artist_id = t.artist_id
 LEFT JOIN library.albums al ON al.album_id = t.album_id
 LEFT JOIN library.download_requests r ON r.track_id = t.track_id
+LEFT JOIN (SELECT DISTINCT track_id FROM library.requested_tracks WHERE wanted) q ON q.track_id = t.track_id
 LEFT JOIN library.download_priorities p ON p.track_id = t.track_id
 LEFT JOIN library.downloads d ON d.track_id = t.track_id
 WHERE t.download_state = 'pending' AND (d.state IS NULL OR d.state NOT IN ('downloading'))
@@ -173,8 +176,11 @@ class _DownloadRow(TypedDict):
     error: str | None
 
 
-def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: Sequence[SearchOutcome], now: datetime) -> dict[str, int]:
-    """Every candidate with its explanation, and each track's download row, in one transaction."""
+def write_outcomes(
+    conn: duckdb.DuckDBPyConnection, outcomes: Sequence[SearchOutcome], now: datetime, events: Sequence[Event] = ()
+) -> dict[str, int]:
+    """Every candidate with its explanation, each track's download row and the notification ``events``
+    (downloads that failed), in one transaction."""
     candidates = []
     for o in outcomes:
         attempt = o.queued.attempts + 1
@@ -278,6 +284,7 @@ def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: Sequence[SearchOut
             """,
             [now, now, now, now],
         )
+        notifications.record(conn, events, now)
     counts: dict[str, int] = {"candidates": len(candidates)}
     for row in downloads:
         counts[row["state"]] = counts.get(row["state"], 0) + 1
@@ -437,7 +444,13 @@ def abandon_failed(conn: duckdb.DuckDBPyConnection, before: datetime, now: datet
 
 # -- the user's control: pause, cancel, retry, priority ---------------------------------------
 
-SCOPES = {"track": "t.track_id = $id", "album": "t.album_id = $id", "all": "true"}
+SCOPES = {
+    "track": "t.track_id = $id",
+    "album": "t.album_id = $id",
+    # The tracks a request by link or search asked for (library.requested_tracks).
+    "request": "t.track_id IN (SELECT track_id FROM library.requested_tracks WHERE wanted AND request_id::VARCHAR = $id)",
+    "all": "true",
+}
 
 
 def paused_since(conn: duckdb.DuckDBPyConnection) -> datetime | None:

@@ -19,6 +19,7 @@ from soulspot_pipeline.domain.library_merge import (
     superseded_states,
 )
 from soulspot_pipeline.domain.ownership import Decision
+from soulspot_pipeline.store.requests import load_requested_tracks
 from soulspot_pipeline.store.sql import registered, transaction, upsert, utc_now
 
 # What a write changed in one table: rows by kind (inserted, updated, ...); the playlists'
@@ -220,6 +221,7 @@ def load_inputs(
         cloud_albums=conn.sql(_CLOUD_ALBUMS).pl().to_dicts(),
         cloud_tracks=conn.sql(_CLOUD_TRACKS).pl().to_dicts(),
         wanted_tracks=conn.sql("SELECT * FROM library.wanted_tracks").pl().to_dicts(),
+        requested_tracks=load_requested_tracks(conn),
         registry=load_registry(conn),
         identities=load_identities(conn),
         previous_states=load_states(conn),

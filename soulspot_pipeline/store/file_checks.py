@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,6 +11,8 @@ import pyarrow as pa
 
 from soulspot_pipeline.domain.audio_health import BROKEN, OK, TRUNCATED, Decoded, FileToCheck, Verdict
 from soulspot_pipeline.domain.file_record import storable_message
+from soulspot_pipeline.domain.notify import Event
+from soulspot_pipeline.store import notifications
 from soulspot_pipeline.store.sql import registered, transaction
 
 # The present files with a check of their current size and mtime, and the rest.
@@ -58,9 +61,13 @@ _UPDATES = ", ".join(f"{name} = excluded.{name}" for name in [*_SCHEMA.names[1:]
 
 
 def write_checks(
-    conn: duckdb.DuckDBPyConnection, checks: list[tuple[FileToCheck, Decoded, Verdict]], now: datetime
+    conn: duckdb.DuckDBPyConnection,
+    checks: list[tuple[FileToCheck, Decoded, Verdict]],
+    now: datetime,
+    events: Sequence[Event] = (),
 ) -> None:
-    """Store a batch of verdicts in one transaction: a file's newer check replaces its older one."""
+    """Store a batch of verdicts and their notification ``events`` (files found broken) in one
+    transaction: a file's newer check replaces its older one."""
     rows = [
         {
             "path": file.path,
@@ -83,6 +90,7 @@ def write_checks(
             f"INSERT INTO library.file_checks SELECT *, $now FROM checks ON CONFLICT (path) DO UPDATE SET {_UPDATES}",
             {"now": now},
         )
+        notifications.record(conn, events, now)
 
 
 @dataclass(frozen=True)

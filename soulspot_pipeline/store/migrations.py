@@ -16,6 +16,9 @@ from soulspot_pipeline.store.sql import transaction
 OWNERSHIP_STATES = ("owned", "discovered", "ignored")
 DOWNLOAD_STATES = ("not_needed", "pending", "downloading", "downloaded", "failed")
 PLAYLIST_MODES = ("reference", "own", "disabled")
+# As domain.notify's KINDS and STATES (a shipped migration never changes, so they are spelled out).
+NOTIFICATION_KINDS = ("imported", "download_failed", "new_release", "run_failed", "phase_overdue", "broken_file")
+NOTIFICATION_STATES = ("pending", "sending", "sent", "skipped", "given_up")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -803,14 +806,118 @@ SELECT 'soulseek', 'search budget', 'ok',
 FROM library.search_budget_use;
 """
 
-_V13_NOTIFICATIONS = """
--- (placeholder: the notification outbox is written here)
-SELECT 1;
+_V13_NOTIFICATIONS = f"""
+-- The notification outbox: each event once (event_key is its stable identity; producers insert
+-- with ON CONFLICT DO NOTHING in the transaction of the change they report), then its delivery
+-- by notifications_sensor. state: pending until a tick claims it (sending), then sent; skipped
+-- (its kind is not in SOULSPOT_NOTIFY_EVENTS, or it was over a day old when it could first go
+-- out: last_error says which); given_up after the last failed attempt, or when the tick sending
+-- it was cut off (never sent twice). last_error never holds a notifier's URL.
+CREATE TABLE library.notifications (
+    event_key       VARCHAR PRIMARY KEY,
+    kind            VARCHAR NOT NULL {_one_of("kind", NOTIFICATION_KINDS)},
+    run_id          VARCHAR,      -- the Dagster run it happened in; its digest waits for the run's end
+    subject         VARCHAR NOT NULL,
+    detail          VARCHAR NOT NULL,
+    happened_at     TIMESTAMP NOT NULL,
+    recorded_at     TIMESTAMP NOT NULL,
+    state           VARCHAR NOT NULL DEFAULT 'pending' {_one_of("state", NOTIFICATION_STATES)},
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    delivered_to    INTEGER[] NOT NULL DEFAULT [],  -- notifiers (1 = the first URL) that have it
+    last_error      VARCHAR,
+    next_attempt_at TIMESTAMP,
+    claimed_at      TIMESTAMP,    -- when a tick claimed it for sending (state sending)
+    sent_at         TIMESTAMP,
+    message_title   VARCHAR       -- the title of the digest it went out in
+);
 """
 
-_V14_REQUESTS = """
--- (placeholder: requests by link or search are written here)
-SELECT 1;
+_V14_REQUESTS = f"""
+-- Written by the `request` job: one row per item the user asked for (a link or a search), what
+-- it resolved to, and, for an ambiguous search, the candidates to pick from (JSON, best first:
+-- n, source, track_id, artist, title, album, album_type, duration_ms, score, link).
+CREATE TABLE library.request_items (
+    request_id   INTEGER PRIMARY KEY,
+    asked        VARCHAR NOT NULL,   -- what the user typed
+    kind         VARCHAR NOT NULL {_one_of("kind", ("track", "album", "playlist", "artist", "search", "unknown"))},
+    source       VARCHAR,            -- spotify | deezer | musicbrainz: who resolved it
+    source_id    VARCHAR,            -- the provider's id of the item asked for (a search: the track chosen)
+    resolved_to  VARCHAR,            -- its name, e.g. "Air - Moon Safari"
+    status       VARCHAR NOT NULL {_one_of("status", ("resolved", "ambiguous", "not_found", "failed"))},
+    candidates   JSON,
+    picked       INTEGER,            -- the candidate the user picked (an ambiguous search, then resolved)
+    error        VARCHAR,            -- why it failed or found nothing, one line
+    only_missing BOOLEAN NOT NULL,
+    run_id       VARCHAR,
+    requested_at TIMESTAMP NOT NULL,
+    resolved_at  TIMESTAMP
+);
+
+-- The tracks each request resolved to, in the provider's shape. The merge reads the wanted ones:
+-- they become owned (reason `request`) and pending, served before auto-queue. `wanted` is false
+-- for a track the library already had a file of when asked with only_missing (held_track_id).
+CREATE TABLE library.request_tracks (
+    request_id        INTEGER NOT NULL,
+    position          INTEGER NOT NULL,
+    source            VARCHAR NOT NULL,
+    source_track_id   VARCHAR NOT NULL,
+    title             VARCHAR NOT NULL,
+    artist_name       VARCHAR,
+    source_artist_id  VARCHAR,
+    album_title       VARCHAR,
+    source_album_id   VARCHAR,
+    album_artist_name VARCHAR,
+    source_album_artist_id VARCHAR,
+    album_type        VARCHAR,
+    release_date      VARCHAR,
+    total_tracks      INTEGER,
+    isrc              VARCHAR,
+    duration_ms       BIGINT,
+    track_number      INTEGER,
+    disc_number       INTEGER,
+    wanted            BOOLEAN NOT NULL,
+    held_track_id     VARCHAR,
+    PRIMARY KEY (request_id, position)
+);
+
+-- Each requested track with the library track it became and where its download stands.
+CREATE VIEW library.requested_tracks AS
+SELECT q.request_id, q.position, q.source, q.source_track_id, q.artist_name, q.title, q.album_title, q.wanted,
+       coalesce(l.entity_id, q.held_track_id) AS track_id,
+       CASE WHEN NOT q.wanted THEN 'already_had'
+            WHEN t.download_state = 'pending' AND d.state = 'not_found' THEN 'not_found'
+            WHEN t.download_state = 'not_needed' AND d.state = 'abandoned' THEN 'cancelled'
+            ELSE t.download_state END AS progress
+FROM library.request_tracks q
+LEFT JOIN library.source_links l
+  ON l.entity_type = 'track' AND l.source = 'request' AND l.source_id = q.source || ':' || q.source_track_id
+LEFT JOIN library.tracks t ON t.track_id = coalesce(l.entity_id, q.held_track_id)
+LEFT JOIN library.downloads d ON d.track_id = t.track_id;
+
+-- One row per request: what was asked, what it resolved to, and its tracks' progress.
+CREATE VIEW library.requests AS
+SELECT r.request_id, r.asked, r.kind, r.source, r.resolved_to, r.status,
+       count(p.position) FILTER (WHERE p.wanted) AS tracks_requested,
+       count(p.position) FILTER (WHERE p.progress = 'pending') AS pending,
+       count(p.position) FILTER (WHERE p.progress = 'downloading') AS downloading,
+       count(p.position) FILTER (WHERE p.progress = 'downloaded' AND p.wanted) AS downloaded,
+       count(p.position) FILTER (WHERE p.progress = 'failed') AS failed,
+       count(p.position) FILTER (WHERE p.progress = 'not_found') AS not_found,
+       count(p.position) FILTER (WHERE p.progress = 'cancelled') AS cancelled,
+       count(p.position) FILTER (WHERE NOT p.wanted) AS already_had,
+       r.candidates, r.picked, r.error, r.only_missing, r.requested_at, r.resolved_at
+FROM library.request_items r
+LEFT JOIN library.requested_tracks p USING (request_id)
+GROUP BY ALL;
+"""
+
+_V15_MERGE_STATE = """
+-- What the library merge read when it last wrote (store/merge_state.py): a merge whose
+-- inputs have the same fingerprint would change nothing, so it is skipped.
+CREATE TABLE library.merge_state (
+    fingerprint VARCHAR NOT NULL,
+    merged_at   TIMESTAMP NOT NULL
+);
 """
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -832,6 +939,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "health: phase status, search budget in use, the library.status view", _V12_STATUS),
     Migration(13, "notifications: each event once, its digest and delivery", _V13_NOTIFICATIONS),
     Migration(14, "requests by link or search: what was asked, what it resolved to, its tracks", _V14_REQUESTS),
+    Migration(15, "merge state: the fingerprint of what the last merge read", _V15_MERGE_STATE),
 )
 
 

@@ -93,6 +93,11 @@ def test_every_file_is_decoded_once_and_again_only_when_it_changes(library_db, m
     assert checks(library_db)[cut.name][0] == "truncated"
     assert "00 Song.flac" in third["flagged_files"] and "truncated" in third["flagged_files"]
     assert rows(library_db, "SELECT path, status FROM library.broken_files") == [(str(cut), "truncated")]
+    # The file found broken is one notification, named as the music folder shows it.
+    ((subject, detail),) = rows(
+        library_db, "SELECT subject, detail FROM library.notifications WHERE kind = 'broken_file'"
+    )
+    assert subject == str(cut.relative_to(music_dir)) and detail.startswith("truncated: ")
     line = phase_lines(PhaseOutcome("audio_checks", "materialized", third))[0]
     assert line.split(None, 1)[1] == "1 files decoded: 0 ok, 1 truncated; 0 left"
 

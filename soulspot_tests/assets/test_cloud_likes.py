@@ -516,7 +516,7 @@ def test_user_actions_remove_ignore_restore_and_request(library_db, music_dir, t
     act("restore_to_library", "restore", "track", hello_id)
     assert rows(library_db, "SELECT ownership_state FROM library.tracks WHERE track_id = ?", [hello_id]) == [("owned",)]
 
-    act("request_downloads", "request", "track", aero_id)
+    act("request_downloads", "request_entity", "track", aero_id)
     assert rows(
         library_db,
         "SELECT ownership_state, download_state, primary_source FROM library.tracks WHERE track_id = ?",

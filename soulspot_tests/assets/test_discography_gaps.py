@@ -196,6 +196,10 @@ def test_a_new_release_is_flagged_and_requested_and_its_tracks_become_owned_and_
     assert meta["new_release_groups"] == 1 and meta["written"]["wanted_tracks"] == 2
     assert gaps(library_db) == [("Air", "Talkie Walkie", "album", "requested")]
     assert rows(library_db, "SELECT decision, origin FROM library.gap_decisions") == [("requested", "auto_new")]
+    # The new release is one notification (the first look's back catalogue is none), of the run that found it.
+    assert rows(library_db, "SELECT kind, subject, detail, run_id FROM library.notifications") == [
+        ("new_release", "Air – Talkie Walkie", "album, 2004-01-26, requested for download", second.run_id)
+    ]
     assert rows(
         library_db,
         """

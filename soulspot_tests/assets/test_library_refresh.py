@@ -13,6 +13,7 @@ from soulspot_pipeline.assets.library import (
     no_orphaned_tracks,
     unique_local_paths,
 )
+from soulspot_pipeline.assets.shared import rebuild
 from soulspot_pipeline.devkit.synth import write_audio_file
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import LibraryPolicy
@@ -94,12 +95,51 @@ def test_a_refresh_builds_the_library_and_a_second_changes_no_row(library_db, mu
     assert tracks[0] == ("La femme d'argent", "owned", "downloaded", "local", str(paths[0]), "flac", 44100, 16)
     assert {t[1:4] for t in tracks} == {("owned", "downloaded", "local")}
 
+    assert metadata(first, "library_entities")["up_to_date"] is False
+
     before = snapshot_of(library_db)
     second = refresh(library_db, music_dir)
     assert snapshot_of(library_db) == before
-    changes = metadata(second, "library_entities")["changes"]
+    # Nothing it reads changed: the merge is skipped, and says so with the same counts.
+    second_meta = metadata(second, "library_entities")
+    assert second_meta["up_to_date"] is True
+    assert data_version(second) == data_version(first)  # the UI sees the same data: downstream up to date
+    assert (second_meta["artists"], second_meta["albums"], second_meta["tracks"]) == (1, 1, 3)
+    # Skipping is safe because a merge of unchanged inputs changes no row.
+    with library_db.writer() as conn:
+        changes = rebuild(conn, LibraryPolicy()).changes
     assert set(changes) >= {"artists", "albums", "tracks", "track_files"}
     assert all_zero(changes), changes
+    assert snapshot_of(library_db) == before
+
+
+def test_the_merge_runs_again_when_a_file_a_decision_or_a_setting_changed(library_db, music_dir):
+    paths = make_album(music_dir)
+    refresh(library_db, music_dir)
+    assert metadata(refresh(library_db, music_dir), "library_entities")["up_to_date"] is True
+
+    write_audio_file(paths[1], "flac", {"artist": "Air", "album": "Moon Safari", "title": "Sexy Boy (Remix)"})
+    retagged = metadata(refresh(library_db, music_dir), "library_entities")
+    assert retagged["up_to_date"] is False
+    with library_db.reader() as conn:
+        assert conn.execute("SELECT count(*) FROM library.tracks WHERE title = 'Sexy Boy (Remix)'").fetchall() == [(1,)]
+
+    with library_db.writer() as conn:
+        track_id = conn.execute("SELECT track_id FROM library.tracks ORDER BY track_id LIMIT 1").fetchall()[0][0]
+        conn.execute("INSERT INTO library.user_decisions VALUES ('track', ?, 'ignored', now()::TIMESTAMP)", [track_id])
+    assert metadata(refresh(library_db, music_dir), "library_entities")["up_to_date"] is False
+    with library_db.reader() as conn:
+        assert conn.execute("SELECT ownership_state FROM library.tracks WHERE track_id = ?", [track_id]).fetchall() == [
+            ("ignored",)
+        ]
+
+    assert metadata(refresh(library_db, music_dir, auto_queue=True), "library_entities")["up_to_date"] is False
+    assert metadata(refresh(library_db, music_dir, auto_queue=True), "library_entities")["up_to_date"] is True
+
+
+def data_version(result) -> str:
+    (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("library_entities")]
+    return event.materialization.tags["dagster/data_version"]
 
 
 def all_zero(counts) -> bool:

@@ -21,6 +21,14 @@ def test_a_skipped_phase_says_why_and_a_materialized_one_gives_its_counts():
         )
     )
     assert merged.endswith("2 artists, 3 albums, 9 tracks (8 owned, 7 on disk)")
+    (unchanged,) = phase_lines(
+        PhaseOutcome(
+            "library_entities",
+            "materialized",
+            {"artists": 2, "albums": 3, "tracks": 9, "owned_tracks": 8, "downloaded_tracks": 7, "up_to_date": True},
+        )
+    )
+    assert unchanged.endswith("(8 owned, 7 on disk); up to date, not merged again")
     (partial,) = phase_lines(
         PhaseOutcome(
             "deezer_favorites",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,6 +212,12 @@ class DeezerLibrary:
     playlists: list[dict] = field(default_factory=list)
     playlist_tracks: dict[int, list[dict]] = field(default_factory=dict)
     album_tracks: dict[int, list[dict]] = field(default_factory=dict)
+    # The catalogue beyond the user's favorites, for requests by link or search: full track
+    # objects (/track/{id}, /search), albums (/album/{id}, their tracks in ``album_tracks``),
+    # and per artist id its top tracks (/artist/{id}/top).
+    catalog_tracks: list[dict] = field(default_factory=list)
+    catalog_albums: list[dict] = field(default_factory=list)
+    top_tracks: dict[int, list[dict]] = field(default_factory=dict)
 
 
 _ADJECTIVES = ("Midnight", "Golden", "Silent", "Electric", "Velvet", "Paper", "Northern", "Crimson", "Hollow", "Neon")
@@ -407,6 +414,13 @@ class DeezerStandin(StandinServer):
     def _answer(self, method: str, path: str, query: dict[str, str]) -> Response:
         parts = [p for p in path.split("/") if p]
         lib = self.library
+        if method == "GET" and parts == ["search"]:
+            return self._search(path, query)
+        if method == "GET" and len(parts) == 2 and parts[1].isdigit():
+            return self._object(parts[0], int(parts[1]))
+        if method == "GET" and len(parts) == 3 and parts[0] == "artist" and parts[2] == "top" and parts[1].isdigit():
+            top = lib.top_tracks.get(int(parts[1]))
+            return Response(200, NO_DATA) if top is None else self._paging(path, query, top)
         if method != "GET" or len(parts) != 3:
             return Response(200, NO_DATA)
         kind, key, what = parts
@@ -428,6 +442,49 @@ class DeezerStandin(StandinServer):
         if listing is None:
             return Response(200, NO_DATA)
         return self._paging(path, query, listing, checksum=kind == "playlist")
+
+    def _full_tracks(self) -> list[dict]:
+        lib = self.library
+        found = [*lib.catalog_tracks, *lib.tracks, *(t for ts in lib.album_tracks.values() for t in ts)]
+        found.extend(t for ts in lib.playlist_tracks.values() for t in ts)
+        return [t for t in found if isinstance(t, dict) and isinstance(t.get("id"), int)]
+
+    def _object(self, kind: str, key: int) -> Response:
+        """``/track/{id}``, ``/album/{id}`` (its tracks embedded), ``/playlist/{id}``; an unknown id is Deezer's 800."""
+        lib = self.library
+        if kind == "track":
+            found = next((t for t in self._full_tracks() if t["id"] == key), None)
+            return Response(200, found if found is not None else NO_DATA)
+        if kind == "album":
+            album_obj = next((a for a in (*lib.catalog_albums, *lib.albums) if (a or {}).get("id") == key), None)
+            if album_obj is None:
+                return Response(200, NO_DATA)
+            return Response(200, {**album_obj, "tracks": {"data": lib.album_tracks.get(key, [])}})
+        if kind == "playlist":
+            found = next((p for p in lib.playlists if (p or {}).get("id") == key), None)
+            if found is None:
+                return Response(200, NO_DATA)
+            entries = lib.playlist_tracks.get(key, [])
+            return Response(200, {**found, "nb_tracks": len(entries), "tracks": {"data": entries[:25]}})
+        return Response(200, NO_DATA)
+
+    def _search(self, path: str, query: dict[str, str]) -> Response:
+        """``/search?q=``: every known track whose title, artist and album hold all the query's words."""
+        words = set(re.findall(r"\w+", query.get("q", "").casefold()))
+        seen: set[int] = set()
+        hits = []
+        for t in self._full_tracks():
+            text = " ".join(
+                [
+                    t.get("title") or "",
+                    (t.get("artist") or {}).get("name") or "",
+                    (t.get("album") or {}).get("title") or "",
+                ]
+            )
+            if words and t["id"] not in seen and words <= set(re.findall(r"\w+", text.casefold())):
+                seen.add(t["id"])
+                hits.append({k: v for k, v in t.items() if k != "time_add"})
+        return self._paging(path, query, hits)
 
     def _served_playlist(self, obj: dict | None) -> dict | None:
         entries = self.library.playlist_tracks.get(obj["id"]) if obj and "id" in obj else None

@@ -242,6 +242,12 @@ class SpotifyLibrary:
     # Per artist id, its simplified albums with their ``album_group`` (album, single,
     # compilation, appears_on), as /artists/{id}/albums lists them.
     artist_albums: dict[str, list[dict]] = field(default_factory=dict)
+    # The catalogue beyond the user's library, for requests by link or search: full track
+    # objects (/tracks/{id}, /search), full albums whose ``tracks`` list their simplified
+    # tracks (/albums/{id}), and per artist id its top tracks (/artists/{id}/top-tracks).
+    catalog_tracks: list[dict] = field(default_factory=list)
+    catalog_albums: list[dict] = field(default_factory=list)
+    top_tracks: dict[str, list[dict]] = field(default_factory=dict)
 
 
 _ADJECTIVES = (
@@ -468,6 +474,10 @@ def library_from_recordings(folder: Path) -> SpotifyLibrary:
 # -- the server -------------------------------------------------------------------
 
 
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.casefold()))
+
+
 def _api_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return Response(status, {"error": {"status": status, "message": message}}, dict(headers or {}))
 
@@ -614,6 +624,24 @@ class SpotifyStandin(StandinServer):
             return self._paging(path, query, lib.playlists, transform=self._served_playlist)
         if parts == ["me", "following"]:
             return self._followed(path, query)
+        if parts == ["search"]:
+            return self._search(path, query)
+        if len(parts) == 2 and parts[0] == "tracks":
+            found = next((t for t in self._full_tracks() if t.get("id") == parts[1]), None)
+            return Response(200, found) if found else _api_error(404, "Resource not found")
+        if len(parts) == 2 and parts[0] == "albums":
+            album_obj = next((a for a in lib.catalog_albums if a.get("id") == parts[1]), None)
+            if album_obj is None:
+                return _api_error(404, "Resource not found")
+            embedded = self._album_tracks(parts[1]) or []
+            served = {**album_obj, "tracks": self._paging_object(f"/v1/albums/{parts[1]}/tracks", {}, embedded, 0, 50)}
+            return Response(200, served)
+        if len(parts) == 3 and parts[0] == "artists" and parts[2] == "top-tracks":
+            top = lib.top_tracks.get(parts[1])
+            return Response(200, {"tracks": top}) if top is not None else _api_error(404, "Resource not found")
+        if len(parts) == 2 and parts[0] == "playlists":
+            found = next((p for p in lib.playlists if (p or {}).get("id") == parts[1]), None)
+            return Response(200, self._served_playlist(found)) if found else _api_error(404, "Resource not found")
         if len(parts) == 3 and parts[0] == "albums" and parts[2] == "tracks":
             listing = self._album_tracks(parts[1])
             if listing is None:
@@ -793,7 +821,44 @@ class SpotifyStandin(StandinServer):
         recorded["tracks"] = self._paging_object(f"/v1/albums/{album_id}/tracks", {}, list(listing), 0, 50)
         return {**entry, "album": recorded}
 
+    def _full_tracks(self) -> list[dict]:
+        """Every full track object the stand-in knows: the catalogue, saved tracks, playlist items."""
+        lib = self.library
+        found = [*lib.catalog_tracks, *((e or {}).get("track") for e in lib.saved_tracks)]
+        for entries in lib.playlist_items.values():
+            found.extend((e or {}).get("item") or (e or {}).get("track") for e in entries)
+        return [t for t in found if isinstance(t, dict) and t.get("id") and t.get("type", "track") == "track"]
+
+    def _search(self, path: str, query: dict[str, str]) -> Response:
+        """``/search?type=track``: every known track whose name, artists and album hold all the query's words."""
+        if "track" not in query.get("type", "").split(","):
+            return _api_error(400, "Bad search type field")
+        words = _words(query.get("q", ""))
+        if not words:
+            return _api_error(400, "No search query")
+        seen: set[str] = set()
+        hits = []
+        for t in self._full_tracks():
+            text = " ".join(
+                [
+                    t.get("name") or "",
+                    *(a.get("name") or "" for a in t.get("artists") or ()),
+                    (t.get("album") or {}).get("name") or "",
+                ]
+            )
+            if t["id"] not in seen and words <= _words(text):
+                seen.add(t["id"])
+                hits.append(t)
+        response = self._paging(path, query, hits, limit_max=50)
+        if response.status == 200:
+            response.body = {"tracks": response.body}
+        return response
+
     def _album_tracks(self, album_id: str) -> list[dict] | None:
+        for album_obj in self.library.catalog_albums:
+            if album_obj.get("id") == album_id:
+                listing = album_obj.get("tracks") or []
+                return (listing.get("items") or []) if isinstance(listing, dict) else listing
         for entry in self.library.saved_albums:
             album_obj = (entry or {}).get("album") or {}
             if album_obj.get("id") == album_id:
