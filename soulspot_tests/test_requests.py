@@ -291,6 +291,49 @@ def test_a_deezer_playlist_asks_only_for_what_the_library_lacks_and_ends_downloa
     assert rows(library_db, "SELECT DISTINCT origin FROM library.downloads") == [("request",)]
 
 
+def test_a_track_link_an_album_link_and_a_search_end_downloaded_and_each_request_shows_it(library_db, tmp_path):
+    slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
+    slskd.add_peer(
+        "good",
+        files=[
+            SharedFile(f"@@abcde\\music\\Air\\Moon Safari\\0{n} {title}.flac", flac(2.0), length=2)
+            for n, title in enumerate(("Sexy Boy", "Kelly Watch the Stars", "Talisman"), 1)
+        ],
+    )
+    with DeezerStandin(deezer_catalog()) as deezer, slskd:
+        res = {
+            **follow_resources(library_db, tmp_path, deezer, slskd),
+            **resources(library_db, tmp_path, deezer=deezer),
+        }
+        request(
+            res,
+            items=[
+                "https://www.deezer.com/track/3135557",
+                "https://www.deezer.com/fr/album/302127",
+                "Air - Talisman",
+            ],
+        )
+        assert {t: s[2:] for t, s in track_states(library_db).items()} == {
+            title: ("pending", "request") for title in ("Sexy Boy", "Kelly Watch the Stars", "Talisman")
+        }
+        materialize([downloads], resources=res)
+        follow_until_settled(library_db, res)
+    assert {t: s[2] for t, s in track_states(library_db).items()} == {
+        title: "downloaded" for title in ("Sexy Boy", "Kelly Watch the Stars", "Talisman")
+    }
+    # Each request counts its own tracks: the album's three, the link's and the search's one each.
+    assert rows(
+        library_db,
+        "SELECT kind, resolved_to, tracks_requested, pending, downloading, downloaded FROM library.requests "
+        "ORDER BY request_id",
+    ) == [
+        ("track", "Air - Kelly Watch the Stars", 1, 0, 0, 1),
+        ("album", "Air - Moon Safari", 3, 0, 0, 3),
+        ("search", "Air - Talisman", 1, 0, 0, 1),
+    ]
+    assert rows(library_db, "SELECT DISTINCT origin FROM library.downloads") == [("request",)]
+
+
 def test_a_deezer_album_link_with_only_missing_off_links_the_track_on_disk(library_db, tmp_path, music_dir):
     (music_dir / "Air").mkdir()
     write_audio_file(
