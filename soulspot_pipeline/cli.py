@@ -220,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     bench_parser = commands.add_parser(
         "bench",
-        help="benchmark the scan and the merge, the decode check, the cloud import, or the downloads' search budget",
+        help="benchmark the scan and the merge, the decode check, the cloud import, the downloads' search budget, "
+        "MusicBrainz identification, or a whole refresh",
     )
     bench_parser.add_argument("--files", type=int, default=5000)
     bench_parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -243,6 +244,28 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=None,
         help="instead: decode this many FLAC files of 3 to 5 minutes with the decode check, then again unchanged",
+    )
+    bench_parser.add_argument(
+        "--pipeline",
+        type=int,
+        default=None,
+        help="instead: `soulspot refresh` on this many files, cold then unchanged (see --runs), each phase timed",
+    )
+    bench_parser.add_argument("--runs", type=int, default=3, help="with --pipeline: the unchanged refreshes")
+    bench_parser.add_argument(
+        "--musicbrainz",
+        type=int,
+        default=None,
+        help="instead: identify this many tracks without ISRC against the MusicBrainz stand-in (see --rate)",
+    )
+    bench_parser.add_argument(
+        "--rate",
+        type=float,
+        default=50.0,
+        help="with --musicbrainz: the requests per second the stand-in allows and the client keeps to",
+    )
+    bench_parser.add_argument(
+        "--profile", type=Path, default=None, help="with --musicbrainz: write a cProfile of the first run here"
     )
     bench_parser.add_argument(
         "--window",
@@ -301,12 +324,19 @@ def run_command(args: argparse.Namespace, log_path: Path) -> int:
         run_cloud_benchmark,
         run_decode_benchmark,
         run_downloads_benchmark,
+        run_musicbrainz_benchmark,
     )
 
     if args.decode:
         return run_decode_benchmark(args.decode, args.workers, directory=args.dir, keep=args.keep)
     if args.cloud_tracks:
         return run_cloud_benchmark(args.cloud_tracks, directory=args.dir)
+    if args.pipeline:
+        from soulspot_pipeline.devkit.pipeline_bench import run_pipeline_benchmark
+
+        return run_pipeline_benchmark(args.pipeline, runs=args.runs, directory=args.dir, keep=args.keep)
+    if args.musicbrainz:
+        return run_musicbrainz_benchmark(args.musicbrainz, args.rate, directory=args.dir, profile=args.profile)
     if args.downloads:
         return run_downloads_benchmark(args.downloads, args.window, directory=args.dir)
     return run_benchmark(files=args.files, workers=args.workers, directory=args.dir, keep=args.keep)

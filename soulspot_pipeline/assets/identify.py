@@ -9,7 +9,13 @@ from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.assets.shared import LIBRARY_ENTITIES, MUSICBRAINZ_POOL, rebuild
 from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.identify_run import identify_library
-from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
+from soulspot_pipeline.resources.musicbrainz import (
+    MusicBrainzResource,
+    artist_query,
+    recording_query,
+    release_group_query,
+    search_key,
+)
 from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.store import identify as identify_store
 from soulspot_pipeline.store.database import LibraryDatabase
@@ -41,6 +47,13 @@ def identified_entities(
     with library_db.writer(publish=False, patient=True) as conn:
         tracks, artists, albums = identify_store.load_todo(conn, retry_undecided=config.retry_undecided)
         tagged = conn.execute("SELECT count(*) FROM library.tracks WHERE recording_mbid IS NOT NULL").fetchall()[0][0]
+    # The searches this run may make that were made before: their answers read in one go.
+    warmed = musicbrainz.warm(
+        [search_key("recording", recording_query(t.title, t.artist)) for t in tracks]
+        + [search_key("artist", artist_query(a.name)) for a in artists]
+        + [search_key("release-group", release_group_query(a.name, a.artist)) for a in albums if a.artist]
+    )
+    context.log.info(f"{warmed} MusicBrainz answers already in the cache")
     try:
         outcomes = identify_library(tracks, artists, albums, musicbrainz, progress=context.log.info)
     except ProviderError as exc:
@@ -81,6 +94,7 @@ def identified_entities(
             "all_identifications": dg.MetadataValue.json(totals),
             "entities_merged": len(merged.result.aliases),
             "cache_hits": musicbrainz.cache_hits,
+            "cache_opens": musicbrainz.cache_opens,
             **musicbrainz.stats.as_metadata(),
             "written": dg.MetadataValue.json(written),
             "library_changes": dg.MetadataValue.json(merged.changes),

@@ -9,7 +9,10 @@ through spotipy and Dagster, twice. The downloads benchmark (``--downloads``) se
 of N pending tracks at the slskd stand-in within the budget scaled to a short window, and
 prints how many searches the busiest window held. The decode benchmark (``--decode``) builds
 N FLAC files of 3 to 5 minutes of noise, scans them, decodes them all with ``audio_checks``, and
-decodes again with nothing changed. Figures, not assertions.
+decodes again with nothing changed. The MusicBrainz benchmark (``--musicbrainz``) identifies N
+tracks without ISRC (one recording search each) against the MusicBrainz stand-in at ``--rate``
+requests/s, with an empty answer cache and again with all of it cached, and says how much of
+each request went to the cache. Figures, not assertions.
 """
 
 from __future__ import annotations
@@ -444,5 +447,143 @@ def run_decode_benchmark(files: int, workers: int, directory: Path | None = None
         )
     finally:
         if not keep and directory is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+def _cache_timer(resource_class: type, names: tuple[str, ...]) -> tuple[list[float], list[int], Any]:
+    """Wrap the resource's cache methods on the class (``names`` that it has) so the time spent in
+    them is added up: (seconds, calls, restore). Nested calls count once, in the outermost."""
+    seconds, calls, depth = [0.0], [0], [0]
+    originals = {name: resource_class.__dict__[name] for name in names if name in resource_class.__dict__}
+
+    def timed(method):
+        def wrapper(self, *args, **kwargs):
+            if depth[0]:
+                return method(self, *args, **kwargs)
+            depth[0] += 1
+            started = time.perf_counter()
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                seconds[0] += time.perf_counter() - started
+                calls[0] += 1
+                depth[0] -= 1
+
+        return wrapper
+
+    for name, method in originals.items():
+        setattr(resource_class, name, timed(method))
+
+    def restore() -> None:
+        for name, method in originals.items():
+            setattr(resource_class, name, method)
+
+    return seconds, calls, restore
+
+
+def run_musicbrainz_benchmark(
+    tracks: int, rate: float = 50.0, directory: Path | None = None, profile: Path | None = None
+) -> int:
+    """Identify ``tracks`` owned tracks without ISRC (one recording search each) against the
+    MusicBrainz stand-in, which allows ``rate`` requests per second, with an empty answer cache;
+    then once more on the same library, as it was before, with every answer cached."""
+    import cProfile
+    import pstats
+
+    import dagster as dg
+
+    from soulspot_pipeline.assets.identify import identified_entities
+    from soulspot_pipeline.devkit.standins.musicbrainz import MbCatalog, MusicBrainzStandin
+    from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
+    from soulspot_pipeline.resources.policies import LibraryPolicy
+
+    scratch = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="soulspot-bench-musicbrainz-"))
+    music = scratch / "music"
+    db = LibraryDatabase(database=str(scratch / "bench.duckdb"), snapshot_path=str(scratch / "bench.snapshot.duckdb"))
+    print(
+        f"soulspot bench: identify {tracks:,} tracks without ISRC against the MusicBrainz stand-in "
+        f"at {rate:g} requests/s, in {scratch}",
+        flush=True,
+    )
+    catalog = MbCatalog()
+    artists: dict[int, Any] = {}
+    releases: dict[int, Any] = {}
+    for n in range(tracks):  # the catalog knows what build_library writes
+        a, b = n // 120, n // 12
+        if a not in artists:
+            artists[a] = catalog.add_artist(f"Artist {a:05d}")
+        if b not in releases:
+            group = catalog.add_release_group(f"Album {b:06d}", artists[a], first_release_date="2001-02-03")
+            releases[b] = catalog.add_release(group, media=[[]])
+        catalog.add_recording(f"Track {n}", artists[a], length_ms=1000, releases=[releases[b]])
+    seconds, calls, restore = _cache_timer(MusicBrainzResource, ("_cached", "_store", "warm", "flush"))
+    try:
+        started = time.perf_counter()
+        build_library(music, tracks)
+        with db.writer() as conn:
+            scan_music_folder(conn, music, workers=1)
+            entities.rebuild_library(
+                conn, auto_queue=False, source_order=("local",), metadata_order=("manual", "musicbrainz", "local")
+            )
+        print(f"built and scanned {tracks:,} tagged files in {time.perf_counter() - started:.1f} s", flush=True)
+        unidentified = scratch / "unidentified.duckdb"
+        shutil.copyfile(db.database, unidentified)
+        with MusicBrainzStandin(catalog, min_interval_s=1.0 / rate) as server:
+            server.reindex()
+            resources = {
+                "library_db": db,
+                "library_policy": LibraryPolicy(),
+                "musicbrainz": MusicBrainzResource(
+                    server_url=server.url,
+                    rate=rate,
+                    contact="bench@example.org",
+                    cache_path=str(scratch / "musicbrainz" / "cache.duckdb"),
+                    throttle_path=str(scratch / "musicbrainz" / "rate.lock"),
+                ),
+            }
+            for label in ("empty cache", "all cached"):
+                shutil.copyfile(unidentified, db.database)
+                before, cache_s, cache_calls = len(server.requests), seconds[0], calls[0]
+                profiler = cProfile.Profile() if profile and label == "empty cache" else None
+                started = time.perf_counter()
+                if profiler:
+                    profiler.enable()
+                result = dg.materialize([identified_entities], resources=resources, run_config=QUIET)
+                if profiler:
+                    profiler.disable()
+                wall = time.perf_counter() - started
+                made = server.requests[before:]
+                meta = materialized_metadata(result)
+                in_cache = seconds[0] - cache_s
+                print(f"{label}: {meta['decided']:,} decisions in {wall:.1f} s", flush=True)
+                if made:
+                    span = made[-1].finished - made[0].started
+                    served = sum(r.finished - r.started for r in made) / len(made)
+                    print(
+                        f"  {len(made):,} requests, {len(made) / wall:.1f} requests/s over the run, "
+                        f"{(len(made) - 1) / span if span > 0 else 0:.1f}/s from the first to the last; "
+                        f"the stand-in took {served * 1000:.1f} ms per answer; "
+                        f"refused as too fast: {server.rate_violations}"
+                    )
+                    print(
+                        f"  answer cache: {in_cache:.2f} s in {calls[0] - cache_calls:,} calls, "
+                        f"{in_cache / len(made) * 1000:.1f} ms per request"
+                    )
+                else:
+                    print(f"  no request; {meta['cache_hits']:,} answers from the cache in {in_cache:.2f} s")
+                if profiler and profile:
+                    profiler.dump_stats(profile)
+                    text = io.StringIO()
+                    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(
+                        r"soulspot_pipeline|duckdb|musicbrainzngs|time.sleep|http.client|xml", 25
+                    )
+                    print(f"  profile written to {profile}; the costliest calls (cumulative):")
+                    for line in text.getvalue().splitlines():
+                        if line.strip() and line.lstrip()[0].isdigit():
+                            print("   ", line.strip())
+    finally:
+        restore()
+        if directory is None:
             shutil.rmtree(scratch, ignore_errors=True)
     return 0

@@ -5,8 +5,9 @@ server, the status and what to do about it, so each phase stops with its own mes
 
 Every response is kept in a DuckDB cache with a time-to-live, so a re-run costs no
 request for what is already known. The cache lives in its own small database file so
-that minutes of rate-limited requests never hold the library's write lock. The rate is
-shared through a lock file (``FileThrottle``) by every process on the machine; the
+that minutes of rate-limited requests never hold the library's write lock; a run reads its
+keys once and writes new answers in batches, so a request costs no open of the file. The
+rate is shared through a lock file (``FileThrottle``) by every process on the machine; the
 ``musicbrainz_api`` pool keeps two runs from working MusicBrainz at once.
 """
 
@@ -14,11 +15,12 @@ import functools
 import json
 import re
 import socket
+import time
 import urllib.error
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from urllib.parse import urlparse
 
@@ -66,6 +68,11 @@ def lookup_key(entity: str, mbid: str) -> str:
     return f"{entity}/{mbid}?inc={'+'.join(LOOKUP_INCLUDES[entity])}"
 
 
+def _epoch(moment: datetime) -> float:
+    """A plain UTC timestamp (as the cache stores them) in seconds since 1970."""
+    return moment.replace(tzinfo=UTC).timestamp()
+
+
 def _page_size(listed: object) -> int:
     """How many items a page holds, odd ones included: the next page starts after all of them."""
     return len(listed) if isinstance(listed, list) else 0
@@ -79,6 +86,23 @@ def browse_key(artist_mbid: str, offset: int = 0) -> str:
 def lucene_phrase(text: str) -> str:
     """A quoted Lucene phrase with its special characters escaped."""
     return '"' + "".join("\\" + c if c in _LUCENE_SPECIAL else c for c in text) + '"'
+
+
+def recording_query(title: str, artist: str) -> str:
+    return f"recording:{lucene_phrase(title)} AND artist:{lucene_phrase(artist)}"
+
+
+def artist_query(name: str) -> str:
+    return f"artist:{lucene_phrase(name)}"
+
+
+def release_group_query(title: str, artist: str) -> str:
+    return f"releasegroup:{lucene_phrase(title)} AND artist:{lucene_phrase(artist)}"
+
+
+def search_key(entity: str, query: str) -> str:
+    """The cache key of a name search (``entity``: recording, artist or release-group)."""
+    return f"search/{entity}?{query}&limit=25"
 
 
 # -- what went wrong, in the phase's words ----------------------------------------------------
@@ -193,6 +217,12 @@ class MusicBrainzResource(dg.ConfigurableResource):
     cache_path: str = Field(description="The response cache (a DuckDB file).")
     throttle_path: str = Field(description="The lock file that shares the rate between processes.")
     cache_ttl_days: float = 30.0
+    cache_flush_every: int = Field(
+        default=200, description="New answers are written to the cache this many at a time (and when the run ends)."
+    )
+    cache_flush_s: float = Field(
+        default=30.0, description="... or once the oldest unwritten answer is this many seconds old."
+    )
     request_timeout_s: float = 30.0
     max_attempts: int = 4
     retry_base_delay_s: float = 2.0
@@ -201,6 +231,10 @@ class MusicBrainzResource(dg.ConfigurableResource):
     _stats: CallStats = PrivateAttr(default_factory=CallStats)
     _cache_hits: int = PrivateAttr(default=0)
     _memo: dict[str, dict] = PrivateAttr(default_factory=dict)
+    _expiry: dict[str, float] | None = PrivateAttr(default=None)
+    _pending: dict[str, tuple[str, datetime, datetime]] = PrivateAttr(default_factory=dict)
+    _pending_since: float = PrivateAttr(default=0.0)  # time.monotonic() of the oldest unwritten answer
+    _cache_opens: int = PrivateAttr(default=0)
 
     @property
     def configured(self) -> bool:
@@ -214,11 +248,26 @@ class MusicBrainzResource(dg.ConfigurableResource):
     def cache_hits(self) -> int:
         return self._cache_hits
 
-    # -- the one way out --------------------------------------------------------------
+    @property
+    def cache_opens(self) -> int:
+        """How many times this instance opened the answer cache's file (a few per run)."""
+        return self._cache_opens
+
+    # -- the answer cache ---------------------------------------------------------------
+    #
+    # The file is shared by every process (steps of a run, sensors, other runs), and DuckDB
+    # lets one process at a time open it for writing, so it is never held for a run. Instead:
+    # the keys of the live answers (not the answers) are read once, so a miss costs no open;
+    # answers found there are read when first asked for, many at a time through ``warm``; new
+    # answers are kept in memory, served at once, and written in one transaction every
+    # ``cache_flush_every`` answers or ``cache_flush_s`` seconds, and when the run ends
+    # (``teardown_after_execution``, or ``flush``). A killed run loses the answers not yet
+    # written: they are only a cache, and will be asked again.
 
     @contextmanager
     def _cache(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        conn = connect_when_free(self.cache_path, wait_s=60)  # another process may be storing an answer
+        conn = connect_when_free(self.cache_path, wait_s=60)  # another process may be storing answers
+        self._cache_opens += 1
         try:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS responses (key VARCHAR PRIMARY KEY, response JSON NOT NULL, "
@@ -228,39 +277,99 @@ class MusicBrainzResource(dg.ConfigurableResource):
         finally:
             conn.close()
 
+    def _live(self) -> dict[str, float]:
+        """Key -> expiry (epoch seconds) of every answer the cache holds: read once per instance."""
+        if self._expiry is None:
+            with self._cache() as conn:
+                rows = conn.execute(
+                    "SELECT key, epoch(expires_at) FROM responses WHERE expires_at > ?", [utc_now()]
+                ).fetchall()
+            self._expiry = dict(rows)
+        return self._expiry
+
     def warm(self, keys: list[str]) -> int:
         """Read the cached answers for ``keys`` in one go (a run about to look up thousands
-        of known entities would otherwise open the cache once per entity)."""
-        wanted = [k for k in dict.fromkeys(keys) if k not in self._memo]
+        of known entities would otherwise open the cache once per entity). Keys the cache
+        does not hold cost nothing."""
+        live, now = self._live(), _epoch(utc_now())
+        wanted = [k for k in dict.fromkeys(keys) if k not in self._memo and live.get(k, 0.0) > now]
         if not wanted:
             return 0
-        now = utc_now()
         with self._cache() as conn:
             conn.register("wanted", pa.table({"key": wanted}))
             found = conn.execute(
-                "SELECT r.key, r.response FROM responses r JOIN wanted w USING (key) WHERE r.expires_at > ?", [now]
+                "SELECT r.key, r.response, epoch(r.expires_at) FROM responses r JOIN wanted w USING (key) "
+                "WHERE r.expires_at > ?",
+                [utc_now()],
             ).fetchall()
             conn.unregister("wanted")
-        self._memo.update((key, json.loads(response)) for key, response in found)
+        for key, response, expires in found:
+            self._memo[key] = json.loads(response)
+            live[key] = expires
         return len(found)
 
     def _cached(self, key: str) -> dict | None:
-        if key in self._memo:
-            return self._memo[key]
-        now = utc_now()
-        with self._cache() as conn:
-            rows = conn.execute(
-                "SELECT response FROM responses WHERE key = ? AND expires_at > ?", [key, now]
-            ).fetchall()
-        return json.loads(rows[0][0]) if rows else None
+        expires = self._live().get(key)
+        if expires is None or expires <= _epoch(utc_now()):
+            return None  # unknown or stale: no need to open the file
+        if key not in self._memo:
+            self.warm([key])
+        return self._memo.get(key)
 
     def _store(self, key: str, response: dict, ttl_days: float) -> None:
         now = utc_now()
+        expires = now + timedelta(days=ttl_days)
+        self._memo[key] = response
+        self._live()[key] = _epoch(expires)
+        if not self._pending:
+            self._pending_since = time.monotonic()
+        self._pending[key] = (json.dumps(response), now, expires)
+        if len(self._pending) >= self.cache_flush_every or time.monotonic() - self._pending_since >= self.cache_flush_s:
+            self.flush()
+
+    def flush(self) -> int:
+        """Write the answers kept in memory to the cache file, in one transaction; returns how many."""
+        if not self._pending:
+            return 0
+        pending = self._pending
+        keys = list(pending)
+        table = pa.table(
+            {
+                "key": keys,
+                "response": [pending[k][0] for k in keys],
+                "fetched_at": pa.array([pending[k][1] for k in keys], pa.timestamp("us")),
+                "expires_at": pa.array([pending[k][2] for k in keys], pa.timestamp("us")),
+            }
+        )
         with self._cache() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
-                [key, json.dumps(response), now, now + timedelta(days=ttl_days)],
-            )
+            conn.register("answers", table)
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                conn.execute(
+                    "INSERT OR REPLACE INTO responses SELECT key, response::JSON, fetched_at, expires_at FROM answers"
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            finally:
+                conn.unregister("answers")
+        for key in keys:
+            del pending[key]
+        return len(keys)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        # Dagster calls this once per process of a run, when the run ends, failed or not.
+        try:
+            self.flush()
+        except Exception as exc:  # a cache that cannot be written costs requests next time, not the run
+            if context.log:
+                context.log.warning(
+                    f"{len(self._pending)} MusicBrainz answers not saved in the cache {self.cache_path} "
+                    f"(they will be asked again next time): {type(exc).__name__}: {exc}"
+                )
+
+    # -- the one way out --------------------------------------------------------------
 
     def _configure(self) -> None:
         # musicbrainzngs keeps its settings in module globals: set them for every call.
@@ -318,7 +427,6 @@ class MusicBrainzResource(dg.ConfigurableResource):
                 raise
             raise ProviderError(failure_message(what, self.server_url, last, attempts)) from None
         self._store(key, response, self.cache_ttl_days if ttl_days is None else ttl_days)
-        self._memo[key] = response
         return None if response == _NOT_FOUND else response
 
     # -- domain methods ---------------------------------------------------------------
@@ -352,30 +460,28 @@ class MusicBrainzResource(dg.ConfigurableResource):
         return found
 
     def search_recordings(self, title: str, artist: str) -> tuple[str, list[RecordingCandidate]]:
-        query = f"recording:{lucene_phrase(title)} AND artist:{lucene_phrase(artist)}"
+        query = recording_query(title, artist)
         page = (
             self.request(
-                f"search/recording?{query}&limit=25", lambda: musicbrainzngs.search_recordings(query=query, limit=25)
+                search_key("recording", query), lambda: musicbrainzngs.search_recordings(query=query, limit=25)
             )
             or {}
         )
         return query, recordings_in(page)
 
     def search_artists(self, name: str) -> tuple[str, list[NamedCandidate]]:
-        query = f"artist:{lucene_phrase(name)}"
+        query = artist_query(name)
         page = (
-            self.request(
-                f"search/artist?{query}&limit=25", lambda: musicbrainzngs.search_artists(query=query, limit=25)
-            )
+            self.request(search_key("artist", query), lambda: musicbrainzngs.search_artists(query=query, limit=25))
             or {}
         )
         return query, artists_in(page)
 
     def search_release_groups(self, title: str, artist: str) -> tuple[str, list[NamedCandidate]]:
-        query = f"releasegroup:{lucene_phrase(title)} AND artist:{lucene_phrase(artist)}"
+        query = release_group_query(title, artist)
         page = (
             self.request(
-                f"search/release-group?{query}&limit=25",
+                search_key("release-group", query),
                 lambda: musicbrainzngs.search_release_groups(query=query, limit=25),
             )
             or {}
