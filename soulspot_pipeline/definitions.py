@@ -11,6 +11,7 @@ from soulspot_pipeline.assets.expand import discography_gaps
 from soulspot_pipeline.assets.health import audio_checks
 from soulspot_pipeline.assets.identify import identified_entities
 from soulspot_pipeline.assets.imagery import cover_wall, images
+from soulspot_pipeline.assets.lastfm import lastfm_metadata
 from soulspot_pipeline.assets.library import (
     downloaded_files_exist,
     duplicates_keep_one_file,
@@ -19,6 +20,7 @@ from soulspot_pipeline.assets.library import (
     no_orphaned_tracks,
     unique_local_paths,
 )
+from soulspot_pipeline.assets.lyrics import lyrics
 from soulspot_pipeline.assets.playlists import playlist_files
 from soulspot_pipeline.automation import (
     abandoned_runs_sensor,
@@ -41,6 +43,8 @@ from soulspot_pipeline.automation import (
 from soulspot_pipeline.notify import build_notifications_sensor, build_run_failed_sensor
 from soulspot_pipeline.resources.cloud_sources import CLOUD_SOURCES
 from soulspot_pipeline.resources.images import CoverArtResource
+from soulspot_pipeline.resources.lastfm import LastfmResource
+from soulspot_pipeline.resources.lrclib import LrclibResource, LyricsPolicy
 from soulspot_pipeline.resources.media_servers import JellyfinResource, PlaylistFolder, PlexResource, SubsonicResource
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
@@ -86,7 +90,10 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             lock_timeout_s=settings.db_lock_wait_s,
         ),
         "music_folder": MusicFolder(
-            music_dir=str(settings.music_dir), scan_workers=settings.scan_workers, must_exist=settings.music_dir_given
+            music_dir=str(settings.music_dir),
+            scan_workers=settings.scan_workers,
+            must_exist=settings.music_dir_given,
+            naming_template=settings.naming_template,
         ),
         "library_policy": LibraryPolicy(auto_queue_downloads=settings.auto_queue_downloads),
         "verify_policy": VerifyPolicy(minutes=settings.verify_minutes),
@@ -111,6 +118,20 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             images_dir=str(settings.images_dir),
             retry_hours=settings.image_retry_hours,
             write_cover_jpg=settings.write_cover_jpg,
+        ),
+        "lrclib": LrclibResource(base_url=settings.lrclib_url),
+        "lyrics_policy": LyricsPolicy(
+            write_files=settings.lyrics_files,
+            write_tags=settings.lyrics_tags,
+            retry_days=settings.lyrics_retry_days,
+        ),
+        # Last.fm's key by name, as SLSKD_API_KEY: resolved when a run starts, never shown; unset = skipped.
+        "lastfm": LastfmResource(
+            api_key=dg.EnvVar("LASTFM_API_KEY") if settings.lastfm_configured else None,
+            base_url=settings.lastfm_url,
+            rate=settings.lastfm_rate,
+            throttle_path=str(settings.lastfm_dir / "rate.lock"),
+            min_tag_weight=settings.lastfm_min_weight,
         ),
         "slskd": SlskdResource(
             base_url=settings.slskd_url if settings.slskd_configured else None,
@@ -166,11 +187,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     enrich = on_cron(enriched_metadata, settings.enrich_cron, settings)
     gaps = on_cron(discography_gaps, settings.discography_cron, settings)
     imagery = on_cron(images, settings.images_cron, settings)
+    lastfm = on_cron(lastfm_metadata, settings.enrich_cron, settings)  # beside enriched_metadata
+    # Lyrics follow the enrich cron: a new import has its lyrics within one tick.
+    lyrics_phase = on_cron(lyrics, settings.enrich_cron, settings)
     eager = dg.AutomationCondition.eager()
     wall = cover_wall.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=eager))
     # Rewritten whenever the library changes: a sync, an import, a playlist mode set.
     playlists = playlist_files.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=eager))
-    automated = [identify, enrich, gaps, imagery, wall, playlists]
+    automated = [identify, enrich, gaps, imagery, wall, playlists, lyrics_phase, lastfm]
     # Every job carries SOULSPOT_RUN_TAGS; its schedules and sensors target these copies.
     jobs = {
         job.name: with_run_tags(job, settings.run_tags)

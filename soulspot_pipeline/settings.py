@@ -14,6 +14,7 @@ from pathlib import Path
 
 from soulspot_pipeline.domain.discography import DEFAULT_EXCLUDED_SECONDARY, DEFAULT_PRIMARY_TYPES
 from soulspot_pipeline.domain.download_ranking import DEFAULT_FORMATS
+from soulspot_pipeline.domain.naming import DEFAULT_TEMPLATE, TemplateError, validate_template
 from soulspot_pipeline.domain.notify import DEFAULT_KINDS, KINDS, unknown_kinds
 from soulspot_pipeline.domain.search_budget import MAX_SEARCHES, WINDOW_S
 
@@ -21,7 +22,9 @@ SPOTIFY_API_URL = "https://api.spotify.com/v1/"
 SPOTIFY_ACCOUNTS_URL = "https://accounts.spotify.com"
 DEEZER_API_URL = "https://api.deezer.com/"
 MUSICBRAINZ_URL = "https://musicbrainz.org"
+LASTFM_URL = "https://ws.audioscrobbler.com/2.0/"
 COVERART_URL = "https://coverartarchive.org"
+LRCLIB_URL = "https://lrclib.net"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -124,9 +127,25 @@ def _notify_events(env: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(kinds))
 
 
+def _naming_template(env: Mapping[str, str]) -> str:
+    """Where imports and organize_library put files (SOULSPOT_NAMING_TEMPLATE), checked now."""
+    template = _text(env, "SOULSPOT_NAMING_TEMPLATE") or DEFAULT_TEMPLATE
+    try:
+        validate_template(template)
+    except TemplateError as exc:
+        raise SettingsError(f"SOULSPOT_NAMING_TEMPLATE={template!r}: {exc}") from None
+    return template
+
+
 def _musicbrainz_url(env: Mapping[str, str]) -> str | None:
     """The server, or None when the user turned MusicBrainz off (``off``)."""
     value = _text(env, "SOULSPOT_MUSICBRAINZ_URL") or MUSICBRAINZ_URL
+    return None if value.lower() in ("off", "none", "disabled") else value
+
+
+def _lrclib_url(env: Mapping[str, str]) -> str | None:
+    """LRCLIB's server, or None when the user turned lyrics off (``off``)."""
+    value = _text(env, "SOULSPOT_LRCLIB_URL") or LRCLIB_URL
     return None if value.lower() in ("off", "none", "disabled") else value
 
 
@@ -198,9 +217,20 @@ class Settings:
     # Apprise URLs hold tokens: out of repr(), and passed to the resource as dg.EnvVar.
     notify_urls: str | None = field(repr=False)
     notify_events: tuple[str, ...]
+    naming_template: str  # where imports and organize_library put files
     # Whether SOULSPOT_MUSIC_DIR was given: a folder the user named must exist (an unmounted
     # drive), while the default one may be absent on a first run.
     music_dir_given: bool
+    # Lyrics (LRCLIB): None turns the phase off; files beside the audio and tags are opt-in.
+    lrclib_url: str | None = LRCLIB_URL
+    lyrics_files: bool = False
+    lyrics_tags: bool = False
+    lyrics_retry_days: float = 30.0
+    # Last.fm: the key stays out of repr() and is passed to the resource as dg.EnvVar; unset = skipped.
+    lastfm_api_key: str | None = field(default=None, repr=False)
+    lastfm_url: str = LASTFM_URL
+    lastfm_min_weight: int = 10
+    lastfm_rate: float = 5.0
 
     @property
     def dagster_home(self) -> Path:
@@ -291,7 +321,16 @@ class Settings:
             plex_sections=_words(env, "PLEX_SECTIONS", ()),
             notify_urls=_text(env, "SOULSPOT_NOTIFY_URLS"),
             notify_events=_notify_events(env),
+            naming_template=_naming_template(env),
             music_dir_given=_text(env, "SOULSPOT_MUSIC_DIR") is not None,
+            lastfm_api_key=_text(env, "LASTFM_API_KEY"),
+            lastfm_url=_text(env, "SOULSPOT_LASTFM_URL") or LASTFM_URL,
+            lastfm_min_weight=int(_number(env, "SOULSPOT_LASTFM_MIN_WEIGHT", 10, int)),
+            lastfm_rate=_number(env, "SOULSPOT_LASTFM_RATE", 5.0),
+            lrclib_url=_lrclib_url(env),
+            lyrics_files=_bool(env, "SOULSPOT_LYRICS_FILES", False),
+            lyrics_tags=_bool(env, "SOULSPOT_LYRICS_TAGS", False),
+            lyrics_retry_days=_number(env, "SOULSPOT_LYRICS_RETRY_DAYS", 30.0),
         )
 
     @property
@@ -322,3 +361,12 @@ class Settings:
     @property
     def slskd_configured(self) -> bool:
         return bool(self.slskd_url and self.slskd_api_key)
+
+    @property
+    def lastfm_configured(self) -> bool:
+        return bool(self.lastfm_api_key)
+
+    @property
+    def lastfm_dir(self) -> Path:
+        """The rate lock file shared by every process that asks Last.fm."""
+        return self.data_dir / "lastfm"

@@ -43,6 +43,8 @@ def phase_schedules(settings: Settings, cleanup_cron: str) -> dict[str, str]:
         **{spec.asset_name: settings.cloud_cron for spec in CLOUD_SOURCES},
         "identified_entities": settings.identify_cron,
         "enriched_metadata": settings.enrich_cron,
+        "lastfm_metadata": settings.enrich_cron,
+        "lyrics": settings.enrich_cron,
         "discography_gaps": settings.discography_cron,
         "images": settings.images_cron,
         "library_cleanup": cleanup_cron,

@@ -28,6 +28,7 @@ from soulspot_pipeline.domain.naming import UnsafePathError
 from soulspot_pipeline.domain.ownership import IGNORED, REMOVED
 from soulspot_pipeline.domain.slskd_states import transfer_outcome
 from soulspot_pipeline.importing.place import REPLACED, set_aside
+from soulspot_pipeline.organize import organize_library, undo_organize
 from soulspot_pipeline.requests_job import request_job
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import LibraryPolicy
@@ -522,6 +523,8 @@ user_action_jobs: list[dg.JobDefinition | UnresolvedAssetJobDefinition] = [
     set_metadata,
     decide_discography_gaps,
     resolve_duplicates,
+    organize_library,
+    undo_organize,
     pause_downloads,
     resume_downloads,
     cancel_downloads,

@@ -49,6 +49,7 @@ def test_refresh_says_what_each_phase_did_and_keeps_the_event_log_in_a_file(tmp_
         SOULSPOT_MUSIC_DIR=str(music),
         SOULSPOT_MUSICBRAINZ_URL="off",
         SOULSPOT_COVERART_URL="http://127.0.0.1:9",
+        SOULSPOT_LRCLIB_URL="off",
     )
     done = subprocess.run([str(SOULSPOT), "refresh"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -157,6 +158,7 @@ def test_a_refresh_killed_mid_scan_does_not_block_the_next_one(tmp_path):
         SOULSPOT_MUSIC_DIR=str(music),
         SOULSPOT_MUSICBRAINZ_URL="off",
         SOULSPOT_COVERART_URL="http://127.0.0.1:9",
+        SOULSPOT_LRCLIB_URL="off",
         # About the scan, not the decode check: it may start no file (the files wait for a later run).
         SOULSPOT_VERIFY_MINUTES="0.0001",
     )

@@ -22,6 +22,8 @@ JOBS = (
     "set_metadata",
     "decide_discography_gaps",
     "resolve_duplicates",
+    "organize_library",
+    "undo_organize",
     "pause_downloads",
     "resume_downloads",
     "cancel_downloads",
@@ -72,6 +74,10 @@ def test_every_job_schedule_and_sensor_loads(tmp_path):
     assert specs["spotify_likes"].group_name == "discover" and specs["deezer_favorites"].group_name == "discover"
     assert specs["identified_entities"].group_name == "identify" and specs["enriched_metadata"].group_name == "enrich"
     assert graph.get(dg.AssetKey("enriched_metadata")).parent_keys == {dg.AssetKey("identified_entities")}
+    # Last.fm beside MusicBrainz enrichment, not after it: either may fail without holding back the other.
+    assert specs["lastfm_metadata"].group_name == "enrich"
+    assert graph.get(dg.AssetKey("lastfm_metadata")).parent_keys == {dg.AssetKey("identified_entities")}
+    assert "on_cron(0 */3 * * *" in specs["lastfm_metadata"].automation_condition.get_label()
     assert "on_cron(0 */2 * * *" in specs["identified_entities"].automation_condition.get_label()
     assert specs["discography_gaps"].group_name == "expand"
     assert graph.get(dg.AssetKey("discography_gaps")).parent_keys == {
@@ -86,7 +92,13 @@ def test_every_job_schedule_and_sensor_loads(tmp_path):
     }
     assert graph.get(dg.AssetKey("cover_wall")).parent_keys == {dg.AssetKey("images")}
     assert "on_cron(0 */2 * * *" in specs["images"].automation_condition.get_label()
-    assert {n.name for n in refresh.graph.node_defs} >= {"discography_gaps", "images", "cover_wall"}
+    assert {n.name for n in refresh.graph.node_defs} >= {"discography_gaps", "images", "cover_wall", "lyrics"}
+    assert specs["lyrics"].group_name == "enrich" and specs["lyrics"].kinds >= {"lrclib", "duckdb"}
+    assert graph.get(dg.AssetKey("lyrics")).parent_keys == {
+        dg.AssetKey("identified_entities"),
+        dg.AssetKey("library_entities"),
+    }
+    assert "on_cron(0 */3 * * *" in specs["lyrics"].automation_condition.get_label()
     assert specs["downloads"].group_name == "downloads"
     assert graph.get(dg.AssetKey("downloads")).parent_keys == {
         dg.AssetKey("library_entities"),

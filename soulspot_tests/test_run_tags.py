@@ -56,7 +56,7 @@ def is_demo(tags: Mapping[str, str] | None) -> bool:
 def test_every_job_schedule_and_sensor_tags_its_runs_with_the_setting_and_only_with_it(busy_library, setting, tagged):
     defs = build_definitions(Settings.from_env({**busy_library, **setting}))
     jobs = [defs.resolve_job_def(job.name) for job in defs.jobs or ()]
-    assert len(jobs) == 20
+    assert len(jobs) == 22
     # Run tags: what the daemon and `dagster job execute` put on a run; tags: what a launch from the UI does.
     assert {(job.name, is_demo(job.run_tags), is_demo(job.tags)) for job in jobs} == {
         (job.name, tagged, tagged) for job in jobs

@@ -16,6 +16,7 @@ from dagster._serdes import serialize_value
 from soulspot_pipeline.definitions import build_definitions
 from soulspot_pipeline.devkit.standins import deezer as dz
 from soulspot_pipeline.devkit.standins.deezer import DeezerLibrary, DeezerStandin
+from soulspot_pipeline.devkit.standins.lastfm import LastfmCatalog, LastfmStandin
 from soulspot_pipeline.devkit.standins.slskd import SharedFile, SlskdStandin
 from soulspot_pipeline.devkit.standins.spotify import SpotifyLibrary, SpotifyStandin
 from soulspot_pipeline.devkit.synth import audio_bytes
@@ -49,6 +50,7 @@ MEDIA_SECRETS = {
     "JELLYFIN_API_KEY": "jellyfin-key-4Tz8wQ1mRb6v",
     "SUBSONIC_PASSWORD": "subsonic-pass-9Lk3sN7yHc2d",
     "PLEX_TOKEN": "plex-token-2Wq6eR8tYu1i",
+    "LASTFM_API_KEY": "lastfm-key-6Jw3pZ8sKd1e",
     # Apprise URLs: every part may be the secret (a password, a token in the path or the query).
     "SOULSPOT_NOTIFY_URLS": "json://me:notify-pass-8Rt4@127.0.0.1:9/hooks/notify-path-6Yp1?-token=notify-query-2Kd9",
 }
@@ -74,6 +76,7 @@ def load(
         "SOULSPOT_DATA_DIR": str(tmp_path / "data"),
         "SOULSPOT_MUSIC_DIR": str(tmp_path / "music"),
         "SOULSPOT_MUSICBRAINZ_URL": "off",
+        "SOULSPOT_LRCLIB_URL": "off",
         "SOULSPOT_AUTO_QUEUE_DOWNLOADS": "true",
         "DEEZER_USER_ID": "5",
         "SOULSPOT_DEEZER_API_URL": deezer_url,
@@ -230,3 +233,36 @@ def test_a_failing_slskd_fails_the_run_without_the_key_in_any_message(
     assert leaked(stored_bytes(dagster_dir), SECRETS) == []
     captured = capfd.readouterr()
     assert expected in captured.out + captured.err and leaked(captured.out + captured.err, SECRETS) == []
+
+
+@pytest.mark.parametrize("accepted", [True, False])
+def test_lastfm_runs_record_the_variables_name_never_the_key(
+    monkeypatch, tmp_path, dagster_dir, capfd, caplog, accepted
+):
+    caplog.set_level(logging.DEBUG)  # pylast's and httpx's debug lines too
+    key = MEDIA_SECRETS["LASTFM_API_KEY"]
+    catalog = LastfmCatalog()
+    catalog.add_artist("Air", [("electronic", 100)], [("Zero 7", "", 1.0)])
+    catalog.add_album("Air", "Moon Safari", [("downtempo", 100)])
+    deezer = DeezerStandin(DeezerLibrary(user_id="5", tracks=[{**SEXY, "time_add": 1767225600}]))
+    lastfm = LastfmStandin(catalog, api_keys=(key if accepted else "another-key",))
+    with deezer, lastfm:
+        extra = {"LASTFM_API_KEY": key, "SOULSPOT_LASTFM_URL": lastfm.ws_url, "SOULSPOT_LASTFM_RATE": "1000"}
+        defs = load(monkeypatch, tmp_path, "http://127.0.0.1:5030", deezer.api_url, extra=extra)
+        with dg.instance_for_test(temp_dir=str(dagster_dir)) as instance:
+            assert execute(defs, "cloud_sync", instance).success
+            result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+                instance=instance, asset_selection=[dg.AssetKey("lastfm_metadata")], raise_on_error=False
+            )
+            record = run_records(instance, result.run_id)
+        assert lastfm.methods()  # the key went out (in the POST body)
+    secrets = {**SECRETS, "LASTFM_API_KEY": key}
+    assert result.success == accepted
+    if accepted:
+        assert metadata(result, "lastfm_metadata")["similar_artists"] == 1
+    else:
+        assert "Last.fm refused the API key in LASTFM_API_KEY" in record and "STEP_FAILURE" in record
+    assert leaked(record, secrets) == []
+    assert leaked(stored_bytes(dagster_dir), secrets) == []
+    captured = capfd.readouterr()
+    assert leaked(captured.out + captured.err + caplog.text, secrets) == []

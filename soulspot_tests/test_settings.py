@@ -126,3 +126,20 @@ def test_download_settings_have_sane_defaults_and_refuse_bad_patterns_and_budget
         Settings.from_env({"SOULSPOT_BLOCKED_PATTERNS": "(unclosed"})
     with pytest.raises(SettingsError, match="SOULSPOT_SEARCH_BUDGET"):
         Settings.from_env({"SOULSPOT_SEARCH_BUDGET": "lots"})
+
+
+def test_lastfm_is_configured_by_its_key_which_never_shows_in_the_settings():
+    assert not Settings.from_env({}).lastfm_configured
+    s = Settings.from_env(
+        {
+            "LASTFM_API_KEY": "lastfm-key-1Qa9",
+            "SOULSPOT_LASTFM_URL": "http://127.0.0.1:7/2.0/",
+            "SOULSPOT_LASTFM_MIN_WEIGHT": "25",
+            "SOULSPOT_LASTFM_RATE": "2",
+        }
+    )
+    assert s.lastfm_configured and s.lastfm_url == "http://127.0.0.1:7/2.0/"
+    assert (s.lastfm_min_weight, s.lastfm_rate) == (25, 2.0)
+    assert "lastfm-key-1Qa9" not in repr(s)
+    with pytest.raises(SettingsError, match="SOULSPOT_LASTFM_MIN_WEIGHT"):
+        Settings.from_env({"SOULSPOT_LASTFM_MIN_WEIGHT": "heavy"})

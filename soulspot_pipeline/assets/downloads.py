@@ -346,13 +346,18 @@ def _quality(values: dict | None) -> Quality | None:
 
 
 def import_finished(
-    active: store.ActiveDownload, downloads_dir: Path, music_dir: Path, broken: Mapping[str, str | None]
+    active: store.ActiveDownload,
+    downloads_dir: Path,
+    music_dir: Path,
+    broken: Mapping[str, str | None],
+    template: str = DEFAULT_TEMPLATE,
 ) -> ImportOutcome:
     """Verify, tag, rename and move one finished download into the music folder (raises ImportRejected).
 
     ``broken``: the library's broken files and their tracks (``store.load_broken_files``). One at
     the destination is replaced whatever its header claims, and the track's others leave the
-    library: kept under ``.soulspot-replaced/``, never deleted."""
+    library: kept under ``.soulspot-replaced/``, never deleted. ``template``: the naming template
+    (SOULSPOT_NAMING_TEMPLATE)."""
     source = find_finished_file(downloads_dir, active.remote_filename, active.size_bytes)
     if source is None:
         raise ImportRejected(f"the finished file is not in {downloads_dir}")
@@ -366,6 +371,8 @@ def import_finished(
         "disc_total": t["disc_total"],
         "track": t["track_number"],
         "title": t["title"],
+        "albumtype": active.album_type,
+        "genre": t["genre"],
     }
     cover = Path(active.cover_path).read_bytes() if active.cover_path and os.path.exists(active.cover_path) else None
     existing = _quality(active.existing)
@@ -374,7 +381,7 @@ def import_finished(
         return import_download(
             source,
             music_dir,
-            template=DEFAULT_TEMPLATE,
+            template=template,
             fields=fields,
             tags=tags,
             cover_jpeg=cover,
@@ -419,6 +426,7 @@ def follow_transfers(
     policy: DownloadPolicy,
     paused: str | None = None,
     run_id: str | None = None,
+    template: str = DEFAULT_TEMPLATE,
 ) -> TransferReport:
     """Apply the verdict on every active download: note progress, import, or retry with the next candidate.
     ``paused`` (why downloads are paused): nothing new is enqueued, so a transfer given up on fails.
@@ -460,7 +468,7 @@ def follow_transfers(
             continue
         if verdict.action == IMPORT:
             try:
-                outcome = import_finished(download, downloads_dir, music_dir, broken)
+                outcome = import_finished(download, downloads_dir, music_dir, broken, template)
             except ImportRejected as exc:
                 verdict = Verdict(RETRY if download.attempts < MAX_ATTEMPTS else FAIL, f"import rejected: {exc.reason}")
             else:
@@ -605,6 +613,7 @@ def download_transfers(
                 download_policy,
                 paused,
                 context.run.run_id,
+                music_folder.naming_template,
             )
         except ProviderError as exc:
             raise dg.Failure(description=f"following transfers stopped: {exc}") from None

@@ -29,6 +29,7 @@ from soulspot_pipeline.store.sql import utc_now
 DUCKDB_POOL = "duckdb"
 MUSICBRAINZ_POOL = "musicbrainz_api"
 IMAGES_POOL = "image_hosts"
+LASTFM_POOL = "lastfm_api"
 SLSKD_POOL = "slskd_api"
 # The decode check: one at a time (it uses every core), outside the `duckdb` pool so its
 # minutes of decoding never hold back the writers; its short batch writes wait for the lock.
@@ -39,10 +40,12 @@ LIBRARY_ENTITIES = dg.AssetKey("library_entities")
 # Whose title and ids win when sources disagree: files first, then providers, then requested gaps,
 # then requests by link or search.
 SOURCE_ORDER: tuple[str, ...] = ("local", *(spec.name for spec in CLOUD_SOURCES), WANTED, REQUEST)
-# Whose value of an enriched field (genres, dates, types, durations) wins.
+# Whose value of an enriched field (genres, dates, types, durations) wins. Last.fm (genres only)
+# ranks below MusicBrainz and above the providers' own.
 METADATA_ORDER: tuple[str, ...] = (
     "manual",
     "musicbrainz",
+    "lastfm",
     WANTED,
     *(spec.name for spec in CLOUD_SOURCES),
     REQUEST,

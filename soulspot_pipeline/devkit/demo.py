@@ -32,6 +32,7 @@ from soulspot_pipeline.devkit.standins import deezer as dz
 from soulspot_pipeline.devkit.standins import spotify as sp
 from soulspot_pipeline.devkit.standins.coverart import CoverArtStandin, make_image
 from soulspot_pipeline.devkit.standins.deezer import DeezerLibrary, DeezerStandin
+from soulspot_pipeline.devkit.standins.lrclib import LrclibStandin
 from soulspot_pipeline.devkit.standins.musicbrainz import (
     MbCatalog,
     MbRecording,
@@ -474,6 +475,23 @@ class Standins:
     musicbrainz: MusicBrainzStandin
     coverart: CoverArtStandin
     slskd: SlskdStandin
+    lrclib: LrclibStandin
+
+
+def populate_lyrics(lrclib: LrclibStandin, placed: list[Placed]) -> None:
+    """Made-up lyrics for the tracks on disk: most synced, some plain only, one instrumental,
+    and every fifth one unknown to LRCLIB."""
+    on_disk = [p for p in placed if p.track.file_format is not None]
+    for n, p in enumerate(on_disk):
+        if n % 5 == 4:
+            continue
+        args = (p.track.title, p.artist.name, p.album.title, float(p.track.seconds))
+        if n == 2:
+            lrclib.add(*args, instrumental=True)
+            continue
+        lines = [f"{p.track.title}, line {i}" for i in range(1, 4)]
+        synced = "\n".join(f"[00:{i:02d}.00] {line}" for i, line in enumerate(lines)) if n % 3 != 1 else None
+        lrclib.add(*args, plain="\n".join(lines), synced=synced)
 
 
 def start_standins(stack: ExitStack, placed: list[Placed], catalog: MbCatalog, data_dir: Path) -> Standins:
@@ -482,6 +500,8 @@ def start_standins(stack: ExitStack, placed: list[Placed], catalog: MbCatalog, d
     for seed, group in enumerate(catalog.release_groups.values()):
         coverart.add_cover("release-group", group.mbid, make_image(600, 600, seed=seed))
     slskd = SlskdStandin(data_dir / "downloads", api_key=SLSKD_API_KEY, search_polls=0, progress_polls=2)
+    lrclib = stack.enter_context(LrclibStandin())
+    populate_lyrics(lrclib, placed)
     populate_soulseek(slskd, placed)
     return Standins(
         spotify=stack.enter_context(SpotifyStandin(spotify_library(placed), client_id="soulspot-demo")),
@@ -489,6 +509,7 @@ def start_standins(stack: ExitStack, placed: list[Placed], catalog: MbCatalog, d
         musicbrainz=stack.enter_context(MusicBrainzStandin(catalog)),
         coverart=coverart,
         slskd=stack.enter_context(slskd),
+        lrclib=lrclib,
     )
 
 
@@ -509,6 +530,7 @@ def demo_environment(data_dir: Path, servers: Standins) -> dict[str, str]:
         "SOULSPOT_MUSICBRAINZ_RATE": "50",
         "SOULSPOT_CONTACT": "soulspot-demo@example.invalid",
         "SOULSPOT_COVERART_URL": servers.coverart.url,
+        "SOULSPOT_LRCLIB_URL": servers.lrclib.url,
         "SLSKD_URL": servers.slskd.url,
         "SLSKD_API_KEY": SLSKD_API_KEY,
         "SOULSPOT_AUTO_QUEUE_DOWNLOADS": "true",
@@ -526,6 +548,7 @@ def check_offline(settings: Settings) -> None:
         "SOULSPOT_DEEZER_API_URL": settings.deezer_api_url,
         "SOULSPOT_MUSICBRAINZ_URL": settings.musicbrainz_url,
         "SOULSPOT_COVERART_URL": settings.coverart_url,
+        "SOULSPOT_LRCLIB_URL": settings.lrclib_url,
         "SLSKD_URL": settings.slskd_url,
     }
     for name, url in urls.items():
@@ -648,6 +671,8 @@ def report_refresh(snapshot: Path) -> None:
         f"   images:        {', '.join(f'{n} {what} (from {sources})' for what, n, sources in stored)} stored, "
         f"{unavailable} found nowhere; the cover wall drawn from the covers"
     )
+    lyrics = _counts(conn, "SELECT status, count(*) FROM library.lyrics GROUP BY 1 ORDER BY 2 DESC, 1")
+    say(f"   lyrics:        from LRCLIB for the tracks on disk: {_listing(lyrics)} (the texts: library.lyrics)")
     chosen = conn.execute("""
         SELECT t.title, c.username, c.filename, c.reason FROM library.downloads d JOIN library.tracks t USING (track_id)
         JOIN library.download_candidates c ON c.track_id = d.track_id AND c.chosen ORDER BY t.title""").fetchall()
@@ -744,7 +769,8 @@ def _run(stack: ExitStack, data_dir: Path, *, ui: bool, host: str, port: int) ->
     servers = start_standins(stack, placed, catalog, data_dir)
     say(
         f"2. stand-ins answering on {LOCAL_HOST}: Spotify {servers.spotify.url}, Deezer {servers.deezer.url}, "
-        f"MusicBrainz {servers.musicbrainz.url}, Cover Art Archive {servers.coverart.url}, slskd {servers.slskd.url}"
+        f"MusicBrainz {servers.musicbrainz.url}, Cover Art Archive {servers.coverart.url}, slskd {servers.slskd.url}, "
+        f"LRCLIB {servers.lrclib.url}"
     )
     use_environment(demo_environment(data_dir, servers))
     settings = Settings.from_env()
@@ -758,7 +784,9 @@ def _run(stack: ExitStack, data_dir: Path, *, ui: bool, host: str, port: int) ->
     logs.mkdir()
     snapshot = settings.snapshot_path
 
-    say("3. library_refresh: every phase (likes, scan, merge, identify, enrich, discography, images, downloads) ...")
+    say(
+        "3. library_refresh: every phase (likes, scan, merge, identify, enrich, discography, images, lyrics, downloads) ..."
+    )
     seconds = run_job("library_refresh", env, logs / "1-library_refresh.log")
     say(f"   done in {seconds:.0f} s")
     report_refresh(snapshot)

@@ -47,6 +47,7 @@ def refresh_env(data: Path, music: Path) -> dict[str, str]:
         SOULSPOT_MUSIC_DIR=str(music),
         SOULSPOT_MUSICBRAINZ_URL="off",
         SOULSPOT_COVERART_URL="http://127.0.0.1:9",  # refused at once: no cover is looked up on the internet
+        SOULSPOT_LRCLIB_URL="off",
     )
     return env
 

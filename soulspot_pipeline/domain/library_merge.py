@@ -300,12 +300,18 @@ class _Merge:
         )
         rank = self.source_rank(LOCAL)
         track_rule = self.track_rule
+        # The files of an album observe their artist and album alike: one observation object
+        # serves them all (the list still holds it once per file, so counts are the same).
+        artist_seen: dict[str, dict] = {}
+        album_seen: dict[tuple, dict] = {}
         for row in files:
             artist_name = row.get("artist") or row.get("albumartist") or UNKNOWN_ARTIST
             artist_id, _ = self.resolver.resolve(
                 "artist", _artist_keys(artist_name, row.get("artist_mbid")), row.get("artist_mbid")
             )
-            self.artist_obs[artist_id].append({"rank": rank, "source": LOCAL, "name": artist_name})
+            self.artist_obs[artist_id].append(
+                artist_seen.setdefault(artist_name, {"rank": rank, "source": LOCAL, "name": artist_name})
+            )
 
             album_id = None
             if row.get("album"):
@@ -318,7 +324,9 @@ class _Merge:
                 albumartist_id, _ = self.resolver.resolve(
                     "artist", _artist_keys(albumartist_name, albumartist_mbid), albumartist_mbid
                 )
-                self.artist_obs[albumartist_id].append({"rank": rank, "source": LOCAL, "name": albumartist_name})
+                self.artist_obs[albumartist_id].append(
+                    artist_seen.setdefault(albumartist_name, {"rank": rank, "source": LOCAL, "name": albumartist_name})
+                )
                 album_id, _ = self.resolver.resolve(
                     "album",
                     _album_keys(
@@ -326,8 +334,18 @@ class _Merge:
                     ),
                     row.get("release_group_mbid"),
                 )
-                self.album_obs[album_id].append(
-                    {
+                album = (
+                    album_id,
+                    albumartist_id,
+                    row["album"],
+                    row.get("release_group_mbid"),
+                    row.get("release_mbid"),
+                    row.get("date"),
+                    row.get("track_total"),
+                )
+                observed = album_seen.get(album)
+                if observed is None:
+                    observed = album_seen[album] = {
                         "rank": rank,
                         "source": LOCAL,
                         "artist_id": albumartist_id,
@@ -337,7 +355,7 @@ class _Merge:
                         "release_date": row.get("date"),
                         "total_tracks": row.get("track_total"),
                     }
-                )
+                self.album_obs[album_id].append(observed)
 
             track_keys = []
             if row.get("recording_mbid"):
@@ -760,7 +778,11 @@ class _Merge:
 
     def build_tracks(self) -> None:
         inputs = self.inputs
-        for track_id, observations in self.track_obs.items():
+        # The matching is over, and each track's observations are done with once it is built:
+        # they go as the tracks come (the two together are most of the merge's memory).
+        self.artist_tracks.clear()
+        for track_id in list(self.track_obs):
+            observations = self.track_obs.pop(track_id)
             # The file a track points at is the one a duplicate group keeps (present and good first).
             files = [o["file"] for o in observations if "file" in o]
             if len(files) > 1:

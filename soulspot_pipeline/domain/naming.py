@@ -3,6 +3,13 @@
 Tags and remote file names are written by strangers: every path component is sanitized on its
 own, and ``safe_destination`` checks the joined result against the real folder as a last line
 of defence.
+
+The naming template (``SOULSPOT_NAMING_TEMPLATE``) is a relative path of ``/``-separated parts
+with ``{field}`` or ``{field:spec}`` placeholders (``spec``: Python's format spec, e.g.
+``{track:02}``); ``{{`` and ``}}`` are literal braces. Its fields are ``FIELDS``. A part that
+renders empty is left out, so ``{disc_folder}`` alone between two slashes is a folder
+(``Disc 2``) on albums of several discs and nothing otherwise. ``validate_template`` says what
+is wrong with a template before anything is named with it.
 """
 
 from __future__ import annotations
@@ -11,12 +18,30 @@ import re
 import string
 import unicodedata
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from soulspot_pipeline.domain.text import parse_number_pair
 
 DEFAULT_TEMPLATE = "{albumartist}/{album} ({year})/{disc}{track:02} - {title}.{ext}"
 MAX_COMPONENT_BYTES = 200
+
+# Every field a template may use, and what it renders.
+FIELDS: Mapping[str, str] = {
+    "albumartist": "the album's artist (else the artist, else 'Unknown Artist')",
+    "artist": "the track's artist (else the album artist, else 'Unknown Artist')",
+    "album": "the album title (else 'Unknown Album')",
+    "title": "the track title (else 'Unknown Title')",
+    "year": "the release year (four digits; empty when unknown)",
+    "track": "the track number (a number: {track:02} pads it to two digits)",
+    "disc": "'2-' on albums of several discs, else empty",
+    "disc_total": "how many discs the album has (a number; empty when unknown)",
+    "disc_folder": "'Disc 2' on albums of several discs, else empty (alone as a part: a folder only then)",
+    "albumtype": "the album's type (album, single, ep, compilation, ...; empty when unknown)",
+    "genre": "the album's first genre (else the file's genre tag; empty when unknown)",
+    "ext": "the file's extension, lower case",
+}
+_NUMERIC = frozenset({"track", "disc_total"})
 
 _WINDOWS_FORBIDDEN = frozenset('/\\<>:"|?*')
 _RESERVED = frozenset(
@@ -31,6 +56,63 @@ _SPLIT_REMOTE = re.compile(r"[\\/]+")
 
 class UnsafePathError(ValueError):
     """A destination that would not be strictly inside the music folder."""
+
+
+class TemplateError(ValueError):
+    """A naming template that cannot name files: the message says what is wrong and where."""
+
+
+@lru_cache(maxsize=64)
+def validate_template(template: str) -> None:
+    """Raise TemplateError unless ``template`` is a usable naming template.
+
+    Refused: unbalanced braces, unknown fields, conversions (``!r``), nested or invalid format
+    specs, an absolute path (``/``, ``~``, ``C:``), backslashes, empty parts (``//``, a
+    trailing ``/``), parts that are ``.`` or ``..``, and a file name (the last part) without
+    ``{ext}``.
+    """
+    text = str(template)
+    if not text.strip():
+        raise TemplateError("the template is empty")
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise TemplateError(f"unbalanced braces ({exc}); write {{{{ or }}}} for a literal brace") from None
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in FIELDS:
+            shown = "{" + name + "}" if name else "{}"
+            raise TemplateError(f"unknown field {shown}; the fields are {', '.join('{' + f + '}' for f in FIELDS)}")
+        if conversion:
+            raise TemplateError(f"{{{name}!{conversion}}}: conversions are not supported")
+        if spec and ("{" in spec or "}" in spec):
+            raise TemplateError(f"{{{name}:{spec}}}: a format spec cannot hold another field")
+        if spec and not _spec_fits(spec, name):
+            raise TemplateError(f"{{{name}:{spec}}}: {spec!r} is not a format spec for this field")
+    if text.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", text):
+        raise TemplateError(f"{text!r} is an absolute path; the template is relative to the music folder")
+    if "\\" in text:
+        raise TemplateError("a backslash in the template; separate folders with /")
+    parts = text.split("/")
+    for part in parts:
+        if not part.strip():
+            raise TemplateError("an empty part (// or a trailing /); every part between slashes needs a name")
+        if part.strip() in (".", ".."):
+            raise TemplateError(f"a part that is {part.strip()!r}; the template cannot leave or repeat its folder")
+    if not any(name == "ext" for _, name, _, _ in string.Formatter().parse(parts[-1])):
+        raise TemplateError("the file name (the last part) has no {ext}; end it with .{ext}")
+
+
+def _spec_fits(spec: str, name: str) -> bool:
+    samples: tuple[object, ...] = (1, "x") if name in _NUMERIC else ("x",)
+    for sample in samples:
+        try:
+            format(sample, spec)
+        except (TypeError, ValueError):
+            continue
+        return True
+    return False
 
 
 def safe_component(text: str, *, max_bytes: int = MAX_COMPONENT_BYTES) -> str:
@@ -71,17 +153,20 @@ def _fit(name: str, max_bytes: int) -> str:
 def render_path(template: str, fields: Mapping[str, object], ext: str) -> PurePosixPath:
     """A relative path for a track from a template such as ``DEFAULT_TEMPLATE``.
 
-    ``{disc}`` is "2-" only on albums of several discs (``disc_total`` > 1); a missing year
+    ``{disc}`` is "2-" and ``{disc_folder}`` "Disc 2" only on albums of several discs
+    (``disc_total`` > 1); a part that renders empty is left out; a missing year
     takes its brackets with it, a missing track number its " - "; a missing album is
     "Unknown Album", a missing album artist the artist or "Unknown Artist".
     """
+    validate_template(template)
     values = _template_values(fields, ext)
     template = _drop_missing(template, values)
     components: list[str] = []
     for part in template.split("/"):
-        if not part.strip():
+        rendered = _format(part, values)
+        if not rendered.strip():  # e.g. {disc_folder} on an album of one disc
             continue
-        components.append(safe_component(_format(part, values)))
+        components.append(safe_component(rendered))
     if not components:
         raise ValueError(f"template renders no path: {template!r}")
     return PurePosixPath(*components)
@@ -122,6 +207,8 @@ def _template_values(fields: Mapping[str, object], ext: str) -> dict[str, object
     disc_total = parse_number_pair(str(fields.get("disc_total") or ""))[0] or disc_of or 0
     values["track"] = track if track is not None else ""
     values["disc"] = f"{disc}-" if disc and track and disc_total > 1 else ""
+    values["disc_folder"] = f"Disc {disc}" if disc and disc_total > 1 else ""
+    values["disc_total"] = disc_total or ""
     values["ext"] = re.sub(r"[^a-z0-9]", "", (ext or "").lower())[:10]
     return values
 

@@ -103,6 +103,15 @@ def _enrich(m: Metadata) -> str:
     return f"{_entities(m)}; {_count(m.get('values'))} values"
 
 
+def _lastfm(m: Metadata) -> str:
+    return _join(
+        f"{_count(m.get('artists'))} artists, {_count(m.get('albums'))} albums",
+        f"{_count(m.get('genres_kept'))} genres kept of {_count(m.get('tags_seen'))} tags",
+        f"{_count(m.get('similar_artists'))} similar artists",
+        f"{_count(m.get('requests'))} requests to Last.fm",
+    )
+
+
 def _gaps(m: Metadata) -> str:
     return _join(
         f"{_count(m.get('artists'))} artists compared",
@@ -113,6 +122,21 @@ def _gaps(m: Metadata) -> str:
 
 def _images(m: Metadata) -> str:
     return _join(f"{_count(m.get('looked_for'))} looked for", _counts(m.get("this_run")))
+
+
+def _lyrics(m: Metadata) -> str:
+    written = [
+        f"{_count(m.get(key))} {label}"
+        for key, label in (("files_written", "files"), ("tags_embedded", "tagged"))
+        if m.get(key)
+    ]
+    stopped = str(m.get("status") or "")
+    return _join(
+        f"{_count(m.get('looked_for'))} looked for",
+        _counts(m.get("this_run")),
+        ", ".join(written),
+        stopped if stopped.startswith("stopped") else "",
+    )
 
 
 def _wall(m: Metadata) -> str:
@@ -153,9 +177,11 @@ DESCRIBE: dict[str, Callable[[Metadata], str]] = {
     "library_entities": _library,
     "identified_entities": _identify,
     "enriched_metadata": _enrich,
+    "lastfm_metadata": _lastfm,
     "discography_gaps": _gaps,
     "images": _images,
     "cover_wall": _wall,
+    "lyrics": _lyrics,
     "downloads": _downloads,
     "download_transfers": _transfers,
     "library_cleanup": _cleanup,

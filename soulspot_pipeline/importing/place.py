@@ -140,6 +140,36 @@ def set_aside(path: Path, music_dir: Path) -> Path:
     return backup
 
 
+def move_within(source: Path, destination: Path, music_dir: Path) -> None:
+    """Move a library file to ``destination`` (inside ``music_dir``), creating its folders, never
+    overwriting (FileExistsError when something is there) and never leaving the file absent from
+    both names: a hard link, then the old name removed (or one rename where links are refused)."""
+    if os.path.lexists(destination):
+        raise FileExistsError(errno.EEXIST, "a file is already there", str(destination))
+    _make_folders(Path(destination).parent)
+    _check_inside(destination, music_dir)  # again, now that every folder on the way exists
+    _move_no_overwrite(Path(source), Path(destination))
+    _fsync_dir(Path(destination).parent)
+    _fsync_dir(Path(source).parent)
+
+
+def remove_emptied_folders(folders: Collection[Path], music_dir: Path) -> list[Path]:
+    """Remove each of ``folders`` that is empty, then its parents that become empty, never the
+    music folder itself nor anything outside it; return the folders removed."""
+    root = Path(music_dir).resolve()
+    removed: list[Path] = []
+    for folder in sorted({Path(f) for f in folders}, key=lambda f: len(f.parts), reverse=True):
+        while folder.resolve() != root and root in folder.resolve().parents:
+            try:
+                folder.rmdir()  # only an empty folder goes
+            except OSError:
+                break
+            removed.append(folder)
+            _fsync_dir(folder.parent)
+            folder = folder.parent
+    return removed
+
+
 def clean_staging(music_dir: Path, older_than_s: float = 3600) -> list[Path]:
     """Remove the ``.part`` files of killed imports older than ``older_than_s``; return them."""
     folder = Path(music_dir) / STAGING

@@ -7,18 +7,23 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
+from soulspot_pipeline.domain.naming import DEFAULT_TEMPLATE
 from soulspot_pipeline.scan.scanner import ScanSummary, scan_music_folder
 from soulspot_pipeline.scan.walk import FolderFingerprint, folder_fingerprint
 
 
 class MusicFolder(dg.ConfigurableResource):
-    """The folder of audio files the library is built from."""
+    """The folder of audio files the library is built from, and how files are named in it."""
 
     music_dir: str = Field(description="Absolute path of the music library folder.")
     scan_workers: int = Field(default=os.cpu_count() or 1, description="Processes that read files in parallel.")
     must_exist: bool = Field(
         default=False,
         description="The folder was named by the user: its absence is an unmounted drive, not an empty library.",
+    )
+    naming_template: str = Field(
+        default=DEFAULT_TEMPLATE,
+        description="Where imports and organize_library put files, relative to the folder (SOULSPOT_NAMING_TEMPLATE).",
     )
 
     def scan(

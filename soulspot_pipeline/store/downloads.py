@@ -309,6 +309,7 @@ class ActiveDownload:
     existing: dict | None  # format, bitrate, bit_depth, sample_rate of the track's present file
     existing_path: str | None
     cover_path: str | None
+    album_type: str | None = None  # for the naming template's {albumtype}
 
 
 _ACTIVE = """
@@ -316,7 +317,8 @@ SELECT d.track_id, d.attempts, d.username, d.remote_filename, d.size_bytes, d.tr
        d.enqueued_at, coalesce(d.progress_at, d.enqueued_at), t.duration_ms,
        t.title, ar.name, al.title, aa.name, t.track_number, al.total_tracks, t.disc_number, al.medium_count,
        al.release_date, al.genres[1], t.isrc, t.recording_mbid, al.release_mbid, al.release_group_mbid,
-       ar.artist_mbid, aa.artist_mbid, t.local_path, t.audio_format, t.bitrate, t.bit_depth, t.sample_rate, al.image_path
+       ar.artist_mbid, aa.artist_mbid, t.local_path, t.audio_format, t.bitrate, t.bit_depth, t.sample_rate, al.image_path,
+       al.album_type
 FROM library.downloads d
 JOIN library.tracks t USING (track_id)
 JOIN library.artists ar ON ar.artist_id = t.artist_id
@@ -375,6 +377,7 @@ def load_active(conn: duckdb.DuckDBPyConnection) -> list[ActiveDownload]:
                 existing,
                 local_path if existing else None,
                 cover,
+                row[32],
             )
         )
     return active

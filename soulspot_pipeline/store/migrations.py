@@ -920,14 +920,55 @@ CREATE TABLE library.merge_state (
 );
 """
 
-_V16_LYRICS = """
--- (placeholder: lyrics are written here)
-SELECT 1;
+_V16_LYRICS = f"""
+-- Written by lyrics: one row per owned track asked about, with the verdict. A found or
+-- instrumental answer is kept for good; "not found anywhere" is asked again after
+-- retry_after (SOULSPOT_LYRICS_RETRY_DAYS), a refused question after a day.
+CREATE TABLE library.lyrics (
+    track_id         VARCHAR PRIMARY KEY,
+    status           VARCHAR NOT NULL {_one_of("status", ("synced", "plain", "instrumental", "not_found", "failed"))},
+    source           VARCHAR,            -- lrclib (genius later); NULL when nothing was found
+    source_id        VARCHAR,            -- the record's id at the source
+    synced           BOOLEAN NOT NULL,   -- text is LRC ([mm:ss.xx] lines)
+    instrumental     BOOLEAN NOT NULL,
+    language         VARCHAR,            -- when the source says (LRCLIB does not)
+    text             VARCHAR,            -- the lyrics: LRC when synced, else plain
+    matched_title    VARCHAR,            -- what the source's record says, to explain the match
+    matched_artist   VARCHAR,
+    matched_album    VARCHAR,
+    matched_duration DOUBLE,             -- seconds
+    reason           VARCHAR,            -- why nothing, or why plain only
+    attempts         INTEGER NOT NULL,
+    fetched_at       TIMESTAMP NOT NULL,
+    retry_after      TIMESTAMP,
+    file_path        VARCHAR,            -- the .lrc/.txt written beside the audio (SOULSPOT_LYRICS_FILES)
+    embedded_path    VARCHAR,            -- the audio file whose tags hold the lyrics (SOULSPOT_LYRICS_TAGS)
+    embedded_at      TIMESTAMP
+);
 """
 
 _V17_LASTFM = """
--- (placeholder: Last.fm similar artists are written here)
-SELECT 1;
+-- Written by lastfm_metadata: each owned artist's similar artists on Last.fm, a discovery list.
+-- Last.fm's order is kept in `rank` (1 = most similar); `match` is its 0..1 similarity.
+CREATE TABLE library.similar_artists (
+    artist_id    VARCHAR NOT NULL,
+    similar_name VARCHAR NOT NULL,
+    similar_mbid VARCHAR,
+    match        DOUBLE NOT NULL,
+    rank         INTEGER NOT NULL,
+    fetched_at   TIMESTAMP NOT NULL,
+    PRIMARY KEY (artist_id, similar_name)
+);
+
+-- Written by lastfm_metadata: Last.fm's answers, so a re-run asks nothing it already knows.
+-- `response` is what the answer said (tags or similar artists), NULL when Last.fm knows no such
+-- artist or album.
+CREATE TABLE library.lastfm_answers (
+    key        VARCHAR PRIMARY KEY,
+    method     VARCHAR NOT NULL,
+    response   JSON,
+    fetched_at TIMESTAMP NOT NULL
+);
 """
 
 _V18_ORGANIZE = """

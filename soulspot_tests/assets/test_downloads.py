@@ -21,7 +21,7 @@ from soulspot_pipeline.resources.search_budget import SearchBudget
 from soulspot_pipeline.resources.slskd import SlskdResource
 from soulspot_pipeline.store.downloads import set_paused
 from soulspot_tests.clock import VirtualClock
-from soulspot_tests.results import failure_message, materialize, metadata, rows
+from soulspot_tests.results import failure_message, materialize, metadata, rows, shared_instance
 
 pytestmark = pytest.mark.integration  # assets and jobs run through Dagster against stand-ins
 
@@ -315,6 +315,33 @@ def test_a_finished_download_is_verified_tagged_renamed_and_moved_into_the_libra
     assert (tags["title"], tags["artist"], tags["album"]) == (["Sexy Boy"], ["Air"], ["Moon Safari"])
     assert rows(library_db, "SELECT local_path FROM library.tracks") == [(path,)]
     assert rows(library_db, "SELECT username, successes, failures FROM library.peer_stats") == [("good", 1, 0)]
+
+
+def test_a_finished_download_is_named_by_the_configured_template(library_db, tmp_path):
+    from soulspot_pipeline.resources.music_folder import MusicFolder
+    from soulspot_pipeline.user_actions import set_metadata
+
+    slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
+    slskd.add_peer(
+        "good", files=[SharedFile("@@abcde\\music\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)]
+    )
+    template = "{genre}/{artist} - {album}/{disc_folder}/[{albumtype}] {title}.{ext}"
+    with DeezerStandin(liked(SHORT)) as deezer, slskd:
+        res = follow_resources(library_db, tmp_path, deezer, slskd)
+        res["music_folder"] = MusicFolder(music_dir=str(tmp_path / "music"), scan_workers=1, naming_template=template)
+        materialize([deezer_favorites, library_entities], resources=res)
+        ((album_id,),) = rows(library_db, "SELECT album_id FROM library.albums")
+        for field, value in (("album_type", "ep"), ("genres", "Trip Hop")):
+            config = {"entity_type": "album", "entity_id": album_id, "field": field, "value": value}
+            assert set_metadata.execute_in_process(
+                run_config={"ops": {"set_field": {"config": config}}},
+                resources={"library_db": res["library_db"], "library_policy": res["library_policy"]},
+                instance=shared_instance(),
+            ).success
+        materialize([downloads], resources=res)
+        follow_until_settled(library_db, res)
+    # The album's genre and type (set by hand here); one disc: no disc folder.
+    assert files_under(tmp_path / "music") == ["Trip Hop/Air - Moon Safari/[ep] Sexy Boy.flac"]
 
 
 def test_a_rejected_transfer_moves_on_to_the_next_candidate_and_counts_against_the_peer(library_db, tmp_path):

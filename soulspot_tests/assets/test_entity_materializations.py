@@ -101,6 +101,7 @@ def test_after_a_library_refresh_the_catalog_counts_are_the_tables_counts(librar
                 "SOULSPOT_MUSICBRAINZ_RATE": "1000",
                 "SOULSPOT_CONTACT": "tests@example.org",
                 "SOULSPOT_COVERART_URL": coverart.url,
+                "SOULSPOT_LRCLIB_URL": "off",
             }
         )
         run = build_definitions(settings).resolve_job_def("library_refresh").execute_in_process(instance=instance)
