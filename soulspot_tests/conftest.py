@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,12 @@ REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 
 
 SLOW_FIRST = ("e2e", "scale", "subprocess")
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """One worker more than cores (`-n auto`): many tests wait on a subprocess or a stand-in,
+    and the extra worker keeps every core busy meanwhile."""
+    return (os.cpu_count() or 1) + 1
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
