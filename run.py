@@ -118,7 +118,10 @@ def main(argv: list[str]) -> int:
         args = argv[1:]
         if "--fast" in args:
             args = [*FAST_TIER, *(a for a in args if a != "--fast")]
-        return run_checks() or call([str(PYTHON), "-m", "pytest", *args])
+        # Byte-compiled once here: the suite starts hundreds of processes (refreshes, workers), and
+        # where bytecode is not written on import (PYTHONDONTWRITEBYTECODE) each would compile the package.
+        compile_code = call([str(PYTHON), "-m", "compileall", "-q", "soulspot_pipeline", "soulspot_tests"])
+        return run_checks() or compile_code or call([str(PYTHON), "-m", "pytest", *args])
     command = [str(BIN / "soulspot"), *argv]
     if os.name == "nt":  # no exec there: a child, which gets the console's Ctrl-C as we do
         return call(command)
