@@ -1,7 +1,7 @@
 """``soulspot demo``: every phase on a small made-up library, offline, against local stand-ins.
 
 The demo builds a sample music folder of real tagged audio files, starts the Spotify, Deezer,
-MusicBrainz, Cover Art Archive and slskd stand-ins on 127.0.0.1 in this process, points every
+MusicBrainz, Cover Art Archive, slskd and LRCLIB stand-ins on 127.0.0.1 in this process, points every
 setting at them and at a separate data folder, and runs the real jobs with the real Dagster
 instance (as ``soulspot refresh`` does). Then, unless told not to, it opens the Dagster UI
 with the stand-ins still answering.
@@ -60,7 +60,7 @@ BASE62 = string.digits + string.ascii_letters
 LIKED_SINCE = datetime(2026, 1, 15, 20, 0, tzinfo=UTC)
 BANNER = (
     "*** soulspot DEMO ***  a made-up sample library and local stand-ins for Spotify, Deezer, MusicBrainz,\n"
-    "the Cover Art Archive and slskd on 127.0.0.1: no account, nothing leaves this machine, your own library\n"
+    "the Cover Art Archive, slskd and LRCLIB on 127.0.0.1: no account, nothing leaves this machine, your own library\n"
     "and data folder are not touched."
 )
 
