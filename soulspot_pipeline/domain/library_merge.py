@@ -472,16 +472,7 @@ class _Merge:
                 keys.insert(0, ("isrc", f"isrc:{row['isrc']}"))
             keys.append(("name", f"name:{artist_id}:{album_id or '-'}:{normalize_name(row['title'])}"))
             facts = TrackFacts(row["title"], album_title, row.get("duration_ms"))
-            found = self.resolver.lookup("track", keys, None)
-            score = None
-            if found is None:
-                fuzzy = self.fuzzy_track(artist_id, facts, row.get("isrc"))
-                if fuzzy is not None:
-                    found, score = (fuzzy[0], "fuzzy"), fuzzy[1]
-            if found is None:
-                found = (new_entity_id("track", keys[0][1]), "new")
-            entity_id, rule = found
-            self.resolver.bind("track", keys, entity_id, None, rule)
+            entity_id, rule, score = self.place_track(keys, None, artist_id, facts, row.get("isrc"))
             self.add_track_obs(
                 entity_id,
                 {
@@ -577,17 +568,8 @@ class _Merge:
             if row.get("isrc"):
                 keys.insert(0, ("isrc", f"isrc:{row['isrc']}"))
             keys.append(("name", f"name:{artist_id}:{album_id or '-'}:{normalize_name(row['title'])}"))
-            found = self.resolver.lookup("track", keys, mbid)
-            score = None
-            if found is None:
-                facts = TrackFacts(row["title"], row.get("album_title"), row.get("duration_ms"))
-                fuzzy = self.fuzzy_track(artist_id, facts, row.get("isrc"))
-                if fuzzy is not None:
-                    found, score = (fuzzy[0], "fuzzy"), fuzzy[1]
-            if found is None:
-                found = (new_entity_id("track", keys[0][1]), "new")
-            entity_id, rule = found
-            self.resolver.bind("track", keys, entity_id, mbid, rule)
+            facts = TrackFacts(row["title"], row.get("album_title"), row.get("duration_ms"))
+            entity_id, rule, score = self.place_track(keys, mbid, artist_id, facts, row.get("isrc"))
             self.add_track_obs(
                 entity_id,
                 {
@@ -652,6 +634,23 @@ class _Merge:
             }
         )
         return album_id
+
+    def place_track(
+        self, keys: list[tuple[str, str]], mbid: str | None, artist_id: str, facts: TrackFacts, isrc: str | None
+    ) -> tuple[str, str, float | None]:
+        """A provider's track: the entity a key names, else the best fuzzy match among its artist's
+        tracks, else a new one; bound to its keys. (entity id, rule, fuzzy score)."""
+        found = self.resolver.lookup("track", keys, mbid)
+        score = None
+        if found is None:
+            fuzzy = self.fuzzy_track(artist_id, facts, isrc)
+            if fuzzy is not None:
+                found, score = (fuzzy[0], "fuzzy"), fuzzy[1]
+        if found is None:
+            found = (new_entity_id("track", keys[0][1]), "new")
+        entity_id, rule = found
+        self.resolver.bind("track", keys, entity_id, mbid, rule)
+        return entity_id, rule, score
 
     def fuzzy_track(self, artist_id: str, facts: TrackFacts, isrc: str | None) -> tuple[str, float] | None:
         best = None
