@@ -26,7 +26,7 @@ from soulspot_pipeline.assets.shared import rebuild
 from soulspot_pipeline.domain.naming import TemplateError, UnsafePathError, safe_destination, validate_template
 from soulspot_pipeline.domain.organize import CLASH, IN_PLACE, MOVE, SKIPPED, LibraryFile, Planned, plan_organize
 from soulspot_pipeline.domain.organize import sidecar_name as _sidecar_name
-from soulspot_pipeline.importing.place import move_within, remove_emptied_folders
+from soulspot_pipeline.importing.place import append_record, move_within, remove_emptied_folders
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.scan.read import AUDIO_EXTENSIONS
@@ -136,10 +136,7 @@ def _manifest_line(manifest: Path, source: str, target: str, kind: str) -> None:
     """Record one move, after it happened (synced: the manifest never names a move that did not)."""
     entry = {"from": source, "to": target, "kind": kind, "at": datetime.now(UTC).isoformat(timespec="seconds")}
     manifest.parent.mkdir(exist_ok=True)
-    with open(manifest, "a", encoding="utf-8") as file:
-        file.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        file.flush()
-        os.fsync(file.fileno())
+    append_record(manifest, entry)
 
 
 def repath(conn: duckdb.DuckDBPyConnection, moves: list[tuple[str, str]]) -> None:

@@ -5,7 +5,6 @@ Each job records the decision and rebuilds the library with the same merge the
 sync: a removed like stays removed until it is liked again, an ignored one for good.
 """
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from soulspot_pipeline.domain.library_merge import ENRICHED_FIELDS
 from soulspot_pipeline.domain.naming import UnsafePathError
 from soulspot_pipeline.domain.ownership import IGNORED, REMOVED
 from soulspot_pipeline.domain.slskd_states import transfer_outcome
-from soulspot_pipeline.importing.place import REPLACED, set_aside
+from soulspot_pipeline.importing.place import REPLACED, append_record, set_aside
 from soulspot_pipeline.organize import organize_library, undo_organize
 from soulspot_pipeline.requests_job import request_job
 from soulspot_pipeline.resources.music_folder import MusicFolder
@@ -270,10 +269,7 @@ def append_manifest(music_dir: Path, original: Path, moved_to: Path, reason: str
         "kept": kept,
         "moved_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    with open(music_dir / REPLACED / MANIFEST, "a", encoding="utf-8") as manifest:
-        manifest.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        manifest.flush()
-        os.fsync(manifest.fileno())
+    append_record(music_dir / REPLACED / MANIFEST, entry)
 
 
 def _plan_table(verdicts: list[Verdict], music_dir: Path) -> str:

@@ -10,6 +10,7 @@ a file the decode check found broken, which any good download replaces.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import shutil
@@ -304,3 +305,12 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def append_record(manifest: Path, entry: Mapping[str, object]) -> None:
+    """One JSON line at the end of ``manifest``, on disk before this returns: written after the
+    move it records, a manifest never names a move that did not happen."""
+    with open(manifest, "a", encoding="utf-8") as file:
+        file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        file.flush()
+        os.fsync(file.fileno())
