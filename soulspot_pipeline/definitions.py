@@ -157,6 +157,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             upgrade_below_bitrate=settings.upgrade_below_bitrate,
             request_upgrades=settings.request_upgrades,
             paused=settings.downloads_paused,
+            embed_lyrics=settings.lyrics_tags,
         ),
         "playlist_folder": PlaylistFolder(playlists_dir=str(settings.playlists_dir)),
         # Credentials by name, as SLSKD_API_KEY: resolved when a run starts, never shown; unset = skipped.

@@ -351,13 +351,14 @@ def import_finished(
     music_dir: Path,
     broken: Mapping[str, str | None],
     template: str = DEFAULT_TEMPLATE,
+    embed_lyrics: bool = False,
 ) -> ImportOutcome:
     """Verify, tag, rename and move one finished download into the music folder (raises ImportRejected).
 
     ``broken``: the library's broken files and their tracks (``store.load_broken_files``). One at
     the destination is replaced whatever its header claims, and the track's others leave the
     library: kept under ``.soulspot-replaced/``, never deleted. ``template``: the naming template
-    (SOULSPOT_NAMING_TEMPLATE)."""
+    (SOULSPOT_NAMING_TEMPLATE); ``embed_lyrics``: the track's known lyrics go into the tags."""
     source = find_finished_file(downloads_dir, active.remote_filename, active.size_bytes)
     if source is None:
         raise ImportRejected(f"the finished file is not in {downloads_dir}")
@@ -389,6 +390,7 @@ def import_finished(
             expected_size=active.size_bytes,
             existing=existing,
             broken=[Path(p) for p in broken],
+            lyrics=active.lyrics if embed_lyrics else None,
         )
 
     try:
@@ -468,7 +470,7 @@ def follow_transfers(
             continue
         if verdict.action == IMPORT:
             try:
-                outcome = import_finished(download, downloads_dir, music_dir, broken, template)
+                outcome = import_finished(download, downloads_dir, music_dir, broken, template, policy.embed_lyrics)
             except ImportRejected as exc:
                 verdict = Verdict(RETRY if download.attempts < MAX_ATTEMPTS else FAIL, f"import rejected: {exc.reason}")
             else:

@@ -24,7 +24,7 @@ from typing import Literal
 
 from soulspot_pipeline.domain.naming import UnsafePathError, render_path, safe_destination
 from soulspot_pipeline.domain.quality import Quality, is_strictly_better
-from soulspot_pipeline.importing.tags import TrackTags, write_tags
+from soulspot_pipeline.importing.tags import TaggingError, TrackTags, write_lyrics_tags, write_tags
 from soulspot_pipeline.importing.verify import AudioFacts, ImportRejected, audio_facts, verify_download
 from soulspot_pipeline.scan.read import EXTENSIONS_OF
 
@@ -58,6 +58,7 @@ class ImportOutcome:
     facts: AudioFacts
     replaced_to: Path | None = None
     moved_aside: tuple[Path, ...] = ()
+    lyrics_embedded: bool = False
 
 
 def stage(source: Path, music_dir: Path, *, suffix: str | None = None) -> Path:
@@ -202,9 +203,12 @@ def import_download(
     existing: Quality | None,
     broken: Collection[Path] = (),
     tolerance_s: float = 5.0,
+    lyrics: tuple[str, bool] | None = None,
 ) -> ImportOutcome:
     """Verify, stage, tag (``tags`` None: leave the file's tags), re-verify and place a download
-    (over a file of ``broken`` whatever its quality: see ``place``).
+    (over a file of ``broken`` whatever its quality: see ``place``). ``lyrics`` (text, synced), the
+    track's lyrics when already known, go into the tags too; a file that cannot hold them is
+    imported without them (``lyrics_embedded`` says which).
 
     The file gets the extension of its actual format. Raises ImportRejected for a bad file
     and TaggingError when its format cannot be tagged (the caller may import it untagged).
@@ -218,8 +222,15 @@ def import_download(
     relative = render_path(template, fields, ext)
     staged = stage(source, music_dir, suffix=f".{ext}")
     try:
+        embedded = False
         if tags is not None:
             write_tags(staged, tags, cover_jpeg)
+            if lyrics is not None:
+                try:
+                    write_lyrics_tags(staged, *lyrics)
+                    embedded = True
+                except TaggingError:
+                    pass  # the lyrics stay in library.lyrics (and a .lrc file, if asked for)
         try:
             placed = verify_download(staged, expected_duration_ms=facts.duration_ms, tolerance_s=tolerance_s)
         except ImportRejected as exc:
@@ -230,7 +241,7 @@ def import_download(
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
-    return ImportOutcome(result.status, result.path, placed, result.replaced_to)
+    return ImportOutcome(result.status, result.path, placed, result.replaced_to, lyrics_embedded=embedded)
 
 
 def _extension(fmt: str, source: Path) -> str:

@@ -16,7 +16,7 @@ import mutagen
 from mutagen.aiff import AIFF
 from mutagen.apev2 import BINARY, APEv2, APEv2File, APEValue
 from mutagen.flac import FLAC, Picture
-from mutagen.id3 import APIC, ID3, TDRC, UFID, Encoding, Frames, ID3FileType, ID3TimeStamp, PictureType
+from mutagen.id3 import APIC, ID3, SYLT, TDRC, UFID, USLT, Encoding, Frames, ID3FileType, ID3TimeStamp, PictureType
 from mutagen.mp4 import MP4, AtomDataType, MP4Cover, MP4FreeForm, MP4Tags
 from mutagen.oggflac import OggFLAC
 from mutagen.oggopus import OggOpus
@@ -24,6 +24,7 @@ from mutagen.oggspeex import OggSpeex
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
+from soulspot_pipeline.domain.lyrics import lrc_to_plain, parse_lrc
 from soulspot_pipeline.scan.read import format_name
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
@@ -281,3 +282,54 @@ def _write_ape(audio: mutagen.FileType, tags: TrackTags, cover: bytes | None) ->
             items[keys[0]] = str(value)
     if cover is not None:
         items[_APE_FRONT_COVER] = APEValue(f"{_APE_FRONT_COVER}.jpg".encode() + b"\x00" + cover, BINARY)
+
+
+# -- lyrics ----------------------------------------------------------------------------
+
+# ID3's language code for "unknown" (ISO 639-2 has no code for it; the spec's examples use XXX).
+UNKNOWN_LANGUAGE = "XXX"
+VORBIS_KEY = "LYRICS"
+MP4_KEY = "\xa9lyr"
+# Keys other taggers use for the same thing: removed so that only one text is there.
+_VORBIS_OTHER_KEYS = ("UNSYNCEDLYRICS", "UNSYNCED LYRICS", "SYNCEDLYRICS")
+
+
+def write_lyrics_tags(path: Path, text: str, synced: bool) -> None:
+    """Write the lyrics into ``path`` in place: only ever called on a staged copy."""
+    try:
+        audio = mutagen.File(path)
+    except Exception as exc:  # mutagen raises many kinds for corrupt data
+        raise TaggingError(f"mutagen cannot open the file: {type(exc).__name__}: {exc}") from exc
+    if audio is None:
+        raise TaggingError("mutagen does not recognize the file's format")
+    try:
+        if audio.tags is None:
+            audio.add_tags()
+        if isinstance(audio, (ID3FileType, WAVE, AIFF)):
+            _write_id3_lyrics(cast(ID3, audio.tags), text, synced)
+            audio.save(v2_version=4)
+        elif isinstance(audio, (FLAC, OggVorbis, OggOpus)):
+            comments = cast(MutableMapping[str, list[str]], audio.tags)  # a VCommentDict, keyed like a dict
+            for key in (VORBIS_KEY, *_VORBIS_OTHER_KEYS):
+                if key in comments:
+                    del comments[key]
+            comments[VORBIS_KEY] = [text]
+            audio.save()
+        elif isinstance(audio, MP4):
+            cast(MP4Tags, audio.tags)[MP4_KEY] = [text]
+            audio.save()
+        else:
+            raise TaggingError(f"lyrics tags in {type(audio).__name__} files are not supported")
+    except (mutagen.MutagenError, ValueError) as exc:
+        raise TaggingError(f"mutagen cannot write the lyrics: {type(exc).__name__}: {exc}") from exc
+
+
+def _write_id3_lyrics(id3: ID3, text: str, synced: bool) -> None:
+    id3.delall("USLT")
+    id3.delall("SYLT")
+    words = lrc_to_plain(text) if synced else text
+    id3.add(USLT(encoding=Encoding.UTF8, lang=UNKNOWN_LANGUAGE, desc="", text=words))
+    if synced:
+        # format 2: times in milliseconds; type 1: lyrics.
+        timed = [(line, ms) for ms, line in parse_lrc(text)]
+        id3.add(SYLT(encoding=Encoding.UTF8, lang=UNKNOWN_LANGUAGE, format=2, type=1, desc="", text=timed))

@@ -59,6 +59,10 @@ class ImagePolicy(dg.ConfigurableResource):
 class DownloadPolicy(dg.ConfigurableResource):
     """What a downloaded file must be, whom to avoid, and how much one run takes on."""
 
+    embed_lyrics: bool = Field(
+        default=False,
+        description="An imported file gets its track's lyrics in its tags when they are known (SOULSPOT_LYRICS_TAGS).",
+    )
     allowed_formats: list[str] = Field(
         default=sorted(DEFAULT_FORMATS), description="File formats accepted (SOULSPOT_DOWNLOAD_FORMATS)."
     )

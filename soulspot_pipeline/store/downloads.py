@@ -310,6 +310,7 @@ class ActiveDownload:
     existing_path: str | None
     cover_path: str | None
     album_type: str | None = None  # for the naming template's {albumtype}
+    lyrics: tuple[str, bool] | None = None  # (text, synced): the track's lyrics, when library.lyrics has them
 
 
 _ACTIVE = """
@@ -318,9 +319,10 @@ SELECT d.track_id, d.attempts, d.username, d.remote_filename, d.size_bytes, d.tr
        t.title, ar.name, al.title, aa.name, t.track_number, al.total_tracks, t.disc_number, al.medium_count,
        al.release_date, al.genres[1], t.isrc, t.recording_mbid, al.release_mbid, al.release_group_mbid,
        ar.artist_mbid, aa.artist_mbid, t.local_path, t.audio_format, t.bitrate, t.bit_depth, t.sample_rate, al.image_path,
-       al.album_type
+       al.album_type, ly.text, ly.synced
 FROM library.downloads d
 JOIN library.tracks t USING (track_id)
+LEFT JOIN library.lyrics ly ON ly.track_id = t.track_id AND ly.status IN ('synced', 'plain') AND ly.text IS NOT NULL
 JOIN library.artists ar ON ar.artist_id = t.artist_id
 LEFT JOIN library.albums al ON al.album_id = t.album_id
 LEFT JOIN library.artists aa ON aa.artist_id = al.artist_id
@@ -378,6 +380,7 @@ def load_active(conn: duckdb.DuckDBPyConnection) -> list[ActiveDownload]:
                 local_path if existing else None,
                 cover,
                 row[32],
+                (row[33], bool(row[34])) if row[33] else None,
             )
         )
     return active

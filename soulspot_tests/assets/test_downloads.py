@@ -344,6 +344,31 @@ def test_a_finished_download_is_named_by_the_configured_template(library_db, tmp
     assert files_under(tmp_path / "music") == ["Trip Hop/Air - Moon Safari/[ep] Sexy Boy.flac"]
 
 
+@pytest.mark.parametrize("embed", [True, False])
+def test_a_download_whose_lyrics_are_known_gets_them_in_its_tags_when_asked(library_db, tmp_path, embed):
+    import mutagen
+
+    slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
+    slskd.add_peer(
+        "good", files=[SharedFile("@@abcde\\music\\Air\\Moon Safari\\02 Sexy Boy.flac", flac(2.0), length=2)]
+    )
+    lrc = "[00:00.50] Sexy boy\n[00:01.20] Sexy boy"
+    with DeezerStandin(liked(SHORT)) as deezer, slskd:
+        res = follow_resources(library_db, tmp_path, deezer, slskd, embed_lyrics=embed)
+        materialize([deezer_favorites, library_entities, downloads], resources=res)
+        ((track_id,),) = rows(library_db, "SELECT track_id FROM library.tracks")
+        with library_db.writer(publish=False) as conn:  # as the lyrics phase leaves a track it found
+            conn.execute(
+                "INSERT INTO library.lyrics (track_id, status, source, synced, instrumental, text, attempts, "
+                "fetched_at) VALUES (?, 'synced', 'lrclib', true, false, ?, 1, now()::TIMESTAMP)",
+                [track_id, lrc],
+            )
+        follow_until_settled(library_db, res)
+    ((path,),) = rows(library_db, "SELECT local_path FROM library.tracks WHERE download_state = 'downloaded'")
+    tags = mutagen.File(path).tags
+    assert (tags.get("LYRICS") == [lrc]) is embed and tags["TITLE"] == ["Sexy Boy"]
+
+
 def test_a_rejected_transfer_moves_on_to_the_next_candidate_and_counts_against_the_peer(library_db, tmp_path):
     slskd = SlskdStandin(tmp_path / "slskd" / "downloads", search_polls=1)
     slskd.add_peer(
