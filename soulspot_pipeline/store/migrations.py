@@ -971,11 +971,6 @@ CREATE TABLE library.lastfm_answers (
 );
 """
 
-_V18_ORGANIZE = """
--- (placeholder: the organize job's moves are written here)
-SELECT 1;
-"""
-
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "library store: local files, scan errors, artists, albums, tracks", _V1_LIBRARY),
     Migration(2, "cloud likes, user decisions, playlists and source links", _V2_CLOUD),
@@ -998,7 +993,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(15, "merge state: the fingerprint of what the last merge read", _V15_MERGE_STATE),
     Migration(16, "lyrics: synced or plain, from LRCLIB or Genius, per track", _V16_LYRICS),
     Migration(17, "Last.fm: similar artists of owned artists", _V17_LASTFM),
-    Migration(18, "organize: files moved into the naming scheme, and their undo", _V18_ORGANIZE),
 )
 
 
