@@ -9,13 +9,12 @@ progress. One item failing never stops the others.
 
 import dagster as dg
 import httpx
-import musicbrainzngs
 from pydantic import Field
 
 from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.assets.shared import rebuild
 from soulspot_pipeline.domain.cloud import CloudTrack, EndpointUnavailable, LoginRequired, ProviderError
-from soulspot_pipeline.domain.identify import parse_recording, recordings_in
+from soulspot_pipeline.domain.identify import parse_recording
 from soulspot_pipeline.domain.requests import (
     AMBIGUOUS,
     DEEZER,
@@ -39,7 +38,7 @@ from soulspot_pipeline.domain.requests import (
     track_name,
 )
 from soulspot_pipeline.resources.deezer import DeezerResource
-from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource, lucene_phrase
+from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
 from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.resources.spotify import SpotifyResource
 from soulspot_pipeline.store import requests as request_store
@@ -142,14 +141,7 @@ def resolve_link(link: Link, asked: str, providers: Providers) -> Outcome:
 
 
 def _musicbrainz_hits(search: Search, musicbrainz: MusicBrainzResource) -> list[CloudTrack]:
-    if search.artist is not None:
-        _, found = musicbrainz.search_recordings(search.title, search.artist)
-    else:
-        query = f"recording:{lucene_phrase(search.title)}"
-        page = musicbrainz.request(
-            f"search/recording?{query}&limit=25", lambda: musicbrainzngs.search_recordings(query=query, limit=25)
-        )
-        found = recordings_in(page)
+    _, found = musicbrainz.search_recordings(search.title, search.artist)
     return [recording_track(r) for r in found]
 
 

@@ -88,8 +88,10 @@ def lucene_phrase(text: str) -> str:
     return '"' + "".join("\\" + c if c in _LUCENE_SPECIAL else c for c in text) + '"'
 
 
-def recording_query(title: str, artist: str) -> str:
-    return f"recording:{lucene_phrase(title)} AND artist:{lucene_phrase(artist)}"
+def recording_query(title: str, artist: str | None) -> str:
+    """A recording search by title, and by artist when one is known."""
+    query = f"recording:{lucene_phrase(title)}"
+    return f"{query} AND artist:{lucene_phrase(artist)}" if artist is not None else query
 
 
 def artist_query(name: str) -> str:
@@ -459,7 +461,7 @@ class MusicBrainzResource(dg.ConfigurableResource):
                     break
         return found
 
-    def search_recordings(self, title: str, artist: str) -> tuple[str, list[RecordingCandidate]]:
+    def search_recordings(self, title: str, artist: str | None) -> tuple[str, list[RecordingCandidate]]:
         query = recording_query(title, artist)
         page = (
             self.request(
