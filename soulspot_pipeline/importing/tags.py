@@ -68,12 +68,7 @@ def write_tags(path: Path, tags: TrackTags, cover_jpeg: bytes | None = None) -> 
     """
     if cover_jpeg is not None and not cover_jpeg.startswith(_JPEG_MAGIC):
         raise TaggingError("the cover is not a JPEG")
-    try:
-        audio = mutagen.File(path)
-    except Exception as exc:  # mutagen raises many kinds for corrupt data
-        raise TaggingError(f"mutagen cannot open the file: {type(exc).__name__}: {exc}") from exc
-    if audio is None:
-        raise TaggingError("mutagen does not recognize the file's format")
+    audio = _open(path)
     writer = _writer_for(audio)
     if writer is None:
         raise TaggingError(f"writing tags to {format_name(audio)} files is not supported")
@@ -81,12 +76,28 @@ def write_tags(path: Path, tags: TrackTags, cover_jpeg: bytes | None = None) -> 
         if audio.tags is None:
             audio.add_tags()
         writer(audio, tags, cover_jpeg)
-        if isinstance(audio, (ID3FileType, WAVE, AIFF)):
-            audio.save(v2_version=4)
-        else:
-            audio.save()
+        _save(audio)
     except (mutagen.MutagenError, ValueError) as exc:
         raise TaggingError(f"mutagen cannot write the tags: {type(exc).__name__}: {exc}") from exc
+
+
+def _open(path: Path) -> mutagen.FileType:
+    """The file as mutagen reads it, or TaggingError saying why it cannot."""
+    try:
+        audio = mutagen.File(path)
+    except Exception as exc:  # mutagen raises many kinds for corrupt data
+        raise TaggingError(f"mutagen cannot open the file: {type(exc).__name__}: {exc}") from exc
+    if audio is None:
+        raise TaggingError("mutagen does not recognize the file's format")
+    return audio
+
+
+def _save(audio: mutagen.FileType) -> None:
+    """Save in place; ID3 (MP3, WAV, AIFF) as v2.4."""
+    if isinstance(audio, (ID3FileType, WAVE, AIFF)):
+        audio.save(v2_version=4)
+    else:
+        audio.save()
 
 
 def _writer_for(audio: mutagen.FileType) -> Callable[[mutagen.FileType, TrackTags, bytes | None], None] | None:
@@ -296,30 +307,23 @@ _VORBIS_OTHER_KEYS = ("UNSYNCEDLYRICS", "UNSYNCED LYRICS", "SYNCEDLYRICS")
 
 def write_lyrics_tags(path: Path, text: str, synced: bool) -> None:
     """Write the lyrics into ``path`` in place: only ever called on a staged copy."""
-    try:
-        audio = mutagen.File(path)
-    except Exception as exc:  # mutagen raises many kinds for corrupt data
-        raise TaggingError(f"mutagen cannot open the file: {type(exc).__name__}: {exc}") from exc
-    if audio is None:
-        raise TaggingError("mutagen does not recognize the file's format")
+    audio = _open(path)
     try:
         if audio.tags is None:
             audio.add_tags()
         if isinstance(audio, (ID3FileType, WAVE, AIFF)):
             _write_id3_lyrics(cast(ID3, audio.tags), text, synced)
-            audio.save(v2_version=4)
         elif isinstance(audio, (FLAC, OggVorbis, OggOpus)):
             comments = cast(MutableMapping[str, list[str]], audio.tags)  # a VCommentDict, keyed like a dict
             for key in (VORBIS_KEY, *_VORBIS_OTHER_KEYS):
                 if key in comments:
                     del comments[key]
             comments[VORBIS_KEY] = [text]
-            audio.save()
         elif isinstance(audio, MP4):
             cast(MP4Tags, audio.tags)[MP4_KEY] = [text]
-            audio.save()
         else:
             raise TaggingError(f"lyrics tags in {type(audio).__name__} files are not supported")
+        _save(audio)
     except (mutagen.MutagenError, ValueError) as exc:
         raise TaggingError(f"mutagen cannot write the lyrics: {type(exc).__name__}: {exc}") from exc
 
