@@ -5,7 +5,6 @@ Phases depend on each other by ``AssetKey``; this module imports no phase module
 """
 
 import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +16,7 @@ import duckdb
 from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.domain import file_choice, library_merge, ownership
 from soulspot_pipeline.domain.library_merge import REQUEST, WANTED, MergeInputs, MergeResult
+from soulspot_pipeline.importing.place import synced_copy_beside
 from soulspot_pipeline.resources.cloud_sources import CLOUD_SOURCES
 from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.store import duplicates as duplicates_store
@@ -164,12 +164,8 @@ def cloud_items(inputs: MergeInputs) -> int:
 def write_atomically(path: Path, data: bytes) -> None:
     """A file that is either all there or not there: written beside its place, then renamed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = synced_copy_beside(path, data)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from soulspot_pipeline.domain.lyrics import file_text
-from soulspot_pipeline.importing.place import stage
+from soulspot_pipeline.importing.place import stage, synced_copy_beside
 from soulspot_pipeline.importing.tags import TaggingError, write_lyrics_tags
 
 
@@ -26,12 +25,8 @@ def write_new_file(path: Path, data: bytes) -> bool:
     """Write ``path`` whole, only if nothing is there; False when something already is."""
     if os.path.lexists(path):
         return False
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = synced_copy_beside(path, data)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
         try:
             os.link(tmp, path)  # fails when a file appeared meanwhile: it is never replaced
         except FileExistsError:

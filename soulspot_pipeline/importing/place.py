@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Collection, Mapping
@@ -325,3 +326,18 @@ def append_record(manifest: Path, entry: Mapping[str, object]) -> None:
         file.write(json.dumps(entry, ensure_ascii=False) + "\n")
         file.flush()
         os.fsync(file.fileno())
+
+
+def synced_copy_beside(path: Path, data: bytes) -> str:
+    """``data`` in a new hidden file beside ``path``, on disk before this returns (a failed write
+    leaves nothing); the caller renames or links it into place, and removes it if that fails."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
