@@ -4,6 +4,7 @@ atomic file writes.
 Phases depend on each other by ``AssetKey``; this module imports no phase module.
 """
 
+import functools
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -90,10 +91,15 @@ def rebuild(conn: duckdb.DuckDBPyConnection, policy: LibraryPolicy) -> Merged:
     return Merged(inputs, result, changes, metadata, duplicates, fingerprint)
 
 
+@functools.cache
+def _merge_rules() -> str:
+    """The digest of the merge's rules as this process loaded them (their source does not change under it)."""
+    return merge_state.code_version(library_merge, ownership, file_choice, entities, duplicates_store)
+
+
 def _merge_context(policy: LibraryPolicy) -> tuple[str, ...]:
     """What decides the merge besides its tables: its settings and its rules' code."""
-    rules = merge_state.code_version(library_merge, ownership, file_choice, entities, duplicates_store)
-    return (rules, repr(policy.auto_queue_downloads), repr(SOURCE_ORDER), repr(METADATA_ORDER))
+    return (_merge_rules(), repr(policy.auto_queue_downloads), repr(SOURCE_ORDER), repr(METADATA_ORDER))
 
 
 def unchanged_since(conn: duckdb.DuckDBPyConnection, policy: LibraryPolicy) -> tuple[str, datetime] | None:
