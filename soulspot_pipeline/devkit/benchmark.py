@@ -482,6 +482,42 @@ def _cache_timer(resource_class: type, names: tuple[str, ...]) -> tuple[list[flo
     return seconds, calls, restore
 
 
+class _StandinProcess:
+    """A MusicBrainz stand-in served from its own process, as a mirror would be: in the bench's
+    process it would share one interpreter lock with the client and slow both."""
+
+    def __init__(self, catalog: Any, min_interval_s: float):
+        import multiprocessing
+
+        self._context = multiprocessing.get_context("fork")  # the catalog is inherited, not pickled
+        self._commands, child_end = self._context.Pipe()
+        self._process = self._context.Process(
+            target=_serve_standin, args=(catalog, min_interval_s, child_end), daemon=True
+        )
+        self._process.start()
+        self.url: str = self._commands.recv()
+
+    def requests(self) -> tuple[list[tuple[float, float]], int]:
+        """(started, finished) of every request so far, on the machine's monotonic clock, and how
+        many the stand-in refused as too fast."""
+        self._commands.send("report")
+        return self._commands.recv()
+
+    def close(self) -> None:
+        self._commands.send("stop")
+        self._process.join(timeout=30)
+
+
+def _serve_standin(catalog: Any, min_interval_s: float, commands: Any) -> None:
+    from soulspot_pipeline.devkit.standins.musicbrainz import MusicBrainzStandin
+
+    with MusicBrainzStandin(catalog, min_interval_s=min_interval_s) as server:
+        server.reindex()
+        commands.send(server.url)
+        while commands.recv() == "report":
+            commands.send(([(r.started, r.finished) for r in server.requests], server.rate_violations))
+
+
 def run_musicbrainz_benchmark(
     tracks: int, rate: float = 50.0, directory: Path | None = None, profile: Path | None = None
 ) -> int:
@@ -494,7 +530,7 @@ def run_musicbrainz_benchmark(
     import dagster as dg
 
     from soulspot_pipeline.assets.identify import identified_entities
-    from soulspot_pipeline.devkit.standins.musicbrainz import MbCatalog, MusicBrainzStandin
+    from soulspot_pipeline.devkit.standins.musicbrainz import MbCatalog
     from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
     from soulspot_pipeline.resources.policies import LibraryPolicy
 
@@ -529,8 +565,8 @@ def run_musicbrainz_benchmark(
         print(f"built and scanned {tracks:,} tagged files in {time.perf_counter() - started:.1f} s", flush=True)
         unidentified = scratch / "unidentified.duckdb"
         shutil.copyfile(db.database, unidentified)
-        with MusicBrainzStandin(catalog, min_interval_s=1.0 / rate) as server:
-            server.reindex()
+        server = _StandinProcess(catalog, min_interval_s=1.0 / rate)
+        try:
             resources = {
                 "library_db": db,
                 "library_policy": LibraryPolicy(),
@@ -544,7 +580,7 @@ def run_musicbrainz_benchmark(
             }
             for label in ("empty cache", "all cached"):
                 shutil.copyfile(unidentified, db.database)
-                before, cache_s, cache_calls = len(server.requests), seconds[0], calls[0]
+                before, cache_s, cache_calls = len(server.requests()[0]), seconds[0], calls[0]
                 profiler = cProfile.Profile() if profile and label == "empty cache" else None
                 started = time.perf_counter()
                 if profiler:
@@ -553,18 +589,19 @@ def run_musicbrainz_benchmark(
                 if profiler:
                     profiler.disable()
                 wall = time.perf_counter() - started
-                made = server.requests[before:]
+                timings, refused = server.requests()
+                made = timings[before:]
                 meta = materialized_metadata(result)
                 in_cache = seconds[0] - cache_s
                 print(f"{label}: {meta['decided']:,} decisions in {wall:.1f} s", flush=True)
                 if made:
-                    span = made[-1].finished - made[0].started
-                    served = sum(r.finished - r.started for r in made) / len(made)
+                    span = made[-1][1] - made[0][0]
+                    served = sum(finished - started for started, finished in made) / len(made)
                     print(
                         f"  {len(made):,} requests, {len(made) / wall:.1f} requests/s over the run, "
                         f"{(len(made) - 1) / span if span > 0 else 0:.1f}/s from the first to the last; "
                         f"the stand-in took {served * 1000:.1f} ms per answer; "
-                        f"refused as too fast: {server.rate_violations}"
+                        f"refused as too fast: {refused}"
                     )
                     print(
                         f"  answer cache: {in_cache:.2f} s in {calls[0] - cache_calls:,} calls, "
@@ -582,6 +619,8 @@ def run_musicbrainz_benchmark(
                     for line in text.getvalue().splitlines():
                         if line.strip() and line.lstrip()[0].isdigit():
                             print("   ", line.strip())
+        finally:
+            server.close()
     finally:
         restore()
         if directory is None:
