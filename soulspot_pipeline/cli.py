@@ -259,10 +259,23 @@ def main(argv: list[str] | None = None) -> int:
         help="instead: identify this many tracks without ISRC against the MusicBrainz stand-in (see --rate)",
     )
     bench_parser.add_argument(
+        "--identify",
+        type=int,
+        default=None,
+        help="instead: identify about this many tracks of whole albums (editions, decoys) against the "
+        "MusicBrainz stand-in: requests made and how often right (see --kind, --rate)",
+    )
+    bench_parser.add_argument(
+        "--kind",
+        choices=("albums", "loose", "isrc", "mbid"),
+        default="albums",
+        help="with --identify: untagged album folders, loose untagged files, ISRC tags, or Picard's MBID tags",
+    )
+    bench_parser.add_argument(
         "--rate",
         type=float,
         default=50.0,
-        help="with --musicbrainz: the requests per second the stand-in allows and the client keeps to",
+        help="with --musicbrainz or --identify: the requests per second the stand-in allows and the client keeps to",
     )
     bench_parser.add_argument(
         "--profile", type=Path, default=None, help="with --musicbrainz: write a cProfile of the first run here"
@@ -335,6 +348,10 @@ def run_command(args: argparse.Namespace, log_path: Path) -> int:
         from soulspot_pipeline.devkit.pipeline_bench import run_pipeline_benchmark
 
         return run_pipeline_benchmark(args.pipeline, runs=args.runs, directory=args.dir, keep=args.keep)
+    if args.identify:
+        from soulspot_pipeline.devkit.identify_bench import run_identify_benchmark
+
+        return run_identify_benchmark(args.identify, args.kind, args.rate, directory=args.dir, keep=args.keep)
     if args.musicbrainz:
         return run_musicbrainz_benchmark(args.musicbrainz, args.rate, directory=args.dir, profile=args.profile)
     if args.downloads:

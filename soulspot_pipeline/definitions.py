@@ -41,7 +41,9 @@ from soulspot_pipeline.automation import (
     with_run_tags,
 )
 from soulspot_pipeline.notify import build_notifications_sensor, build_run_failed_sensor
+from soulspot_pipeline.resources.acoustid import AcoustIDResource
 from soulspot_pipeline.resources.cloud_sources import CLOUD_SOURCES
+from soulspot_pipeline.resources.genius import GeniusResource
 from soulspot_pipeline.resources.images import CoverArtResource
 from soulspot_pipeline.resources.lastfm import LastfmResource
 from soulspot_pipeline.resources.lrclib import LrclibResource, LyricsPolicy
@@ -125,6 +127,12 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             write_tags=settings.lyrics_tags,
             retry_days=settings.lyrics_retry_days,
         ),
+        # Genius's token by name, as Last.fm's key: never shown; unset, Genius is never asked.
+        "genius": GeniusResource(
+            access_token=dg.EnvVar("GENIUS_ACCESS_TOKEN") if settings.genius_configured else None,
+            api_url=settings.genius_url,
+            web_url=settings.genius_web_url,
+        ),
         # Last.fm's key by name, as SLSKD_API_KEY: resolved when a run starts, never shown; unset = skipped.
         "lastfm": LastfmResource(
             api_key=dg.EnvVar("LASTFM_API_KEY") if settings.lastfm_configured else None,
@@ -132,6 +140,11 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             rate=settings.lastfm_rate,
             throttle_path=str(settings.lastfm_dir / "rate.lock"),
             min_tag_weight=settings.lastfm_min_weight,
+        ),
+        "acoustid": AcoustIDResource(
+            api_key=dg.EnvVar("ACOUSTID_API_KEY") if settings.acoustid_configured else None,
+            server_url=settings.acoustid_url,
+            throttle_path=str(settings.acoustid_dir / "rate.lock"),
         ),
         "slskd": SlskdResource(
             base_url=settings.slskd_url if settings.slskd_configured else None,

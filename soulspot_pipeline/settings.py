@@ -23,8 +23,11 @@ SPOTIFY_ACCOUNTS_URL = "https://accounts.spotify.com"
 DEEZER_API_URL = "https://api.deezer.com/"
 MUSICBRAINZ_URL = "https://musicbrainz.org"
 LASTFM_URL = "https://ws.audioscrobbler.com/2.0/"
+ACOUSTID_URL = "https://api.acoustid.org"
 COVERART_URL = "https://coverartarchive.org"
 LRCLIB_URL = "https://lrclib.net"
+GENIUS_URL = "https://api.genius.com"
+GENIUS_WEB_URL = "https://genius.com"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -226,11 +229,18 @@ class Settings:
     lyrics_files: bool = False
     lyrics_tags: bool = False
     lyrics_retry_days: float = 30.0
+    # Genius, second after LRCLIB: the token as Last.fm's key; unset, Genius is never asked.
+    genius_access_token: str | None = field(default=None, repr=False)
+    genius_url: str = GENIUS_URL
+    genius_web_url: str = GENIUS_WEB_URL
     # Last.fm: the key stays out of repr() and is passed to the resource as dg.EnvVar; unset = skipped.
     lastfm_api_key: str | None = field(default=None, repr=False)
     lastfm_url: str = LASTFM_URL
     lastfm_min_weight: int = 10
     lastfm_rate: float = 5.0
+    # AcoustID: the key as Last.fm's; unset, identification by fingerprint is skipped.
+    acoustid_api_key: str | None = field(default=None, repr=False)
+    acoustid_url: str = ACOUSTID_URL
 
     @property
     def dagster_home(self) -> Path:
@@ -327,10 +337,15 @@ class Settings:
             lastfm_url=_text(env, "SOULSPOT_LASTFM_URL") or LASTFM_URL,
             lastfm_min_weight=int(_number(env, "SOULSPOT_LASTFM_MIN_WEIGHT", 10, int)),
             lastfm_rate=_number(env, "SOULSPOT_LASTFM_RATE", 5.0),
+            acoustid_api_key=_text(env, "ACOUSTID_API_KEY"),
+            acoustid_url=_text(env, "SOULSPOT_ACOUSTID_URL") or ACOUSTID_URL,
             lrclib_url=_lrclib_url(env),
             lyrics_files=_bool(env, "SOULSPOT_LYRICS_FILES", False),
             lyrics_tags=_bool(env, "SOULSPOT_LYRICS_TAGS", False),
             lyrics_retry_days=_number(env, "SOULSPOT_LYRICS_RETRY_DAYS", 30.0),
+            genius_access_token=_text(env, "GENIUS_ACCESS_TOKEN"),
+            genius_url=_text(env, "SOULSPOT_GENIUS_URL") or GENIUS_URL,
+            genius_web_url=_text(env, "SOULSPOT_GENIUS_WEB_URL") or GENIUS_WEB_URL,
         )
 
     @property
@@ -365,6 +380,19 @@ class Settings:
     @property
     def lastfm_configured(self) -> bool:
         return bool(self.lastfm_api_key)
+
+    @property
+    def genius_configured(self) -> bool:
+        return bool(self.genius_access_token)
+
+    @property
+    def acoustid_configured(self) -> bool:
+        return bool(self.acoustid_api_key)
+
+    @property
+    def acoustid_dir(self) -> Path:
+        """The rate lock file shared by every process that asks AcoustID."""
+        return self.data_dir / "acoustid"
 
     @property
     def lastfm_dir(self) -> Path:

@@ -44,3 +44,13 @@ def materialize(assets, **kwargs) -> dg.ExecuteInProcessResult:
     if kwargs.get("instance") is None:
         kwargs["instance"] = shared_instance()
     return dg.materialize(assets, **kwargs)
+
+
+def acoustid_off():
+    """AcoustID without a key, as on most machines: identification by fingerprint is skipped."""
+    import tempfile
+    from pathlib import Path
+
+    from soulspot_pipeline.resources.acoustid import AcoustIDResource
+
+    return AcoustIDResource(throttle_path=str(Path(tempfile.gettempdir()) / "soulspot-tests-acoustid.lock"))

@@ -51,6 +51,8 @@ MEDIA_SECRETS = {
     "SUBSONIC_PASSWORD": "subsonic-pass-9Lk3sN7yHc2d",
     "PLEX_TOKEN": "plex-token-2Wq6eR8tYu1i",
     "LASTFM_API_KEY": "lastfm-key-6Jw3pZ8sKd1e",
+    "ACOUSTID_API_KEY": "acoustid-key-3Vb7nM2xQp5w",
+    "GENIUS_ACCESS_TOKEN": "genius-token-4Fs8dK2pLx6z",
     # Apprise URLs: every part may be the secret (a password, a token in the path or the query).
     "SOULSPOT_NOTIFY_URLS": "json://me:notify-pass-8Rt4@127.0.0.1:9/hooks/notify-path-6Yp1?-token=notify-query-2Kd9",
 }

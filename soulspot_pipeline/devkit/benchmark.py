@@ -39,7 +39,9 @@ from soulspot_pipeline.store.database import LibraryDatabase
 FORMATS = ("flac", "mp3", "ogg")
 
 
-def build_library(root: Path, files: int) -> list[Path]:
+def build_library(root: Path, files: int, *, album_tags: bool = True) -> list[Path]:
+    """``files`` short tagged files, 12 to an album folder and 10 albums to an artist;
+    without ``album_tags`` the files name no album (each is identified on its own)."""
     paths = []
     for n in range(files):
         artist, album = n // 120, n // 12
@@ -53,7 +55,7 @@ def build_library(root: Path, files: int) -> list[Path]:
             fmt,
             {
                 "artist": f"Artist {artist:05d}",
-                "album": f"Album {album:06d}",
+                "album": f"Album {album:06d}" if album_tags else None,
                 "title": f"Track {n}",
                 "track_number": n % 12 + 1,
                 "track_total": 12,
@@ -123,6 +125,16 @@ def _descendants(root: int) -> set[int]:
     return found
 
 
+def _forget_peak_rss() -> bool:
+    """Reset this process's VmHWM to its current resident memory (Linux); False where it cannot."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        return False
+    return True
+
+
 def _vm_hwm_kb(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as status:
@@ -181,7 +193,10 @@ def run_benchmark(files: int, workers: int, directory: Path | None = None, keep:
                     conn, auto_queue=False, source_order=("local",), metadata_order=("manual", "musicbrainz", "local")
                 )[2]
 
+            # The merge's own peak: the scans' is forgotten first (where the kernel allows it).
+            merge_peak_label = "the first merge" if _forget_peak_rss() else "the scans and the first merge"
             first_merge = _timed("library merge (first)", files, merge)
+            merge_peak_mb = _vm_hwm_kb(os.getpid()) / 1024
             second_merge = _timed("library merge (unchanged)", files, merge)
         print(f"cold scan read {cold.read:,} files with {cold.errors} errors")
         print(f"warm rescan read {warm.read:,} files; after touching {len(paths[::step]):,}, read {touched.read:,}")
@@ -191,6 +206,7 @@ def run_benchmark(files: int, workers: int, directory: Path | None = None, keep:
         )
         workers_mb = memory.workers_mb
         print(f"peak memory of the main process during the cold and warm scans: {scan_peak_mb:,.0f} MB")
+        print(f"peak memory of the main process during {merge_peak_label}: {merge_peak_mb:,.0f} MB")
         print(
             f"peak memory: main process {memory.own_mb:,.0f} MB; scan workers "
             f"{', '.join(f'{m:,.0f}' for m in workers_mb[-workers:]) or '-'} MB; "
@@ -531,6 +547,7 @@ def run_musicbrainz_benchmark(
 
     from soulspot_pipeline.assets.identify import identified_entities
     from soulspot_pipeline.devkit.standins.musicbrainz import MbCatalog
+    from soulspot_pipeline.resources.acoustid import AcoustIDResource
     from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
     from soulspot_pipeline.resources.policies import LibraryPolicy
 
@@ -556,7 +573,7 @@ def run_musicbrainz_benchmark(
     seconds, calls, restore = _cache_timer(MusicBrainzResource, ("_cached", "_store", "warm", "flush"))
     try:
         started = time.perf_counter()
-        build_library(music, tracks)
+        build_library(music, tracks, album_tags=False)  # one recording search per track
         with db.writer() as conn:
             scan_music_folder(conn, music, workers=1)
             entities.rebuild_library(
@@ -577,6 +594,7 @@ def run_musicbrainz_benchmark(
                     cache_path=str(scratch / "musicbrainz" / "cache.duckdb"),
                     throttle_path=str(scratch / "musicbrainz" / "rate.lock"),
                 ),
+                "acoustid": AcoustIDResource(throttle_path=str(scratch / "acoustid" / "rate.lock")),
             }
             for label in ("empty cache", "all cached"):
                 shutil.copyfile(unidentified, db.database)

@@ -54,7 +54,21 @@ LOCATION_NAME = "soulspot_pipeline_DEMO"
 DEEZER_USER = "1001"
 SLSKD_API_KEY = "demo-api-key"
 # Variables of the user's own setup: none of them may leak into the demo.
-USER_PREFIXES = ("SOULSPOT_", "DAGSTER_", "SPOTIFY_", "DEEZER_", "SLSKD_")
+# Every service the user may have configured: the demo must reach none of them (a media server's
+# rescan, a Last.fm, Genius or AcoustID request with the user's key).
+USER_PREFIXES = (
+    "SOULSPOT_",
+    "DAGSTER_",
+    "SPOTIFY_",
+    "DEEZER_",
+    "SLSKD_",
+    "JELLYFIN_",
+    "SUBSONIC_",
+    "PLEX_",
+    "LASTFM_",
+    "GENIUS_",
+    "ACOUSTID_",
+)
 MAX_FOLLOW_RUNS = 8
 BASE62 = string.digits + string.ascii_letters
 LIKED_SINCE = datetime(2026, 1, 15, 20, 0, tzinfo=UTC)

@@ -1,18 +1,22 @@
 """One identification pass over the library: which requests to make, in which order.
 
-Tracks with an ISRC are looked up many at a time (one search per batch of ISRCs);
-the others by recording search. Artists and albums take their MBIDs from the
-recordings their tracks matched, and are searched for only when that says nothing.
-Works on any ``MusicBrainzLike`` (the resource, or anything shaped like it).
+Tracks with an ISRC are looked up many at a time (one search per batch of ISRCs).
+Local files that are left are matched album by album (``identify_albums``: one release
+search per album, not one recording search per track), and what neither settles is
+searched track by track. Artists and albums take their MBIDs from the recordings their
+tracks matched, and are searched for only when that says nothing. Works on any
+``MusicBrainzLike`` (the resource, or anything shaped like it).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from soulspot_pipeline.domain.acoustid import AcoustidMatch
+from soulspot_pipeline.domain.album_match import AlbumCluster, AlbumDecision, LocalTrack, ReleaseMatch, cluster_tracks
 from soulspot_pipeline.domain.identify import (
     ACCEPTED,
     NONE,
@@ -20,6 +24,7 @@ from soulspot_pipeline.domain.identify import (
     Decision,
     NamedCandidate,
     RecordingCandidate,
+    ReleaseRef,
     Scored,
     WantedTrack,
     identify_named,
@@ -27,8 +32,12 @@ from soulspot_pipeline.domain.identify import (
     name_similarity,
     vote,
 )
-from soulspot_pipeline.domain.matching import base_title
+from soulspot_pipeline.domain.identify_albums import ParsedReleases, RawReleaseSource, identify_albums
+from soulspot_pipeline.domain.matching import base_title, duration_score
 
+# AcoustID's score says how well the fingerprints agree; from this on, a match identifies the
+# file whatever its tags say (a misnamed file is what fingerprints are for).
+ACOUSTID_ACCEPT = 0.85
 CREDIT_MATCH = 0.85  # a credited artist is ours when the names are this close
 RELEASE_MATCH = 0.85  # a matched release is our album when the titles are this close
 
@@ -96,15 +105,127 @@ def _show_recordings(candidates: Sequence[RecordingCandidate], scored: Sequence[
     }
 
 
+@dataclass
+class LibraryIdentification:
+    outcomes: list[Outcome]
+    albums: list[AlbumDecision]  # every album cluster matched against releases
+    clusters: dict[str, AlbumCluster] = field(default_factory=dict)  # by key
+
+
+def _album_outcomes(decision: AlbumDecision, todo: Mapping[str, TrackTodo]) -> list[tuple[Outcome, RecordingCandidate]]:
+    """The tracks an accepted or partial release settles, each with the recording it took."""
+    chosen: ReleaseMatch | None = decision.chosen
+    if chosen is None:
+        return []
+    release = chosen.release
+    ref = ReleaseRef(release.mbid, release.title, release.release_group_mbid, release.release_group_type, release.date)
+    on_release = {(t.medium, t.position): t for t in release.tracks}
+    settled = []
+    for fit in chosen.assignments:
+        track = todo.get(fit.track_id)
+        printed = on_release.get((fit.medium, fit.position))
+        if track is None or printed is None or not fit.recording_mbid:
+            continue
+        recording = RecordingCandidate(
+            fit.recording_mbid, printed.title, printed.artists or release.artists, printed.length_ms, releases=(ref,)
+        )
+        total = round(1 - fit.distance, 4)
+        reason = (
+            f"track {fit.medium}-{fit.position} of {release.title} [{release.mbid}]: "
+            f"track distance {fit.distance:.3f}, album {decision.status} at {chosen.distance:.3f}"
+        )
+        scored = Scored(
+            fit.recording_mbid,
+            round(1 - fit.title_part, 4),
+            round(1 - chosen.parts.get("artist", 0.0), 4),
+            round(1 - chosen.parts.get("album", 0.0), 4),
+            round(1 - (fit.length_part or 0.0), 4),
+            total,
+            False,
+            ACCEPTED,
+            reason,
+            best_release=ref,
+        )
+        outcome = Outcome(
+            "track",
+            track.track_id,
+            "album_match",
+            decision.query,
+            Decision(ACCEPTED, fit.recording_mbid, total, reason, [scored]),
+            track.facts_hash,
+            release_mbid=release.mbid,
+            shown={fit.recording_mbid: (printed.title, recording.artist_phrase, release.title, printed.length_ms)},
+        )
+        settled.append((outcome, recording))
+    return settled
+
+
+def acoustid_outcome(todo: TrackTodo, matches: Sequence[AcoustidMatch]) -> Outcome | None:
+    """The track's identification by its fingerprint; None when AcoustID knows no recording.
+    Recordings sharing the best score (one fingerprint, several recordings) are told apart by
+    how well they fit the file's own title and artist."""
+    if not matches:
+        return None
+    ranked = sorted(
+        matches,
+        key=lambda m: (
+            -m.score,
+            -(name_similarity(todo.title, m.title) + name_similarity(todo.artist, m.artist_credit)),
+            m.recording_mbid,
+        ),
+    )
+    best = ranked[0]
+    accepted = best.score >= ACOUSTID_ACCEPT
+    scored = [
+        Scored(
+            m.recording_mbid,
+            round(name_similarity(todo.title, m.title), 4),
+            round(name_similarity(todo.artist, m.artist_credit), 4),
+            0.5,
+            round(duration_score(todo.duration_ms, round(m.duration_s * 1000) if m.duration_s else None) or 0.5, 4),
+            round(m.score, 4),
+            False,
+            ACCEPTED if accepted and m is best else REJECTED,
+            f"AcoustID fingerprint score {m.score:.2f}",
+        )
+        for m in ranked
+    ]
+    if accepted:
+        decision = Decision(ACCEPTED, best.recording_mbid, scored[0].total, scored[0].reason, scored)
+    else:
+        decision = Decision(
+            NONE, None, scored[0].total, f"best fingerprint score {best.score:.2f} < {ACOUSTID_ACCEPT}", scored
+        )
+    shown: dict[str, Shown] = {
+        m.recording_mbid: (
+            m.title,
+            m.artist_credit,
+            m.release_group_titles[0] if m.release_group_titles else None,
+            round(m.duration_s * 1000) if m.duration_s else None,
+        )
+        for m in ranked
+    }
+    return Outcome(
+        "track", todo.track_id, "acoustid", f"acoustid:{best.acoustid}", decision, todo.facts_hash, shown=shown
+    )
+
+
 def identify_library(
     tracks: Sequence[TrackTodo],
     artists: Sequence[NamedTodo],
     albums: Sequence[NamedTodo],
     mb: MusicBrainzLike,
     progress: Callable[[str], None] | None = None,
-) -> list[Outcome]:
+    *,
+    local: Mapping[str, LocalTrack] | None = None,
+    release_source: RawReleaseSource | None = None,
+) -> LibraryIdentification:
+    """``local``: the file facts of tracks on disk (track id -> facts), matched album by album
+    against ``release_source`` (the resource again); without them every track is searched on its own."""
     say = progress or (lambda _: None)
     outcomes: list[Outcome] = []
+    album_decisions: list[AlbumDecision] = []
+    clusters: list[AlbumCluster] = []
     matched: dict[str, tuple[RecordingCandidate, Scored]] = {}  # track id -> its accepted recording
 
     def settle(todo: TrackTodo, rule: str, query: str | None, candidates: list[RecordingCandidate]) -> Outcome:
@@ -134,6 +255,15 @@ def identify_library(
             searched.append(todo)  # MusicBrainz does not know the ISRC: search by name
             continue
         outcomes.append(settle(todo, "isrc", f"isrc:{isrc}", candidates))
+    if local and release_source is not None:
+        left = {t.track_id: t for t in searched}
+        clusters = cluster_tracks(local[t.track_id] for t in searched if t.track_id in local)
+        album_decisions = identify_albums(clusters, ParsedReleases(release_source), progress=say)
+        for album_decision in album_decisions:
+            for outcome, recording in _album_outcomes(album_decision, left):
+                outcomes.append(outcome)
+                matched[outcome.entity_id] = (recording, outcome.decision.candidates[0])
+        searched = [t for t in searched if t.track_id not in matched]
     for n, todo in enumerate(searched, 1):
         query, candidates = mb.search_recordings(todo.title, todo.artist)
         outcomes.append(settle(todo, "recording_search", query, candidates))
@@ -194,7 +324,7 @@ def identify_library(
         outcomes.append(
             Outcome("album", album.entity_id, "release_group_search", query, decision, album.facts_hash, shown=shown)
         )
-    return outcomes
+    return LibraryIdentification(outcomes, album_decisions, {c.key: c for c in clusters})
 
 
 def _from_votes(entity_type: str, todo: NamedTodo, mbids: list[str], names: dict[str, str]) -> Outcome:

@@ -4,11 +4,16 @@ and where a lyrics file goes. Plain functions over plain data, no I/O."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import PurePath
 
+from soulspot_pipeline.domain.matching import track_title_key
+from soulspot_pipeline.domain.text import normalize_name
+
 LRCLIB = "lrclib"
+GENIUS = "genius"
 
 # What a track's row says; the first three are answers kept for good.
 SYNCED, PLAIN, INSTRUMENTAL, NOT_FOUND, FAILED = "synced", "plain", "instrumental", "not_found", "failed"
@@ -19,6 +24,11 @@ FAILED_RETRY = timedelta(days=1)
 
 # LRCLIB's duration parameter must lie in 1..3600 seconds.
 MIN_DURATION_S, MAX_DURATION_S = 1, 3600
+# A search result further from the track's length than this is another recording (LRCLIB's
+# own /api/get allows the same).
+SEARCH_DURATION_SLACK_S = 2.0
+# Written in ``reason`` when LRCLIB's search, not its exact get, found the record.
+VIA_SEARCH = "via LRCLIB search"
 
 # [mm:ss.xx] or [mm:ss] (any number of timestamps before one line of text), and [tag:value] headers.
 _STAMP = re.compile(r"\[(\d{1,3}):(\d{2})(?:[.:](\d{1,3}))?\]")
@@ -50,6 +60,20 @@ class LyricsRecord:
     instrumental: bool
     plain: str | None
     synced: str | None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GeniusHit:
+    """A song Genius's search found: its page holds the lyrics."""
+
+    song_id: str
+    title: str
+    artist_names: tuple[str, ...]  # the primary artist first, then the others credited as primary
+    path: str
+    lyrics_state: str | None
+    instrumental: bool
+    language: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +141,89 @@ def choose(record: LyricsRecord | None) -> LyricsChoice:
         words = lrc_to_plain(record.synced) or record.synced.strip()
         return LyricsChoice(PLAIN, words, reason="synced text without valid timestamps")
     return LyricsChoice(NOT_FOUND, reason="the record has no lyrics")
+
+
+def _search_rank(target: LyricsTarget, record: LyricsRecord) -> tuple[int, bool, float]:
+    """Synced before plain before instrumental, then the track's album, then the closest length."""
+    kind = 0 if is_synced_lrc(record.synced) else 1 if (record.plain or record.synced) else 2
+    other_album = normalize_name(record.album) != normalize_name(target.album)
+    delta = abs(record.duration_s - target.duration_ms / 1000) if record.duration_s and target.duration_ms else 0.0
+    return kind, other_album, delta
+
+
+def best_search_record(target: LyricsTarget, records: Sequence[LyricsRecord]) -> LyricsRecord | None:
+    """The search result a track keeps: the same artist and title once normalized, its length
+    within ``SEARCH_DURATION_SLACK_S`` when both are known, and lyrics or an instrumental mark.
+
+    Titles are compared whole, so "Song - Instrumental Version" never stands in for "Song".
+    """
+    artist, title = normalize_name(target.artist), normalize_name(target.title)
+    fitting = [
+        r
+        for r in records
+        if normalize_name(r.artist) == artist
+        and normalize_name(r.title) == title
+        and (
+            r.duration_s is None
+            or target.duration_ms is None
+            or abs(r.duration_s - target.duration_ms / 1000) <= SEARCH_DURATION_SLACK_S
+        )
+        and choose(r).status in (SYNCED, PLAIN, INSTRUMENTAL)
+    ]
+    return min(fitting, key=lambda r: _search_rank(target, r), default=None)
+
+
+def choose_from_search(
+    target: LyricsTarget, records: Sequence[LyricsRecord]
+) -> tuple[LyricsRecord | None, LyricsChoice]:
+    """What a track keeps when LRCLIB's exact get had nothing: the best search result, its
+    choice saying it came from the search, or why none of the results would do."""
+    best = best_search_record(target, records)
+    if best is None:
+        same = sum(
+            1
+            for r in records
+            if normalize_name(r.artist) == normalize_name(target.artist)
+            and normalize_name(r.title) == normalize_name(target.title)
+        )
+        why = f"no exact record; search gave {len(records)}, {same} of this artist and title, none within {SEARCH_DURATION_SLACK_S:.0f} s with lyrics"
+        return None, LyricsChoice(NOT_FOUND, reason=why if records else "no record; search gave none")
+    choice = choose(best)
+    return best, replace(choice, reason=f"{VIA_SEARCH}; {choice.reason}" if choice.reason else VIA_SEARCH)
+
+
+def best_genius_hit(target: LyricsTarget, hits: Sequence[GeniusHit]) -> GeniusHit | None:
+    """The first hit that is this track: one of its primary artists is the track's artist and
+    title is the track's once normalized (the track's also without featured artists and edition
+    notes: Genius's titles have neither), and its lyrics are complete or it is marked
+    instrumental. Genius knows no lengths or albums; its "Song (Instrumental Version)" stays
+    another song."""
+    artist = normalize_name(target.artist)
+    titles = {normalize_name(target.title), track_title_key(target.title)}
+    for hit in hits:
+        if artist not in {normalize_name(name) for name in hit.artist_names}:
+            continue
+        if normalize_name(hit.title) not in titles:
+            continue
+        if hit.instrumental or hit.lyrics_state == "complete":
+            return hit
+    return None
+
+
+def genius_record(hit: GeniusHit, text: str | None) -> LyricsRecord:
+    """A Genius song as a record: plain lyrics only, no album or length."""
+    return LyricsRecord(
+        source=GENIUS,
+        source_id=hit.song_id,
+        title=hit.title,
+        artist=hit.artist_names[0] if hit.artist_names else None,
+        album=None,
+        duration_s=None,
+        instrumental=hit.instrumental,
+        plain=text,
+        synced=None,
+        language=hit.language,
+    )
 
 
 def needs_fetch(state: LyricsState | None, now: datetime) -> bool:

@@ -62,16 +62,20 @@ class MatchScore:
     accepted: bool
 
 
+def length_gap(a_ms: int | None, b_ms: int | None, free_s: float, full_s: float) -> float | None:
+    """0 within ``free_s`` seconds, 1 from ``full_s`` apart, linear between; None when a length is unknown."""
+    if not a_ms or not b_ms:
+        return None
+    delta = abs(a_ms - b_ms) / 1000
+    if delta <= free_s:
+        return 0.0
+    return min(1.0, (delta - free_s) / (full_s - free_s))
+
+
 def duration_score(a: int | None, b: int | None) -> float | None:
     """1 within a few seconds, 0 from far apart, linear between; None when a length is unknown."""
-    if not a or not b:
-        return None
-    delta = abs(a - b) / 1000
-    if delta <= DURATION_SAME_S:
-        return 1.0
-    if delta >= DURATION_DIFFERENT_S:
-        return 0.0
-    return 1 - (delta - DURATION_SAME_S) / (DURATION_DIFFERENT_S - DURATION_SAME_S)
+    gap = length_gap(a, b, DURATION_SAME_S, DURATION_DIFFERENT_S)
+    return None if gap is None else 1 - gap
 
 
 def score_tracks(wanted: TrackFacts, candidate: TrackFacts) -> MatchScore:

@@ -2,24 +2,29 @@
 
 No account is needed. ``GET /api/get`` answers one record (``id, name, trackName, artistName,
 albumName, duration, instrumental, plainLyrics, syncedLyrics``) or a 404 whose body says
-``"statusCode": 404, "name": "TrackNotFound"``. Requests go one at a time, at most
-``rate`` per second; 429, 5xx, timeouts and dropped connections are retried with backoff,
-and what still fails is a ``ProviderError`` (the phase then stops asking for this run).
+``"statusCode": 404, "name": "TrackNotFound"``; it needs an exact match. ``GET /api/search``
+(``track_name``, ``artist_name``) answers a list of the same records, at most 20, ``[]`` when
+nothing matches. Requests go one at a time, at most ``rate`` per second; 429, 5xx, timeouts
+and dropped connections are retried with backoff, and what still fails is a ``ProviderError``
+(the phase then stops asking for this run).
 """
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import dagster as dg
 import httpx
 from pydantic import Field, PrivateAttr
 
-from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.lyrics import LRCLIB, LyricsRecord, LyricsTarget, query_duration_s
 from soulspot_pipeline.domain.resilience import RetryPolicy, parse_retry_after
 from soulspot_pipeline.resources.clock import Clock
+from soulspot_pipeline.resources.http import service_client
 from soulspot_pipeline.resources.retrying import CallStats, HttpFailure, call_with_retries
 from soulspot_pipeline.settings import LRCLIB_URL
+
+T = TypeVar("T")
 
 USER_AGENT = "soulspot-pipeline/0.1 (self-hosted music library manager)"
 
@@ -50,6 +55,19 @@ def parse_record(body: Any) -> LyricsRecord:
         plain=text("plainLyrics"),
         synced=text("syncedLyrics"),
     )
+
+
+def parse_search(body: Any) -> list[LyricsRecord]:
+    """The track records of a search answer; raises ValueError when the body is no list."""
+    if not isinstance(body, list):
+        raise ValueError("the answer is not a list of LRCLIB track records")
+    records = []
+    for item in body:
+        try:
+            records.append(parse_record(item))
+        except ValueError:
+            continue
+    return records
 
 
 class LrclibResource(dg.ConfigurableResource):
@@ -86,7 +104,15 @@ class LrclibResource(dg.ConfigurableResource):
         duration = query_duration_s(target.duration_ms)
         if duration is not None:
             params["duration"] = duration
-        return self._call("/api/get", params)
+        return self._call("/api/get", params, parse_record)
+
+    def search(self, target: LyricsTarget) -> list[LyricsRecord]:
+        """The records LRCLIB's search finds by title and artist (any album or length), in its order.
+
+        Raises as ``get`` does; items that are not track records are left out.
+        """
+        params: dict[str, str | int] = {"track_name": target.title, "artist_name": target.artist}
+        return self._call("/api/search", params, parse_search) or []
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self.close()
@@ -100,12 +126,11 @@ class LrclibResource(dg.ConfigurableResource):
 
     def _client(self) -> httpx.Client:
         if self._http is None:
-            parts = urlsplit(self.base_url or "")
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ProviderError(f"LRCLIB's URL {self.base_url!r} is not an http(s) URL; check SOULSPOT_LRCLIB_URL")
-            self._http = httpx.Client(
-                base_url=(self.base_url or "").rstrip("/"),
-                timeout=self.timeout_s,
+            self._http = service_client(
+                self.base_url,
+                service="LRCLIB",
+                setting="SOULSPOT_LRCLIB_URL",
+                timeout_s=self.timeout_s,
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             )
         return self._http
@@ -118,10 +143,10 @@ class LrclibResource(dg.ConfigurableResource):
                 self.clock.sleep(wait)
         self._last_request = self.clock.now()
 
-    def _call(self, path: str, params: dict[str, str | int]) -> LyricsRecord | None:
+    def _call(self, path: str, params: dict[str, str | int], parse: Callable[[Any], T]) -> T | None:
         client = self._client()
 
-        def attempt() -> LyricsRecord | None:
+        def attempt() -> T | None:
             self._wait_turn()
             try:
                 response = client.get(path, params=params)
@@ -146,7 +171,7 @@ class LrclibResource(dg.ConfigurableResource):
                 message = body.get("message") if isinstance(body, dict) else None
                 raise LyricsRefused(f"HTTP {status} {message or ' '.join(response.text[:200].split())}".strip())
             try:
-                return parse_record(body)
+                return parse(body)
             except ValueError as exc:
                 raise HttpFailure(502, str(exc), answered=str(status)) from None
 

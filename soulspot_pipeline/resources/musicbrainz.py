@@ -64,8 +64,18 @@ LOOKUP_INCLUDES = {
 }
 
 
+# What a release lookup for album matching asks for: every medium's tracks with their recordings.
+RELEASE_TRACKS_INCLUDES = ["recordings", "artist-credits", "release-groups", "media"]
+RELEASE_SEARCH_LIMIT = 25  # the limit search_key names
+
+
 def lookup_key(entity: str, mbid: str) -> str:
     return f"{entity}/{mbid}?inc={'+'.join(LOOKUP_INCLUDES[entity])}"
+
+
+def release_tracks_key(mbid: str) -> str:
+    """The cache key of a release looked up with its track list (not ``lookup_key``'s includes)."""
+    return f"release/{mbid}?inc={'+'.join(RELEASE_TRACKS_INCLUDES)}"
 
 
 def _epoch(moment: datetime) -> float:
@@ -102,8 +112,21 @@ def release_group_query(title: str, artist: str) -> str:
     return f"releasegroup:{lucene_phrase(title)} AND artist:{lucene_phrase(artist)}"
 
 
+def release_query(album: str, artist: str | None, track_count: int | None = None, year: int | None = None) -> str:
+    """A release search by title and artist; the track count and year only rank (``a AND b c``
+    is ``+a +b c`` in Lucene), so a deluxe edition or a later reissue is still found."""
+    query = f"release:{lucene_phrase(album)}"
+    if artist:
+        query += f" AND artist:{lucene_phrase(artist)}"
+    if track_count:
+        query += f" tracks:{track_count}"
+    if year:
+        query += f" date:{year}"
+    return query
+
+
 def search_key(entity: str, query: str) -> str:
-    """The cache key of a name search (``entity``: recording, artist or release-group)."""
+    """The cache key of a name search (``entity``: recording, artist, release or release-group)."""
     return f"search/{entity}?{query}&limit=25"
 
 
@@ -489,6 +512,31 @@ class MusicBrainzResource(dg.ConfigurableResource):
             or {}
         )
         return query, release_groups_in(page)
+
+    def search_releases_raw(
+        self, album: str, artist: str | None, track_count: int | None = None, year: int | None = None
+    ) -> tuple[str, dict]:
+        """One release search (cached): the query and musicbrainzngs' page (``release-list``,
+        ``release-count``), empty when nothing was found."""
+        query = release_query(album, artist, track_count, year)
+        page = (
+            self.request(
+                search_key("release", query),
+                lambda: musicbrainzngs.search_releases(query=query, limit=RELEASE_SEARCH_LIMIT),
+            )
+            or {}
+        )
+        return query, page
+
+    def release_with_tracks_raw(self, mbid: str) -> dict | None:
+        """A release with its media, tracks and their recordings (cached), as musicbrainzngs
+        parses it (the ``release`` of ``get_release_by_id``); None when MusicBrainz has none."""
+        body = self.request(
+            release_tracks_key(mbid),
+            lambda: musicbrainzngs.get_release_by_id(mbid, includes=RELEASE_TRACKS_INCLUDES),
+        )
+        found = mb_dict(body).get("release")
+        return found if isinstance(found, dict) else None
 
     def _lookup(self, entity: str, mbid: str, fetch: Callable[..., dict]) -> dict | None:
         body = self.request(lookup_key(entity, mbid), lambda: fetch(mbid, includes=LOOKUP_INCLUDES[entity]))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import duckdb
 import pyarrow as pa
 
+from soulspot_pipeline.domain.album_match import AlbumCluster, AlbumDecision
 from soulspot_pipeline.domain.identify_run import NamedTodo, Outcome, TrackTodo
 from soulspot_pipeline.domain.library_merge import UNKNOWN_ARTIST
+from soulspot_pipeline.store.album_matches import write_album_decisions
 from soulspot_pipeline.store.sql import registered, transaction
 
 
@@ -94,8 +97,16 @@ _CANDIDATE_SCHEMA = pa.schema(
 )
 
 
-def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: list[Outcome], now: datetime) -> dict[str, int]:
-    """Each entity's identification replaces its last one, candidates included; in one transaction."""
+def write_outcomes(
+    conn: duckdb.DuckDBPyConnection,
+    outcomes: list[Outcome],
+    now: datetime,
+    *,
+    albums: Sequence[AlbumDecision] = (),
+    clusters: Mapping[str, AlbumCluster] | None = None,
+) -> dict[str, int]:
+    """Each entity's identification replaces its last one, candidates included, and each album
+    cluster's weighed releases theirs (``albums``, of ``clusters``); in one transaction."""
     identifications = pa.Table.from_pylist(
         [
             {
@@ -168,6 +179,7 @@ def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: list[Outcome], now
             conn.execute(
                 f"INSERT INTO library.match_candidates ({', '.join(candidates.column_names)}) SELECT * FROM candidates"
             )
+        counts["release_candidates"] = write_album_decisions(conn, albums, clusters or {}, now) if albums else 0
     return counts
 
 

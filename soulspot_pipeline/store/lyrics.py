@@ -85,7 +85,7 @@ def write_outcomes(conn: duckdb.DuckDBPyConnection, outcomes: Sequence[LyricsOut
                 "source_id": r.source_id if r is not None and found else None,
                 "synced": o.choice.status == "synced",
                 "instrumental": o.choice.status == "instrumental",
-                "language": None,
+                "language": r.language if r is not None and found else None,
                 "text": o.choice.text,
                 "matched_title": r.title if r is not None else None,
                 "matched_artist": r.artist if r is not None else None,

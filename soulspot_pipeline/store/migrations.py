@@ -971,6 +971,82 @@ CREATE TABLE library.lastfm_answers (
 );
 """
 
+_V18_ALBUM_MATCHES = """
+-- Written by identified_entities: the local files of one album (a cluster: folder, album
+-- artist, album) and each MusicBrainz release weighed for it, with the album's distance to
+-- that release (0 = a perfect fit) and its parts. `chosen` marks the release the cluster's
+-- tracks took: `accepted` for all of them, `partial` for those that fit (the others are
+-- searched one by one).
+CREATE TABLE library.release_candidates (
+    cluster_key        VARCHAR NOT NULL,
+    release_mbid       VARCHAR NOT NULL,
+    rank               INTEGER NOT NULL,
+    rule               VARCHAR NOT NULL,
+    query              VARCHAR,
+    cluster_artist     VARCHAR,
+    cluster_album      VARCHAR,
+    release_title      VARCHAR,
+    release_artist     VARCHAR,
+    release_group_mbid VARCHAR,
+    release_date       VARCHAR,
+    release_country    VARCHAR,
+    track_count        INTEGER,
+    files              INTEGER NOT NULL,
+    matched_files      INTEGER NOT NULL,
+    distance           DOUBLE NOT NULL,
+    parts              JSON NOT NULL,
+    status             VARCHAR NOT NULL CHECK (status IN ('accepted', 'partial', 'rejected')),
+    chosen             BOOLEAN NOT NULL,
+    reason             VARCHAR,
+    decided_at         TIMESTAMP NOT NULL,
+    PRIMARY KEY (cluster_key, release_mbid)
+);
+
+-- Written with release_candidates: for each candidate release, the release track each of the
+-- cluster's tracks was assigned to (one to one, the least total distance) and the parts of
+-- that track's distance: track number, title, length (each 0..1).
+CREATE TABLE library.track_assignments (
+    cluster_key    VARCHAR NOT NULL,
+    release_mbid   VARCHAR NOT NULL,
+    track_id       VARCHAR NOT NULL,
+    recording_mbid VARCHAR,
+    medium         INTEGER,
+    position       INTEGER,
+    distance       DOUBLE NOT NULL,
+    number_part    DOUBLE NOT NULL,
+    title_part     DOUBLE NOT NULL,
+    length_part    DOUBLE NOT NULL,
+    decided_at     TIMESTAMP NOT NULL,
+    PRIMARY KEY (cluster_key, release_mbid, track_id)
+);
+"""
+
+_V19_FINGERPRINTS = """
+-- Written by identified_entities: one Chromaprint fingerprint per file content, so the same
+-- audio is never decoded for it twice. content_hash: 'audio:' and the decode check's
+-- audio_hash (tags left out: a retagged, moved or duplicated file keeps it), else 'file:' and
+-- a digest of the path, size and mtime (files not decoded yet, or not decodable). error: why
+-- no fingerprint could be made (the row stands, so the file is not tried again); tool:
+-- 'library' (PyAV decoding into libchromaprint) or 'fpcalc'.
+CREATE TABLE library.fingerprints (
+    content_hash VARCHAR PRIMARY KEY,
+    duration_s   INTEGER,
+    fingerprint  VARCHAR,
+    error        VARCHAR,
+    tool         VARCHAR,
+    computed_at  TIMESTAMP NOT NULL,
+    CHECK ((fingerprint IS NULL) <> (error IS NULL))
+);
+
+-- AcoustID's answer to each fingerprint: the JSON list of its results as sent (an empty list:
+-- no match), kept until it is older than the lookup's time to live and asked again.
+CREATE TABLE library.acoustid_answers (
+    content_hash VARCHAR PRIMARY KEY,
+    response     JSON NOT NULL,
+    fetched_at   TIMESTAMP NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "library store: local files, scan errors, artists, albums, tracks", _V1_LIBRARY),
     Migration(2, "cloud likes, user decisions, playlists and source links", _V2_CLOUD),
@@ -993,6 +1069,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(15, "merge state: the fingerprint of what the last merge read", _V15_MERGE_STATE),
     Migration(16, "lyrics: synced or plain, from LRCLIB or Genius, per track", _V16_LYRICS),
     Migration(17, "Last.fm: similar artists of owned artists", _V17_LASTFM),
+    Migration(
+        18, "album matching: release candidates per album cluster and each file's assigned track", _V18_ALBUM_MATCHES
+    ),
+    Migration(19, "acoustic fingerprints per file content and their AcoustID matches", _V19_FINGERPRINTS),
 )
 
 

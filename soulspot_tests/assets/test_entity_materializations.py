@@ -23,7 +23,7 @@ from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_pipeline.settings import Settings
 from soulspot_tests.assets.test_downloads import KELLY, SEXY, SHORT, follow_resources, liked
 from soulspot_tests.assets.test_identify_enrich import air_catalog, musicbrainz, write_track
-from soulspot_tests.results import rows
+from soulspot_tests.results import acoustid_off, rows
 
 pytestmark = pytest.mark.integration  # assets and jobs run through Dagster against stand-ins
 
@@ -148,6 +148,7 @@ def test_identify_records_the_library_after_entities_sharing_an_mbid_became_one(
     }
     with MusicBrainzStandin(catalog) as server:
         res["musicbrainz"] = musicbrainz(server, tmp_path)
+        res["acoustid"] = acoustid_off()
         dg.materialize([local_scan, library_entities], resources=res, instance=instance)
         assert table_counts(library_db)["tracks"] == 2
         run = dg.materialize([identified_entities], resources=res, instance=instance)

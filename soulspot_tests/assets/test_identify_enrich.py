@@ -20,7 +20,7 @@ from soulspot_pipeline.devkit.synth import write_audio_file
 from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
 from soulspot_pipeline.resources.policies import LibraryPolicy
-from soulspot_tests.results import failure_message, metadata, rows
+from soulspot_tests.results import acoustid_off, failure_message, metadata, rows
 from soulspot_tests.results import materialize as shared_materialize
 
 pytestmark = pytest.mark.integration  # assets and jobs run through Dagster against stand-ins
@@ -50,6 +50,7 @@ def materialize(library_db, music_dir, mb, assets=ASSETS, raise_on_error=True):
             "music_folder": MusicFolder(music_dir=str(music_dir), scan_workers=1),
             "library_policy": LibraryPolicy(),
             "musicbrainz": mb,
+            "acoustid": acoustid_off(),
         },
         raise_on_error=raise_on_error,
     )
@@ -347,6 +348,7 @@ RUN_IDENTIFY = textwrap.dedent(
     from soulspot_pipeline.resources.policies import LibraryPolicy
     from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
     from soulspot_pipeline.store.database import LibraryDatabase
+    from soulspot_tests.results import acoustid_off
 
     settings = json.loads(sys.argv[1])
     result = dg.materialize(
@@ -355,6 +357,7 @@ RUN_IDENTIFY = textwrap.dedent(
             "library_db": LibraryDatabase(database=settings["database"]),
             "library_policy": LibraryPolicy(),
             "musicbrainz": MusicBrainzResource(**settings["musicbrainz"]),
+            "acoustid": acoustid_off(),
         },
     )
     sys.exit(0 if result.success else 1)

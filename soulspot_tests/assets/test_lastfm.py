@@ -18,7 +18,7 @@ from soulspot_pipeline.resources.music_folder import MusicFolder
 from soulspot_pipeline.resources.policies import LibraryPolicy
 from soulspot_tests.assets.test_identify_enrich import air_catalog, musicbrainz, write_track
 from soulspot_tests.clock import VirtualClock
-from soulspot_tests.results import materialize, metadata, rows
+from soulspot_tests.results import acoustid_off, materialize, metadata, rows
 
 pytestmark = pytest.mark.integration  # assets run through Dagster against stand-ins
 
@@ -70,6 +70,7 @@ def run(library_db, music_dir, mb, lfm, assets=ASSETS, raise_on_error=True) -> d
             "music_folder": MusicFolder(music_dir=str(music_dir), scan_workers=1),
             "library_policy": LibraryPolicy(),
             "musicbrainz": mb,
+            "acoustid": acoustid_off(),
             "lastfm": lfm,
         },
         raise_on_error=raise_on_error,

@@ -66,3 +66,25 @@ def test_the_demo_runs_every_phase_offline_and_imports_downloads_into_its_own_mu
     with dg.DagsterInstance.from_config(str(data / "dagster")) as instance:
         runs = instance.get_runs()
     assert len(runs) >= 3 and {run.tags.get("soulspot/mode") for run in runs} == {"DEMO"}
+
+
+def test_the_demo_drops_every_service_the_user_configured(monkeypatch):
+    from soulspot_pipeline.devkit.demo import use_environment
+
+    users = {
+        "SOULSPOT_MUSIC_DIR": "/srv/music",
+        "JELLYFIN_URL": "http://jellyfin.lan:8096",
+        "PLEX_TOKEN": "plex-token",
+        "SUBSONIC_PASSWORD": "pw",
+        "LASTFM_API_KEY": "lastfm-key",
+        "GENIUS_ACCESS_TOKEN": "genius-token",
+        "ACOUSTID_API_KEY": "acoustid-key",
+        "SLSKD_API_KEY": "slskd-key",
+    }
+    for name, value in users.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HOME_IS_KEPT", "1")
+    use_environment({"SOULSPOT_DATA_DIR": "/tmp/demo"})
+    assert not [name for name in users if name in os.environ]
+    assert os.environ["SOULSPOT_DATA_DIR"] == "/tmp/demo" and os.environ["HOME_IS_KEPT"] == "1"
+    monkeypatch.delenv("SOULSPOT_DATA_DIR")

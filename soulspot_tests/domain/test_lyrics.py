@@ -9,10 +9,17 @@ from soulspot_pipeline.domain.lyrics import (
     NOT_FOUND,
     PLAIN,
     SYNCED,
+    GeniusHit,
+    LyricsChoice,
     LyricsRecord,
     LyricsState,
+    LyricsTarget,
+    best_genius_hit,
+    best_search_record,
     choose,
+    choose_from_search,
     file_text,
+    genius_record,
     is_synced_lrc,
     lrc_to_plain,
     lyrics_file_path,
@@ -122,3 +129,74 @@ def test_the_console_line_gives_the_counts_what_was_written_and_why_asking_stopp
         PhaseOutcome("lyrics", "materialized", {"status": "skipped: turned off (SOULSPOT_LRCLIB_URL=off)"})
     )
     assert skipped.endswith("skipped: turned off (SOULSPOT_LRCLIB_URL=off)")
+
+
+def searched(**kwargs) -> LyricsTarget:
+    return LyricsTarget(
+        **{
+            **dict(
+                track_id="t", title="Song", artist="Artist", album="Album", duration_ms=200_000, local_path="/m/s.flac"
+            ),
+            **kwargs,
+        }
+    )
+
+
+def test_a_search_result_must_be_the_same_artist_and_title_and_within_2_s():
+    near = record(source_id="near", duration_s=201.9, plain="words")
+    assert best_search_record(searched(), [near]) == near
+    assert best_search_record(searched(title="the song!"), [near]) == near  # normalized names
+    assert best_search_record(searched(), [record(duration_s=210.0, synced=LRC)]) is None  # 10 s off
+    assert best_search_record(searched(duration_ms=None), [record(duration_s=210.0, synced=LRC)]) is not None
+    assert best_search_record(searched(), [record(artist="Other", synced=LRC)]) is None
+    assert best_search_record(searched(), [record(title="Song (Live)", synced=LRC)]) is None
+    assert best_search_record(searched(), [record(duration_s=200.0)]) is None  # no lyrics, not instrumental
+
+
+def test_synced_beats_plain_beats_instrumental_then_the_album_then_the_closer_length():
+    plain = record(source_id="plain", plain="words")
+    synced_far = record(source_id="synced-far", album="Other", duration_s=201.5, synced=LRC)
+    synced_near = record(source_id="synced-near", album="Other", duration_s=200.2, synced=LRC)
+    synced_album = record(source_id="synced-album", duration_s=201.5, synced=LRC)
+    quiet = record(source_id="quiet", instrumental=True)
+    assert best_search_record(searched(), [plain, quiet, synced_far, synced_near]).source_id == "synced-near"
+    assert best_search_record(searched(), [synced_near, synced_album]).source_id == "synced-album"
+    assert best_search_record(searched(), [quiet, plain]).source_id == "plain"
+    # A record marked instrumental is an answer too.
+    found, choice = choose_from_search(searched(), [quiet])
+    assert found == quiet and (choice.status, choice.reason) == (INSTRUMENTAL, "via LRCLIB search; marked instrumental")
+
+
+def test_what_the_search_found_says_so_and_why_nothing_would_do():
+    _, choice = choose_from_search(searched(), [record(synced=LRC)])
+    assert (choice.status, choice.reason) == (SYNCED, "via LRCLIB search")
+    assert choose_from_search(searched(), []) == (
+        None,
+        LyricsChoice(NOT_FOUND, reason="no record; search gave none"),
+    )
+    _, far = choose_from_search(searched(), [record(duration_s=212.0, synced=LRC), record(title="Other")])
+    assert far.status == NOT_FOUND
+    assert far.reason == "no exact record; search gave 2, 1 of this artist and title, none within 2 s with lyrics"
+
+
+def hit(title="Song", artists=("Artist",), state="complete", instrumental=False, song_id="1") -> GeniusHit:
+    return GeniusHit(song_id, title, artists, f"/{song_id}", state, instrumental, "en")
+
+
+def test_the_genius_hit_kept_is_the_first_of_the_tracks_artist_and_title_with_complete_lyrics():
+    assert best_genius_hit(searched(), []) is None
+    assert best_genius_hit(searched(), [hit(artists=("Other",)), hit(song_id="2")]).song_id == "2"
+    assert best_genius_hit(searched(), [hit(artists=("Other", "Artist"))]) is not None  # either primary artist
+    assert best_genius_hit(searched(title="Song (feat. Guest)"), [hit()]) is not None  # Genius titles have no guests
+    assert best_genius_hit(searched(title="Song - 2011 Remaster"), [hit()]) is not None
+    assert best_genius_hit(searched(), [hit(title="Song (Instrumental Version)", instrumental=True)]) is None
+    assert best_genius_hit(searched(), [hit(state="unreleased")]) is None
+    quiet = best_genius_hit(searched(), [hit(state="unreleased", instrumental=True)])
+    assert quiet is not None and choose(genius_record(quiet, None)).status == INSTRUMENTAL
+
+
+def test_a_genius_record_is_plain_lyrics_with_its_language_and_no_album_or_length():
+    record_ = genius_record(hit(), "words\n")
+    assert (record_.source, record_.album, record_.duration_s, record_.language) == ("genius", None, None, "en")
+    assert choose(record_) == LyricsChoice(PLAIN, "words")
+    assert choose(genius_record(hit(), None)).status == NOT_FOUND

@@ -6,8 +6,8 @@ import pytest
 
 from soulspot_pipeline.devkit.standins.lrclib import NOT_FOUND, LrclibStandin
 from soulspot_pipeline.domain.cloud import ProviderError
-from soulspot_pipeline.domain.lyrics import SYNCED, LyricsTarget, choose
-from soulspot_pipeline.resources.lrclib import USER_AGENT, LrclibResource, LyricsRefused, parse_record
+from soulspot_pipeline.domain.lyrics import SYNCED, LyricsTarget, best_search_record, choose
+from soulspot_pipeline.resources.lrclib import USER_AGENT, LrclibResource, LyricsRefused, parse_record, parse_search
 from soulspot_tests.clock import VirtualClock
 
 LRC = "[00:01.00] one\n[00:02.50] two"
@@ -94,3 +94,31 @@ def test_the_resource_parses_the_real_servers_recorded_answers(realdata, lrclib)
         LyricsTarget("x", synced["trackName"], synced["artistName"], synced["albumName"], 234_000, "/m/x.flac")
     )
     assert got == record
+
+
+def test_search_sends_title_and_artist_and_answers_every_record_in_the_servers_order(lrclib):
+    assert resource(lrclib).search(target()) == []  # nothing matches: an empty list, not an error
+    lrclib.add("Song", "Artist", "Other", 180.0, plain="words")
+    lrclib.add("Song", "Artist", "Album", 200.0, synced=LRC)
+    lrclib.add("Another", "Artist", "Album", 200.0, plain="no")
+    found = resource(lrclib).search(target())
+    assert [(r.album, r.duration_s) for r in found] == [("Other", 180.0), ("Album", 200.0)]
+    assert lrclib.requests[-1].query == {"track_name": "Song", "artist_name": "Artist"}
+    lrclib.inject("/api/search", status=400, body={"message": "bad", "name": "ValidationError", "statusCode": 400})
+    with pytest.raises(LyricsRefused, match="HTTP 400 bad"):
+        resource(lrclib).search(target())
+
+
+def test_the_real_search_answers_parse_and_the_exact_synced_record_is_the_one_kept(realdata, lrclib):
+    folder = realdata / "lrclib" / "lrclibapi"
+    recorded = json.loads((folder / "search-track-artist.json").read_text())
+    for item in recorded:
+        lrclib.add_wire(item)
+    assert parse_search(json.loads((folder / "search-q.json").read_text()))[1].duration_s == 240.852175
+    wanted = LyricsTarget("x", "I Want to Live", "Borislav Slavov", "Baldur's Gate 3", 234_000, "/m/x.flac")
+    found = resource(lrclib).search(wanted)
+    assert [r.source_id for r in found] == [str(item["id"]) for item in recorded]  # served as recorded
+    # Not the one lasting "1.0" s, nor the instrumental and classical versions: other titles.
+    assert best_search_record(wanted, found).source_id == "3396226"
+    unknown_length = LyricsTarget("x", "I want to live!", "borislav slavov", None, None, "/m/x.flac")
+    assert best_search_record(unknown_length, found).source_id == "3396226"  # synced before plain

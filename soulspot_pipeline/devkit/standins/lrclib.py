@@ -6,13 +6,15 @@ float, both names present), a 404 ``{"message", "name": "TrackNotFound", "status
 when nothing matches, and a 400 ``ValidationError`` for an empty or missing track or artist
 name or a duration outside 1..3600. Like the server, it matches title and artist without
 regard to case, the album when both sides have one, and the duration within 2 seconds.
-``GET /api/get/{id}`` answers a record by id; ``GET /api/search`` answers a list (``[]`` when
-nothing matches), at most 20.
+``GET /api/get/{id}`` answers a record by id; ``GET /api/search`` (``q``, or ``track_name`` with
+optional ``artist_name`` and ``album_name``) answers a list of the same records, in the order
+added, at most 20, ``[]`` when nothing matches: every word asked for must be a word of the field.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 
 from soulspot_pipeline.devkit.standins.server import Response, StandinServer
@@ -134,11 +136,24 @@ class LrclibStandin(StandinServer):
         return Response(404, NOT_FOUND)
 
     def _search(self, query: dict[str, str]) -> Response:
-        words = (query.get("q") or query.get("track_name") or "").casefold()
-        artist = (query.get("artist_name") or "").casefold()
-        found = [
-            r.wire()
-            for r in self._snapshot()
-            if words in f"{r.track} {r.artist} {r.album}".casefold() and artist in r.artist.casefold()
-        ]
-        return Response(200, found[:20])
+        # Like the server's full-text search: every word asked for is a word of the field.
+        fields = {"q": None, "track_name": "track", "artist_name": "artist", "album_name": "album"}
+        asked = {name: _words(query[name]) for name in fields if query.get(name, "").strip()}
+        if "q" not in asked and "track_name" not in asked:
+            return _validation("either q or track_name must be given")
+
+        def fits(record: LrclibRecord) -> bool:
+            for name, words in asked.items():
+                attr = fields[name]
+                have = _words(
+                    f"{record.track} {record.artist} {record.album}" if attr is None else getattr(record, attr)
+                )
+                if not words <= have:
+                    return False
+            return True
+
+        return Response(200, [r.wire() for r in self._snapshot() if fits(r)][:20])
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.casefold()))

@@ -1,15 +1,17 @@
 """A local stand-in for the MusicBrainz web service (ws/2) in its real XML format.
 
-It answers what ``musicbrainzngs`` asks for: searches of recordings, artists and
-release groups (a small Lucene subset: ``isrc:(A OR B)``, ``field:"phrase"``,
-``field:(words)``, ``dur:[a TO b]``, bare words, ``AND``/``OR``/``NOT``), lookups of
+It answers what ``musicbrainzngs`` asks for: searches of recordings, artists, releases
+(by title, artist, track count, date) and release groups (a small Lucene subset:
+``isrc:(A OR B)``, ``field:"phrase"``, ``field:(words)``, ``dur:[a TO b]``, ``tracks:[a TO b]``,
+bare words, ``AND``/``OR``/``NOT``; every clause scores, none excludes but ids), lookups of
 artists, release groups, releases and recordings with their ``inc`` parameters, and the
 browse of an artist's release groups. Answers are mmd-2.0 XML with ``ext:score`` like the
 real server's, errors are the real ``<error><text>`` bodies, a request without a
-User-Agent is refused (403) and requests closer together than ``min_interval_s`` get the
-real rate-limit 503; with ``credentials`` it plays a mirror behind a proxy that wants a
+User-Agent is refused (403) and requests above the rate of one per ``min_interval_s`` get the
+real rate-limit 503 (on average, as MusicBrainz counts: a request may arrive up to half an
+interval early as long as the average holds, never two at once); with ``credentials`` it plays a mirror behind a proxy that wants a
 login, and answers 401 to requests without it. Releases carry what real ones do: pregap
-(hidden) tracks, data tracks, and track titles that differ from their recordings'. The data
+(hidden) tracks, data tracks, and track titles and lengths that differ from their recordings'. The data
 is a plain ``MbCatalog`` from ``generate_catalog`` (synthetic, any size) or
 ``catalog_from_recordings`` (the musicbrainzngs test recordings).
 """
@@ -101,6 +103,12 @@ class MbRelease:
     data_tracks: dict[int, list[str]] = field(default_factory=dict)
     # Per recording mbid, the title this release prints for it when it differs from the recording's.
     track_titles: dict[str, str] = field(default_factory=dict)
+    # Per recording mbid, the length of its track here when it differs from the recording's
+    # (a remaster of the same recordings: each track a few seconds longer or shorter).
+    track_lengths: dict[str, int] = field(default_factory=dict)
+
+    def track_length(self, recording: MbRecording) -> int | None:
+        return self.track_lengths.get(recording.mbid, recording.length_ms)
 
     def recordings(self) -> list[str]:
         """Every recording on the release: pregaps, tracks and data tracks."""
@@ -177,9 +185,11 @@ class MbCatalog:
         pregaps: dict[int, str] | None = None,
         data_tracks: dict[int, list[str]] | None = None,
         track_titles: dict[str, str] | None = None,
+        track_lengths: dict[str, int] | None = None,
     ) -> MbRelease:
         """A release of the group (title and date default to the group's). ``pregaps`` and
-        ``data_tracks`` are keyed by medium index; ``track_titles`` by recording mbid."""
+        ``data_tracks`` are keyed by medium index; ``track_titles`` and ``track_lengths`` by
+        recording mbid."""
         title = title if title is not None else release_group.title
         mbid = mbid or _id("release", len(self.releases), title, release_group.mbid)
         release = MbRelease(
@@ -193,6 +203,7 @@ class MbCatalog:
             dict(pregaps or {}),
             {m: list(tracks) for m, tracks in (data_tracks or {}).items()},
             dict(track_titles or {}),
+            dict(track_lengths or {}),
         )
         while len(release.media) <= max([*release.pregaps, *release.data_tracks], default=-1):
             release.media.append([])
@@ -826,6 +837,12 @@ _TEXT_FIELDS: dict[str, dict[str, tuple[str, int]]] = {
         "release": ("title", 60), "artist": ("artist", 25), "artistname": ("artist", 25),
         "creditname": ("artist", 25),
     },
+    # Album titles are short and shared ("Greatest Hits"): the artist weighs more than in a recording search.
+    "release": {
+        "": ("title", 50), "release": ("title", 50), "releaseaccent": ("title", 50), "alias": ("title", 50),
+        "releasegroup": ("group", 50), "artist": ("artist", 40), "artistname": ("artist", 40),
+        "creditname": ("artist", 40),
+    },
 }  # fmt: skip
 # Fields that only add to the score of a text match (and match on their own without one).
 _ATTR_FIELDS: dict[str, dict[str, tuple[str, int]]] = {
@@ -836,13 +853,23 @@ _ATTR_FIELDS: dict[str, dict[str, tuple[str, int]]] = {
         "type": ("primarytype", 10),
         "secondarytype": ("secondarytype", 5),
     },
-}
+    # The track count weighs like a search server's boost: a release with other tracks (a
+    # deluxe edition, a bonus track) still matches, below the one whose count is right.
+    "release": {
+        "tracks": ("tracks", 10), "tracksmedium": ("tracksmedium", 5), "mediums": ("mediums", 5),
+        "date": ("date", 5), "country": ("country", 5), "status": ("status", 5),
+        "primarytype": ("primarytype", 5), "type": ("primarytype", 5), "secondarytype": ("secondarytype", 5),
+    },
+}  # fmt: skip
 # Fields that are exact filters (case-insensitive ids and codes).
 _FILTER_FIELDS: dict[str, set[str]] = {
     "recording": {"isrc", "rid", "arid", "reid", "rgid"},
     "artist": {"arid"},
     "release-group": {"rgid", "arid", "reid"},
+    "release": {"reid", "rgid", "arid"},
 }
+# Attributes a range (``tracks:[9 TO 12]``, ``date:[2000 TO 2004]``) compares as numbers.
+_NUMERIC_ATTRS = {"tracks", "tracksmedium", "mediums", "date"}
 
 
 @dataclass
@@ -857,8 +884,11 @@ class _Doc:
 class _Index:
     """Precomputed search documents of one entity type, with postings from tokens to distinct texts."""
 
-    def __init__(self, docs: list[_Doc]) -> None:
+    def __init__(self, docs: list[_Doc], *, contained_phrases: bool = False) -> None:
         self.docs = {d.mbid: d for d in docs}
+        # Whether a phrase found whole inside a longer text ("Album" in "Album (Remastered)")
+        # scores above a mere overlap of words, as a Lucene phrase query does.
+        self.contained_phrases = contained_phrases
         # (field, token) -> the distinct texts holding it; (field, text) -> the documents holding that text.
         self.postings: dict[tuple[str, str], set[_Text]] = {}
         self.holders: dict[tuple[str, _Text], list[str]] = {}
@@ -910,7 +940,7 @@ class _Index:
             best: dict[str, float] = {}
             matching = set().union(*(self.postings.get((doc_field, tok), set()) for tok in query_text.tokens))
             for text in matching:
-                p = self._text_points(text, query_text, weight)
+                p = self._text_points(text, query_text, weight, self.contained_phrases)
                 for mbid in self.holders[(doc_field, text)]:
                     if p > best.get(mbid, 0.0):
                         best[mbid] = p
@@ -937,9 +967,12 @@ class _Index:
         return results
 
     @staticmethod
-    def _text_points(value: _Text, query: _Text, weight: int) -> float:
+    def _text_points(value: _Text, query: _Text, weight: int, contained: bool = False) -> float:
         if value.norm == query.norm:
             return float(weight)
+        if contained and f" {query.norm} " in f" {value.norm} ":
+            # Lucene's length norm: the longer the text around the phrase, the lower.
+            return weight * (0.5 + 0.4 * len(query.tokens) / max(len(value.tokens), 1))
         overlap = len(value.tokens & query.tokens)
         # A partial match earns up to half the weight, by how much of both texts overlaps.
         return weight / 2 * overlap / max(len(value.tokens), len(query.tokens)) if overlap else 0.0
@@ -960,6 +993,10 @@ class _Index:
             if name == "qdur":  # quantized duration: milliseconds / 2000
                 low, high = low * 2000, high * 2000 + 1999
             return float(weight) if low <= doc.length_ms <= high else 0.0
+        if clause.range is not None and name in _NUMERIC_ATTRS:
+            low, high = clause.range
+            numbers = [_leading_number(v) for v in doc.attrs.get(name, ())]
+            return float(weight) if any(n is not None and low <= n <= high for n in numbers) else 0.0
         wanted = {normalize(v) for v in clause.values}
         return float(weight) if wanted & set(doc.attrs.get(name, ())) else 0.0
 
@@ -974,6 +1011,19 @@ class _Index:
         if spec[0] in doc.text:
             return bool(tokens) and any(tokens <= t.tokens for t in doc.text[spec[0]])
         return bool({normalize(v) for v in clause.values} & set(doc.attrs.get(spec[0], ())))
+
+
+def _leading_number(value: str) -> float | None:
+    m = re.match(r"\d+", value)
+    return float(m.group()) if m else None
+
+
+def _date_prefixes(date: str | None) -> list[str]:
+    """``2001-02-03`` as the values ``date:`` matches: the year, the month and the day."""
+    if not date:
+        return []
+    parts = date.split("-")
+    return [" ".join(parts[: n + 1]) for n in range(len(parts))]
 
 
 # -- XML --------------------------------------------------------------------------------
@@ -1125,7 +1175,8 @@ class MusicBrainzStandin(StandinServer):
         self.score_overrides: dict[str, int] = {}
         self.search_log: list[str] = []
         self._mb_lock = threading.Lock()
-        self._last_arrival: float | None = None
+        # When the next request is due at the allowed rate (a generic cell rate algorithm).
+        self._next_due: float | None = None
         self._indexes: dict[str, _Index] = {}
         self._positions: dict[str, list[tuple[str, int, int]]] = {}
         self._release_groups_by_artist: dict[str, list[MbReleaseGroup]] = {}
@@ -1223,10 +1274,40 @@ class MusicBrainzStandin(StandinServer):
                 )
                 for g in c.release_groups.values()
             ]
+            release_docs = [
+                _Doc(
+                    r.mbid,
+                    {
+                        "title": [texts[r.title]],
+                        "group": [texts[r.release_group.title]],
+                        "artist": [
+                            texts[r.release_group.artist.name],
+                            texts[r.release_group.artist.sort_name or r.release_group.artist.name],
+                        ],
+                    },
+                    {
+                        "tracks": [str(sum(len(m) for m in r.media))],
+                        "tracksmedium": [str(len(m)) for m in r.media],
+                        "mediums": [str(len(r.media))],
+                        "date": _date_prefixes(r.date),
+                        "country": [normalize(r.country or "")],
+                        "status": [normalize(r.status)],
+                        "primarytype": [normalize(r.release_group.primary_type or "")],
+                        "secondarytype": [normalize(t) for t in r.release_group.secondary_types],
+                    },
+                    {
+                        "reid": {r.mbid.upper()},
+                        "rgid": {r.release_group.mbid.upper()},
+                        "arid": {r.release_group.artist.mbid.upper()},
+                    },
+                )
+                for r in c.releases.values()
+            ]
             self._indexes = {
                 "recording": _Index(recording_docs),
                 "artist": _Index(artist_docs),
                 "release-group": _Index(group_docs),
+                "release": _Index(release_docs, contained_phrases=True),
             }
             self._positions = positions
             self._releases_by_group = by_group
@@ -1251,10 +1332,11 @@ class MusicBrainzStandin(StandinServer):
         with self._mb_lock:
             too_soon = (
                 self.min_interval_s > 0
-                and self._last_arrival is not None
-                and arrived - self._last_arrival < self.min_interval_s
+                and self._next_due is not None
+                and arrived < self._next_due - self.min_interval_s / 2
             )
-            self._last_arrival = arrived
+            if not too_soon:
+                self._next_due = max(arrived, self._next_due or arrived) + self.min_interval_s
             if too_soon:
                 self.rate_violations += 1
         if too_soon:
@@ -1307,6 +1389,8 @@ class MusicBrainzStandin(StandinServer):
             items = "".join(self._recording_hit(self.catalog.recordings[m], s) for m, s in page)
         elif entity == "artist":
             items = "".join(self._artist_hit(self.catalog.artists[m], s) for m, s in page)
+        elif entity == "release":
+            items = "".join(self._release_hit(self.catalog.releases[m], s) for m, s in page)
         else:
             items = "".join(self._group_hit(self.catalog.release_groups[m], s) for m, s in page)
         tag = f"{entity}-list"
@@ -1346,10 +1430,32 @@ class MusicBrainzStandin(StandinServer):
             if not search:
                 parts.append(_el("position", t + 1))
             parts.append(_el("number", t + 1) + _el("title", release.track_titles.get(r.mbid, r.title)))
-            if r.length_ms is not None:
-                parts.append(_el("length", r.length_ms))
+            length = release.track_length(r)
+            if length is not None:
+                parts.append(_el("length", length))
             parts.append("</track></track-list></medium>")
         parts.append("</medium-list>")
+        return "".join(parts)
+
+    def _release_hit(self, release: MbRelease, score: int) -> str:
+        """A release as the search server gives it: its group with type and title, and per
+        medium only the track count (the total in ``track-count``), no tracks."""
+        group = release.release_group
+        parts = [
+            f"<release ext:score={quoteattr(str(score))}{_attrs(id=release.mbid)}>",
+            _el("title", release.title),
+            _el("status", release.status),
+            _artist_credit(group.artist),
+            _group_open(group) + _el("title", group.title) + _types_xml(group) + "</release-group>",
+            _release_place(release),
+            f'<medium-list count="{len(release.media)}">',
+            _el("track-count", sum(len(m) for m in release.media)),
+        ]
+        parts.extend(
+            f'<medium>{_el("format", "CD")}<disc-list count="0"/><track-list count="{len(m)}"/></medium>'
+            for m in release.media
+        )
+        parts.append("</medium-list></release>")
         return "".join(parts)
 
     def _artist_hit(self, a: MbArtist, score: int) -> str:
@@ -1460,8 +1566,9 @@ class MusicBrainzStandin(StandinServer):
         printed = release.track_titles.get(r.mbid)
         if printed is not None and printed != r.title:
             parts.append(_el("title", printed))
-        if r.length_ms is not None:
-            parts.append(_el("length", r.length_ms))
+        length = release.track_length(r)
+        if length is not None:
+            parts.append(_el("length", length))
         parts.append(f"<recording{_attrs(id=r.mbid)}>{_el('title', r.title)}")
         if r.length_ms is not None:
             parts.append(_el("length", r.length_ms))

@@ -236,6 +236,111 @@ def test_release_group_search(hand: MusicBrainzStandin):
     assert (live[0]["type"], live[0]["secondary-type-list"]) == ("Live", ["Live"])
 
 
+def _editions() -> tuple[MbCatalog, dict[str, str]]:
+    """An album of two discs with a remaster (same recordings, other track lengths) and a deluxe
+    edition (a bonus track), and a same-titled album by another artist."""
+    c = MbCatalog()
+    band, other = c.add_artist("Velvet Harbor"), c.add_artist("Paper Garden")
+    group = c.add_release_group("Midnight Echoes", band, first_release_date="2001-02-03")
+    original = c.add_release(group, country="GB", media=[[], []])
+    songs = [c.add_recording(f"Song {n}", band, length_ms=200_000 + n) for n in range(6)]
+    original.media = [[s.mbid for s in songs[:4]], [s.mbid for s in songs[4:]]]
+    remaster = c.add_release(
+        group,
+        title="Midnight Echoes (Remastered)",
+        date="2012",
+        media=original.media,
+        track_lengths={s.mbid: 190_000 for s in songs},
+    )
+    deluxe = c.add_release(
+        group, title="Midnight Echoes (Deluxe Edition)", date="2012", media=[[s.mbid for s in songs]]
+    )
+    c.add_recording("Bonus", band, length_ms=100_000, releases=[deluxe])
+    decoy = c.add_release(c.add_release_group("Midnight Echoes", other, first_release_date="1999"), country="US")
+    for n in range(6):
+        c.add_recording(f"Other {n}", other, length_ms=100_000, releases=[decoy])
+    ids = {"original": original.mbid, "remaster": remaster.mbid, "deluxe": deluxe.mbid, "decoy": decoy.mbid}
+    return c, ids
+
+
+def test_release_search_answers_like_the_search_server():
+    catalog, ids = _editions()
+    with MusicBrainzStandin(catalog) as standin:
+        _point_at(standin)
+        query = 'release:"Midnight Echoes" AND artist:"Velvet Harbor" tracks:6 date:2001'
+        raw = httpx.get(f"{standin.url}/ws/2/release/", params={"query": query, "limit": "2"}, headers=UA)
+        page = musicbrainzngs.search_releases(query=query, limit=10)
+    root = ET.fromstring(raw.content)
+    ns = {"mb": MMD_NS}
+    listed = root.find("mb:release-list", ns)
+    assert listed is not None and (listed.get("count"), listed.get("offset")) == ("4", "0")
+    first = listed.findall("mb:release", ns)
+    assert len(first) == 2 and first[0].get(f"{{{EXT_NS}}}score") == "100"
+    media = first[0].find("mb:medium-list", ns)
+    assert media is not None and media.get("count") == "2"
+    # As the search server: the total under track-count, per medium a count and no tracks.
+    assert media.findtext("mb:track-count", namespaces=ns) == "6"
+    assert [t.get("count") for t in media.iterfind("mb:medium/mb:track-list", ns)] == ["4", "2"]
+    assert media.find("mb:medium/mb:track-list/mb:track", ns) is None
+
+    hits = page["release-list"]
+    assert page["release-count"] == 4
+    score = {h["id"]: int(h["ext:score"]) for h in hits}
+    assert hits[0]["id"] == ids["original"]
+    # The deluxe edition's seven tracks lower it but keep it; the other artist's album comes last.
+    assert score[ids["original"]] > score[ids["remaster"]] > score[ids["deluxe"]] > score[ids["decoy"]]
+    top = hits[0]
+    assert (top["title"], top["artist-credit-phrase"], top["date"], top["country"]) == (
+        "Midnight Echoes",
+        "Velvet Harbor",
+        "2001-02-03",
+        "GB",
+    )
+    assert (top["release-group"]["id"], top["release-group"]["type"]) == (
+        catalog.releases[ids["original"]].release_group.mbid,
+        "Album",
+    )
+    assert top["medium-track-count"] == 6 and [m["track-count"] for m in top["medium-list"]] == [4, 2]
+
+
+def test_release_search_by_track_count_date_and_id():
+    catalog, ids = _editions()
+    with MusicBrainzStandin(catalog) as standin:
+        _point_at(standin)
+
+        def top(query: str) -> str:
+            return musicbrainzngs.search_releases(query=query)["release-list"][0]["id"]
+
+        seven = musicbrainzngs.search_releases(query='release:"Midnight Echoes" AND artist:"Velvet Harbor" tracks:7')
+        # The exact title still wins; among the longer titles the right track count ranks first.
+        assert [r["id"] for r in seven["release-list"][:3]] == [ids["original"], ids["deluxe"], ids["remaster"]]
+        assert top('release:"Midnight Echoes (Remastered)" AND artist:"Velvet Harbor"') == ids["remaster"]
+        assert top('release:"Midnight Echoes" AND tracks:[5 TO 6] AND date:1999') == ids["decoy"]
+        assert top('releasegroup:"Midnight Echoes" AND artist:"Velvet Harbor" date:2012 tracks:7') == ids["deluxe"]
+        only = musicbrainzngs.search_releases(query=f"reid:{ids['remaster']}")["release-list"]
+        assert [r["id"] for r in only] == [ids["remaster"]]
+        assert musicbrainzngs.search_releases(query='release:"Nothing Like It"')["release-list"] == []
+
+
+def test_a_release_lookup_gives_every_medium_with_its_tracks_and_their_own_lengths():
+    catalog, ids = _editions()
+    with MusicBrainzStandin(catalog) as standin:
+        _point_at(standin)
+        release = musicbrainzngs.get_release_by_id(
+            ids["remaster"], includes=["recordings", "artist-credits", "release-groups", "media"]
+        )["release"]
+    assert release["release-group"]["type"] == "Album" and release["artist-credit-phrase"] == "Velvet Harbor"
+    first, second = release["medium-list"]
+    assert (first["position"], first["track-count"], second["position"], second["track-count"]) == ("1", 4, "2", 2)
+    track = second["track-list"][1]
+    assert (track["position"], track["number"]) == ("2", "2")
+    assert track["recording"]["title"] == "Song 5" and "title" not in track
+    # The remaster's track has its own length; the recording keeps the original's.
+    assert (track["length"], track["recording"]["length"]) == ("190000", "200005")
+    assert track["recording"]["artist-credit-phrase"] == "Velvet Harbor"
+    assert len({t["id"] for m in (first, second) for t in m["track-list"]}) == 6
+
+
 # -- lookups and browse --------------------------------------------------------------------------
 
 
