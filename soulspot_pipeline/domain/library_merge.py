@@ -131,20 +131,27 @@ class MergeResult:
     field_sources: list[tuple[str, str, str, str]] = field(default_factory=list)  # (type, id, field, source)
 
 
+def _add_key(keys: dict[str, tuple[str, ...]], entity_id: str, key: str) -> None:
+    known = keys.get(entity_id, ())
+    if key not in known:
+        keys[entity_id] = (*known, key)
+
+
 class _Resolver:
     """Resolves identity keys to entity ids against the registry, registering new keys."""
 
     def __init__(self, registry: Mapping[tuple[str, str], str], identities: Mapping[str, str]):
         self.registry = dict(registry)
         self.identity = dict(identities)  # entity id -> its MusicBrainz id, where known
-        self.isrcs: dict[str, set[str]] = defaultdict(set)  # track id -> the ISRCs that led to it
+        # Tuples, not sets: a track has one or two of each, and a set costs four times a tuple.
+        self.isrcs: dict[str, tuple[str, ...]] = {}  # track id -> the ISRCs that led to it
         # track id -> the album positions of the local files that led to it (their "pos:" keys)
-        self.positions: dict[str, set[str]] = defaultdict(set)
+        self.positions: dict[str, tuple[str, ...]] = {}
         for (entity_type, key), entity_id in self.registry.items():
             if entity_type == "track" and key.startswith("isrc:"):
-                self.isrcs[entity_id].add(key)
+                _add_key(self.isrcs, entity_id, key)
             if entity_type == "track" and key.startswith("pos:"):
-                self.positions[entity_id].add(key)
+                _add_key(self.positions, entity_id, key)
         self.new_keys: list[RegisteredKey] = []
 
     def lookup(self, entity_type: str, keys: Sequence[tuple[str, str]], identity: str | None) -> tuple[str, str] | None:
@@ -172,9 +179,9 @@ class _Resolver:
             self.identity[entity_id] = identity
         for key_rule, key in keys:
             if key_rule == "isrc":
-                self.isrcs[entity_id].add(key)
+                _add_key(self.isrcs, entity_id, key)
             if key_rule == "position":
-                self.positions[entity_id].add(key)
+                _add_key(self.positions, entity_id, key)
             if (entity_type, key) not in self.registry:
                 self.registry[(entity_type, key)] = entity_id
                 self.new_keys.append(RegisteredKey(entity_type, key, entity_id, rule if rule == "fuzzy" else key_rule))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -179,8 +180,9 @@ _TABLES: dict[str, tuple[str, dict[str, pa.DataType], frozenset[str]]] = {
 def load_local_files(conn: duckdb.DuckDBPyConnection) -> list[FileRow]:
     """Every file row, with what the decode check of this very size and mtime found (a verdict
     on an earlier version of the file does not count): ``broken`` (broken or truncated), and
-    the ``audio_hash`` of a good file. Read in batches, each repeated value kept once."""
-    cursor = conn.execute(
+    the ``audio_hash`` of a good file. Streamed in batches (a DB-API result would hold every
+    row in DuckDB's memory until the last is read), each repeated value kept once."""
+    reader = conn.sql(
         f"""
         SELECT {", ".join(_LOCAL_FILE_COLUMNS)},
                coalesce(v.status IN ('broken', 'truncated'), false) AS broken,
@@ -191,12 +193,12 @@ def load_local_files(conn: duckdb.DuckDBPyConnection) -> list[FileRow]:
             FROM library.file_checks
         ) v ON v.checked = path AND v.checked_size = size AND v.checked_mtime_ns = mtime_ns
         """
-    )
+    ).to_arrow_reader(_FETCH_ROWS)
     shared = [name in _SHARED_FILE_COLUMNS for name in FileRow._index]
     seen: dict[Any, Any] = {}
     rows: list[FileRow] = []
-    while batch := cursor.fetchmany(_FETCH_ROWS):
-        for values in batch:
+    for batch in reader:
+        for values in zip(*(column.to_pylist() for column in batch.columns), strict=True):
             rows.append(
                 FileRow(
                     tuple(
@@ -344,6 +346,12 @@ def load_inputs(
     )
 
 
+# DuckDB's memory while the merge writes and commits: under it, DuckDB spills what the
+# transaction holds to its temp directory instead of keeping all of it beside the merge's own
+# structures. Writes that need more even so run again without it.
+_WRITE_MEMORY_LIMIT = "100MB"
+
+
 def write_merge(
     conn: duckdb.DuckDBPyConnection, result: MergeResult, superseded: dict[str, str]
 ) -> dict[str, TableChanges]:
@@ -352,6 +360,44 @@ def write_merge(
     Returns per table the rows inserted, updated and superseded; unchanged input
     changes no row (and no ``updated_at``).
     """
+    if _memory_limit(conn) != _default_memory_limit():
+        return _write_merge(conn, result, superseded)  # a limit the connection was given is kept
+    try:
+        conn.execute(f"SET memory_limit = '{_WRITE_MEMORY_LIMIT}'")
+        return _write_merge(conn, result, superseded)
+    except duckdb.Error as exc:
+        if not _out_of_memory(exc):
+            raise
+        conn.execute("RESET memory_limit")
+        return _write_merge(conn, result, superseded)
+    finally:
+        conn.execute("RESET memory_limit")  # a setting changes only outside a failed transaction
+
+
+def _out_of_memory(exc: BaseException | None) -> bool:
+    """Whether DuckDB ran out of memory: a statement's error, or a failed COMMIT's (which names
+    it), found under the error of the ROLLBACK that follows a COMMIT that already rolled back."""
+    while exc is not None:
+        if isinstance(exc, duckdb.OutOfMemoryException) or "Out of Memory Error" in str(exc):
+            return True
+        exc = exc.__context__
+    return False
+
+
+def _memory_limit(conn: duckdb.DuckDBPyConnection) -> str:
+    return conn.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+
+@functools.cache
+def _default_memory_limit() -> str:
+    """DuckDB's own memory limit on this machine (``RESET`` goes back to it, not to a configured one)."""
+    with duckdb.connect() as probe:
+        return _memory_limit(probe)
+
+
+def _write_merge(
+    conn: duckdb.DuckDBPyConnection, result: MergeResult, superseded: dict[str, str]
+) -> dict[str, TableChanges]:
     now = utc_now()
     counts: dict[str, TableChanges] = {}
     with transaction(conn):
