@@ -9,6 +9,7 @@ from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.assets.shared import LIBRARY_ENTITIES, MUSICBRAINZ_POOL, rebuild
 from soulspot_pipeline.domain.acoustid import StoredFingerprint
 from soulspot_pipeline.domain.cloud import ProviderError
+from soulspot_pipeline.domain.identify_albums import ParsedReleases
 from soulspot_pipeline.domain.identify_run import LibraryIdentification, TrackTodo, acoustid_outcome, identify_library
 from soulspot_pipeline.resources.acoustid import AcoustIDResource
 from soulspot_pipeline.resources.musicbrainz import (
@@ -106,7 +107,7 @@ def identified_entities(
         return dg.MaterializeResult(metadata={"status": "skipped: turned off (SOULSPOT_MUSICBRAINZ_URL=off)"})
     with library_db.writer(publish=False, patient=True) as conn:
         tracks, artists, albums = identify_store.load_todo(conn, retry_undecided=config.retry_undecided)
-        local = album_store.load_local_tracks(conn, [t.track_id for t in tracks if not t.isrc])
+        local = album_store.load_local_tracks(conn, [t.track_id for t in tracks])
         tagged = conn.execute("SELECT count(*) FROM library.tracks WHERE recording_mbid IS NOT NULL").fetchall()[0][0]
     # The searches this run may make that were made before: their answers read in one go.
     warmed = musicbrainz.warm(
@@ -117,7 +118,13 @@ def identified_entities(
     context.log.info(f"{warmed} MusicBrainz answers already in the cache")
     try:
         run = identify_library(
-            tracks, artists, albums, musicbrainz, progress=context.log.info, local=local, release_source=musicbrainz
+            tracks,
+            artists,
+            albums,
+            musicbrainz,
+            progress=context.log.info,
+            local=local,
+            release_source=ParsedReleases(musicbrainz),
         )
     except ProviderError as exc:
         raise dg.Failure(

@@ -45,7 +45,9 @@ TRACK_NUMBER_WEIGHT, TRACK_TITLE_WEIGHT, TRACK_LENGTH_WEIGHT = 1.0, 3.0, 2.0
 # Lengths this close are the same master; this far apart, another recording or edit.
 LENGTH_FREE_S, LENGTH_FULL_S = 2.0, 30.0
 YEAR_FULL_SPAN = 10  # years apart for the year part to reach 1 (remasters are often years later)
-EDITION_SHARE = 0.1  # the share of the album part left to edition notes ("Deluxe Edition")
+# The share of the album part left to edition notes ("Deluxe Edition"): tags often leave the note
+# out, and lengths a few seconds off on every track say more about which edition the files are.
+EDITION_SHARE = 0.05
 
 # Acceptance. A release is accepted at distance <= ACCEPT_MAX with every file fitting a
 # track (beets' "strong recommendation" sits at 0.04, its "medium" at 0.25; 0.15 leaves

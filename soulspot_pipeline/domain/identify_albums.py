@@ -22,6 +22,7 @@ from soulspot_pipeline.domain.album_match import (
     ReleaseCandidate,
     ReleaseMatch,
     TrackResult,
+    album_title_part,
     artist_vetoed,
     choose_release,
     match_release,
@@ -29,6 +30,7 @@ from soulspot_pipeline.domain.album_match import (
     releases_in,
     search_hit_distance,
 )
+from soulspot_pipeline.domain.identify import ReleaseRef
 
 LOOKUPS_PER_CLUSTER = 3
 # An album search costs a search and a lookup or more: for fewer files than this, searching
@@ -159,15 +161,39 @@ def identify_album(
     if not ranked:
         reason = "release search found nothing" if not unique else "every release found is another artist's"
         return AlbumDecision(cluster.key, NONE, reason, None, rule="album_search", query=query)
+    looked_up = _look_up(cluster, ranked[:lookups_per_cluster], source)
+    return _with_tag_check(choose_release(cluster, looked_up, rule="album_search", query=query), cluster)
+
+
+def _look_up(
+    cluster: AlbumCluster, hits: Sequence[ReleaseCandidate | ReleaseRef], source: ReleaseSource
+) -> list[ReleaseCandidate]:
+    """The hits' releases with their tracklists, in order, until one fits the files clearly."""
     looked_up = []
-    for hit in ranked[:lookups_per_cluster]:
+    for hit in hits:
         release = source.release(hit.mbid)
         if release is None:
             continue
-        looked_up.append(_complete(release, hit))
+        looked_up.append(_complete(release, hit) if isinstance(hit, ReleaseCandidate) else release)
         if _fits_clearly(cluster, match_release(cluster, looked_up[-1])):
             break
-    return _with_tag_check(choose_release(cluster, looked_up, rule="album_search", query=query), cluster)
+    return looked_up
+
+
+def choose_edition(
+    cluster: AlbumCluster,
+    releases: Sequence[ReleaseRef],
+    source: ReleaseSource,
+    *,
+    lookups: int = LOOKUPS_PER_CLUSTER,
+) -> AlbumDecision | None:
+    """Which of ``releases`` (each holding every recording of the cluster, as an original and its
+    remaster do) the files are, by their tracklists; None when there is no choice to make."""
+    if len(releases) < 2 or len(cluster.tracks) < MIN_SEARCHED_FILES:
+        return None
+    ranked = sorted(releases, key=lambda r: (album_title_part(cluster.album, r.title), r.date or "9999", r.mbid))
+    query = "releases of the recordings: " + " ".join(r.mbid for r in ranked[:lookups])
+    return choose_release(cluster, _look_up(cluster, ranked[:lookups], source), rule="recording_releases", query=query)
 
 
 def identify_albums(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from soulspot_pipeline.domain.acoustid import AcoustidMatch
@@ -32,7 +32,7 @@ from soulspot_pipeline.domain.identify import (
     name_similarity,
     vote,
 )
-from soulspot_pipeline.domain.identify_albums import ParsedReleases, RawReleaseSource, identify_albums
+from soulspot_pipeline.domain.identify_albums import ReleaseSource, choose_edition, identify_albums
 from soulspot_pipeline.domain.matching import base_title, duration_score
 
 # AcoustID's score says how well the fingerprints agree; from this on, a match identifies the
@@ -210,6 +210,17 @@ def acoustid_outcome(todo: TrackTodo, matches: Sequence[AcoustidMatch]) -> Outco
     )
 
 
+def _shared_releases(
+    cluster: AlbumCluster, matched: Mapping[str, tuple[RecordingCandidate, Scored]]
+) -> list[ReleaseRef]:
+    """The releases every track of the cluster's matched recording is on."""
+    shared: dict[str, ReleaseRef] | None = None
+    for track in cluster.tracks:
+        on = {r.mbid: r for r in matched[track.track_id][0].releases}
+        shared = on if shared is None else {m: r for m, r in shared.items() if m in on}
+    return list((shared or {}).values())
+
+
 def identify_library(
     tracks: Sequence[TrackTodo],
     artists: Sequence[NamedTodo],
@@ -218,10 +229,10 @@ def identify_library(
     progress: Callable[[str], None] | None = None,
     *,
     local: Mapping[str, LocalTrack] | None = None,
-    release_source: RawReleaseSource | None = None,
+    release_source: ReleaseSource | None = None,
 ) -> LibraryIdentification:
     """``local``: the file facts of tracks on disk (track id -> facts), matched album by album
-    against ``release_source`` (the resource again); without them every track is searched on its own."""
+    against ``release_source`` (``ParsedReleases`` of the resource); without them every track is searched on its own."""
     say = progress or (lambda _: None)
     outcomes: list[Outcome] = []
     album_decisions: list[AlbumDecision] = []
@@ -256,9 +267,31 @@ def identify_library(
             continue
         outcomes.append(settle(todo, "isrc", f"isrc:{isrc}", candidates))
     if local and release_source is not None:
+        editions = release_source
+        # Files of one album found by ISRC: their recordings may be on several releases (an
+        # original and its remaster share them); the tracklists tell which the files are.
+        for cluster in cluster_tracks(
+            local[t.track_id] for t, _ in with_isrc if t.track_id in matched and t.track_id in local
+        ):
+            shared = _shared_releases(cluster, matched)
+            ref = shared[0] if len(shared) == 1 else None  # one release holds them all: no request
+            edition = choose_edition(cluster, shared, editions)
+            if edition is not None and edition.chosen is not None:
+                album_decisions.append(edition)
+                clusters.append(cluster)
+                chosen = edition.chosen.release
+                ref = ReleaseRef(
+                    chosen.mbid, chosen.title, chosen.release_group_mbid, chosen.release_group_type, chosen.date
+                )
+            if ref is None or len(cluster.tracks) < 2:
+                continue
+            for track in cluster.tracks:
+                recording, scored = matched[track.track_id]
+                matched[track.track_id] = (recording, replace(scored, best_release=ref))
         left = {t.track_id: t for t in searched}
-        clusters = cluster_tracks(local[t.track_id] for t in searched if t.track_id in local)
-        album_decisions = identify_albums(clusters, ParsedReleases(release_source), progress=say)
+        searched_clusters = cluster_tracks(local[t.track_id] for t in searched if t.track_id in local)
+        album_decisions += identify_albums(searched_clusters, editions, progress=say)
+        clusters += searched_clusters
         for album_decision in album_decisions:
             for outcome, recording in _album_outcomes(album_decision, left):
                 outcomes.append(outcome)

@@ -12,8 +12,9 @@ from soulspot_pipeline.domain.album_match import (
     TrackResult,
     cluster_tracks,
 )
-from soulspot_pipeline.domain.identify import ArtistCredit
-from soulspot_pipeline.domain.identify_albums import identify_album, identify_albums, track_results
+from soulspot_pipeline.domain.identify import ArtistCredit, RecordingCandidate, ReleaseRef
+from soulspot_pipeline.domain.identify_albums import choose_edition, identify_album, identify_albums, track_results
+from soulspot_pipeline.domain.identify_run import TrackTodo, identify_library
 from soulspot_tests.domain.test_album_match import ARTIST, BONUS, ORIGINAL, OTHER, local, release
 
 
@@ -202,3 +203,89 @@ def test_a_release_tag_that_does_not_fit_is_rejected_without_a_search():
     [decision] = identify_albums(cluster_tracks(files), source)
     assert (decision.rule, decision.status) == ("release_tag", REJECTED)
     assert (source.lookups, source.searches) == (["wrong"], [])
+
+
+# -- files found by ISRC: which release of their recordings they are -------------------------------
+
+REMASTER_RELEASE = release(
+    "remaster", [(name, seconds + 4) for name, seconds in ORIGINAL], title="OK Computer (Remastered)", date="2009-03-24"
+)
+
+
+def ref(full: ReleaseCandidate) -> ReleaseRef:
+    return ReleaseRef(full.mbid, full.title, full.release_group_mbid, full.release_group_type, full.date)
+
+
+def test_the_lengths_tell_a_remaster_from_its_original_when_both_hold_the_recordings():
+    source = CountingSource([], [ORIGINAL_RELEASE, REMASTER_RELEASE])
+    remastered_files = one_cluster([(name, seconds + 4) for name, seconds in ORIGINAL])
+    decision = choose_edition(remastered_files, [ref(ORIGINAL_RELEASE), ref(REMASTER_RELEASE)], source)
+    assert decision is not None and decision.chosen is not None
+    assert decision.chosen.release.mbid == "remaster" and decision.rule == "recording_releases"
+    # The original, closest by title, is looked up first; 4 s off on every track, it is no clear fit.
+    assert source.lookups == ["orig", "remaster"]
+
+
+def test_files_of_the_original_cost_one_lookup_when_it_fits_clearly():
+    source = CountingSource([], [ORIGINAL_RELEASE, REMASTER_RELEASE])
+    decision = choose_edition(one_cluster(ORIGINAL), [ref(REMASTER_RELEASE), ref(ORIGINAL_RELEASE)], source)
+    assert decision is not None and decision.chosen is not None and decision.chosen.release.mbid == "orig"
+    assert source.lookups == ["orig"]
+
+
+def test_there_is_no_choice_to_make_with_one_release_or_too_few_files():
+    source = CountingSource([], [ORIGINAL_RELEASE, REMASTER_RELEASE])
+    assert choose_edition(one_cluster(ORIGINAL), [ref(ORIGINAL_RELEASE)], source) is None
+    two_files = one_cluster(ORIGINAL[:2])
+    assert choose_edition(two_files, [ref(ORIGINAL_RELEASE), ref(REMASTER_RELEASE)], source) is None
+    assert source.lookups == []
+
+
+class IsrcLibrary(CountingSource):
+    """MusicBrainz as identify_library sees it: ISRCs answered from recordings on two releases."""
+
+    def __init__(self, recordings: dict[str, RecordingCandidate], releases: list[ReleaseCandidate]) -> None:
+        super().__init__([], releases)
+        self.recordings = recordings
+
+    def recordings_by_isrc(self, isrcs: list[str]) -> dict[str, list[RecordingCandidate]]:
+        return {isrc: [self.recordings[isrc]] for isrc in isrcs}
+
+    def search_recordings(self, title, artist):
+        raise AssertionError("no recording search expected: every track has its ISRC")
+
+    def search_artists(self, name):
+        return "", []
+
+    def search_release_groups(self, title, artist):
+        return "", []
+
+
+def test_files_found_by_isrc_take_the_edition_their_lengths_fit():
+
+    # The remaster holds the original's recordings (as on MusicBrainz): the ISRCs cannot tell them apart.
+    remaster = replace(
+        REMASTER_RELEASE,
+        tracks=tuple(replace(t, recording_mbid=f"orig-rec-{t.position}") for t in REMASTER_RELEASE.tracks),
+    )
+    on_both = (ref(ORIGINAL_RELEASE), ref(remaster))
+    recordings = {
+        f"ISRC{n:02d}": RecordingCandidate(
+            f"orig-rec-{n}", name, (ARTIST,), int(seconds * 1000), isrcs=(f"ISRC{n:02d}",), releases=on_both
+        )
+        for n, (name, seconds) in enumerate(ORIGINAL, 1)
+    }
+    files = [local(n, name, seconds + 4) for n, (name, seconds) in enumerate(ORIGINAL, 1)]
+    todo = [
+        TrackTodo(
+            f.track_id, f.title, "artist-1", "Radiohead", "album-1", "OK Computer", f.duration_ms, f"ISRC{n:02d}", "h"
+        )
+        for n, f in enumerate(files, 1)
+    ]
+    source = IsrcLibrary(recordings, [ORIGINAL_RELEASE, remaster])
+    run = identify_library(todo, [], [], source, local={f.track_id: f for f in files}, release_source=source)
+    assert {o.rule for o in run.outcomes} == {"isrc"}
+    [edition] = run.albums
+    assert edition.rule == "recording_releases" and edition.chosen is not None
+    assert edition.chosen.release.mbid == "remaster" and source.lookups == ["orig", "remaster"]
+    assert edition.cluster_key in run.clusters
