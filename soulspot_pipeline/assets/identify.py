@@ -1,4 +1,5 @@
-"""Identify: MusicBrainz ids for the library's tracks, artists and albums, each decision explained."""
+"""Identify: MusicBrainz ids for the library's tracks, artists and albums, each decision explained;
+files nothing else settles, by their fingerprint (AcoustID)."""
 
 from collections import Counter
 
@@ -91,7 +92,7 @@ def identify_by_sound(
 @dg.asset(
     deps=[LIBRARY_ENTITIES],
     group_name="identify",
-    kinds={"musicbrainz", "duckdb"},
+    kinds={"musicbrainz", "acoustid", "duckdb"},
     pool=MUSICBRAINZ_POOL,
 )
 def identified_entities(
@@ -102,7 +103,7 @@ def identified_entities(
     acoustid: AcoustIDResource,
     library_policy: LibraryPolicy,
 ) -> dg.MaterializeResult:
-    """MusicBrainz ids for tracks, artists and albums: from tags, ISRC batches and scored searches."""
+    """MusicBrainz ids for tracks, artists and albums: from tags, ISRCs, whole albums, searches and sound."""
     if not musicbrainz.configured:
         return dg.MaterializeResult(metadata={"status": "skipped: turned off (SOULSPOT_MUSICBRAINZ_URL=off)"})
     with library_db.writer(publish=False, patient=True) as conn:
@@ -170,7 +171,7 @@ def identified_entities(
             "decisions": dg.MetadataValue.json(dict(sorted(statuses.items()))),
             "accepted_by": dg.MetadataValue.json(dict(sorted(rules.items()))),
             "all_identifications": dg.MetadataValue.json(totals),
-            "entities_merged": len(merged.result.aliases),
+            "entities_merged": merged.summary.aliases,
             "cache_hits": musicbrainz.cache_hits,
             "cache_opens": musicbrainz.cache_opens,
             **musicbrainz.stats.as_metadata(),
