@@ -23,7 +23,7 @@ from pathlib import PurePath
 from typing import Any, TypeVar
 
 from soulspot_pipeline.domain.file_choice import keep_order
-from soulspot_pipeline.domain.matching import TrackFacts, base_title, score_tracks
+from soulspot_pipeline.domain.matching import DURATION_SAME_S, TrackFacts, base_title, score_tracks
 from soulspot_pipeline.domain.ownership import (
     Decision,
     Reason,
@@ -147,17 +147,22 @@ class _Resolver:
         self.isrcs: dict[str, tuple[str, ...]] = {}  # track id -> the ISRCs that led to it
         # track id -> the album positions of the local files that led to it (their "pos:" keys)
         self.positions: dict[str, tuple[str, ...]] = {}
+        # track id -> the lengths (s) of the files without an album that led to it (their "len:" keys)
+        self.lengths: dict[str, tuple[int, ...]] = {}
         for (entity_type, key), entity_id in self.registry.items():
             if entity_type == "track" and key.startswith("isrc:"):
                 _add_key(self.isrcs, entity_id, key)
             if entity_type == "track" and key.startswith("pos:"):
                 _add_key(self.positions, entity_id, key)
+            if entity_type == "track" and key.startswith("len:"):
+                self.lengths[entity_id] = (*self.lengths.get(entity_id, ()), _seconds(key))
         self.new_keys: list[RegisteredKey] = []
 
     def lookup(self, entity_type: str, keys: Sequence[tuple[str, str]], identity: str | None) -> tuple[str, str] | None:
         """The entity an existing key names (strongest first) and that key's rule."""
         isrc = next((key for rule, key in keys if rule == "isrc"), None)
         position = next((key for rule, key in keys if rule == "position"), None)
+        length = next((_seconds(key) for rule, key in keys if rule == "length"), None)
         for rule, key in keys:
             candidate = self.registry.get((entity_type, key))
             if candidate is None:
@@ -169,6 +174,8 @@ class _Resolver:
                 continue  # same name, different recording ("Interlude" twice on one album)
             if position and self.positions.get(candidate) and position not in self.positions[candidate]:
                 continue  # same title at another place of the album: an "Intro" on each disc, a second "Interlude"
+            if length is not None and self.lengths.get(candidate) and _apart(length, self.lengths[candidate]):
+                continue  # same title, no album, another length: a live take, a radio edit
             return candidate, rule
         return None
 
@@ -182,6 +189,8 @@ class _Resolver:
                 _add_key(self.isrcs, entity_id, key)
             if key_rule == "position":
                 _add_key(self.positions, entity_id, key)
+            if key_rule == "length" and (entity_type, key) not in self.registry:
+                self.lengths[entity_id] = (*self.lengths.get(entity_id, ()), _seconds(key))
             if (entity_type, key) not in self.registry:
                 self.registry[(entity_type, key)] = entity_id
                 self.new_keys.append(RegisteredKey(entity_type, key, entity_id, rule if rule == "fuzzy" else key_rule))
@@ -193,6 +202,17 @@ class _Resolver:
             found = (new_entity_id(entity_type, keys[0][1]), "new")
         self.bind(entity_type, keys, found[0], identity, found[1])
         return found
+
+
+def _seconds(length_key: str) -> int:
+    return int(length_key.rsplit(":", 1)[1])
+
+
+def _apart(seconds: int, lengths: tuple[int, ...]) -> bool:
+    """Whether a file of ``seconds`` is too far from every file of a track to be that track: copies
+    of one recording (a FLAC and its MP3) are within a second or two; a radio edit, a live take
+    or a remix is further."""
+    return all(abs(seconds - other) > DURATION_SAME_S for other in lengths)
 
 
 def new_entity_id(entity_type: str, key: str) -> str:
@@ -375,6 +395,10 @@ class _Merge:
                     # Before the name: a second file of one title joins by name only at the same place.
                     place = f"{row.get('disc_number') or 1}:{row['track_number']}"
                     track_keys.append(("position", f"pos:{name}:{place}"))
+                elif not album_id and row.get("duration_ms"):
+                    # Without an album, the length tells two songs of one title apart (a new one's id is
+                    # made from this key); copies of one song, seconds apart, still join by the name.
+                    track_keys.append(("length", f"len:{name}:{round(row['duration_ms'] / 1000)}"))
                 track_keys.append(("name", f"name:{name}"))
             else:
                 # Without a title a file has no identity beyond itself.

@@ -569,3 +569,24 @@ def test_a_cloud_track_without_a_number_still_joins_a_file_of_its_title():
     }
     result = merge([local], **cloud)
     assert len(result.tracks) == 1
+
+
+def test_two_songs_of_one_title_without_an_album_stay_two_while_copies_of_one_join():
+    files = [
+        file("/m/loose/Lonely.flac", artist="Björn Haddad", title="Lonely", duration_ms=355_369),
+        file("/m/loose/Lonely (live).mp3", artist="Björn Haddad", title="Lonely", duration_ms=185_466),
+        file("/m/loose/Lonely copy.mp3", artist="Björn Haddad", title="Lonely", duration_ms=354_800),
+    ]
+    first = merge(files)
+    by_path = _track_of_each_file(first)
+    assert len(first.tracks) == 2
+    assert (
+        by_path["/m/loose/Lonely.flac"] == by_path["/m/loose/Lonely copy.mp3"] != by_path["/m/loose/Lonely (live).mp3"]
+    )
+    # The same in another order, and again with the keys of the first run: the same ids.
+    again = merge(list(reversed(files)), registry_of(first))
+    assert _track_of_each_file(again) == by_path and again.new_keys == []
+
+
+def _track_of_each_file(result) -> dict[str, str]:
+    return {path: track_id for path, track_id, *_ in result.track_files}
