@@ -7,8 +7,6 @@ import dagster as dg
 
 from soulspot_pipeline.assets.shared import (
     DUCKDB_POOL,
-    cloud_items,
-    duplicate_files,
     library_counts,
     rebuild,
     unchanged_since,
@@ -50,8 +48,8 @@ def library_entities(
         merged = rebuild(conn, library_policy)
         library_db.publish(conn)
     context.log.info(
-        f"{len(merged.inputs.local_files)} local files and {cloud_items(merged.inputs)} cloud items -> "
-        f"{len(merged.result.tracks)} tracks ({duplicate_files(merged.result)} duplicate files)"
+        f"{merged.summary.local_files} local files and {merged.summary.cloud_items} cloud items -> "
+        f"{merged.summary.tracks} tracks ({merged.summary.duplicate_files} duplicate files)"
     )
     # The same fingerprint is the same data: the UI shows the phases downstream up to date.
     return dg.MaterializeResult(

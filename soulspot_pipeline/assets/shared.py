@@ -6,7 +6,6 @@ Phases depend on each other by ``AssetKey``; this module imports no phase module
 
 import functools
 import os
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +15,7 @@ import duckdb
 
 from soulspot_pipeline.assets.reporting import markdown_table
 from soulspot_pipeline.domain import file_choice, library_merge, ownership
-from soulspot_pipeline.domain.library_merge import REQUEST, WANTED, MergeInputs, MergeResult
+from soulspot_pipeline.domain.library_merge import REQUEST, WANTED
 from soulspot_pipeline.importing.place import synced_copy_beside
 from soulspot_pipeline.resources.cloud_sources import CLOUD_SOURCES
 from soulspot_pipeline.resources.policies import LibraryPolicy
@@ -56,11 +55,10 @@ METADATA_ORDER: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Merged:
-    """One run of the merge: what it read, what it built, the rows it changed, and the
-    ``library_entities`` metadata of the tables it left."""
+    """One run of the merge: its figures, the rows it changed, and the ``library_entities``
+    metadata of the tables it left."""
 
-    inputs: MergeInputs
-    result: MergeResult
+    summary: entities.MergeSummary
     changes: dict[str, entities.TableChanges]
     metadata: dict[str, dg.MetadataValue | int]
     duplicates: dict[str, int]  # groups, extra_files
@@ -79,16 +77,16 @@ class Merged:
 def rebuild(conn: duckdb.DuckDBPyConnection, policy: LibraryPolicy) -> Merged:
     """Merge every source into the library: the one writer of artists, albums and tracks,
     run by ``library_entities`` and by every phase or action that changes what the merge reads."""
-    inputs, result, changes = entities.rebuild_library(
+    summary = entities.rebuild_library(
         conn, auto_queue=policy.auto_queue_downloads, source_order=SOURCE_ORDER, metadata_order=METADATA_ORDER
     )
     duplicates = write_duplicates(conn, utc_now())  # the groups follow the tracks the merge just built
     fingerprint = merge_state.fingerprint(conn, *_merge_context(policy))
     merge_state.record_merge(conn, fingerprint, utc_now())
-    metadata = library_entities_metadata(conn, inputs, result, changes)
+    metadata = library_entities_metadata(conn, summary)
     metadata["duplicate_groups"] = duplicates["groups"]
     metadata["duplicate_extra_files"] = duplicates["extra_files"]
-    return Merged(inputs, result, changes, metadata, duplicates, fingerprint)
+    return Merged(summary, summary.changes, metadata, duplicates, fingerprint)
 
 
 @functools.cache
@@ -112,19 +110,18 @@ def unchanged_since(conn: duckdb.DuckDBPyConnection, policy: LibraryPolicy) -> t
 
 
 def library_entities_metadata(
-    conn: duckdb.DuckDBPyConnection, inputs: MergeInputs, result: MergeResult, changes: dict[str, entities.TableChanges]
+    conn: duckdb.DuckDBPyConnection, summary: entities.MergeSummary
 ) -> dict[str, dg.MetadataValue | int]:
     """What every ``library_entities`` materialization reports: the tables' counts as written,
     and how the merge that wrote them decided."""
-    link_rules = Counter(f"{link.entity_type}:{link.matched_by}" for link in result.links)
     return {
         **library_counts(conn),
-        "local_files": len(inputs.local_files),
-        "duplicate_files": duplicate_files(result),
-        "cloud_items": cloud_items(inputs),
-        "matched_by": dg.MetadataValue.json(dict(result.rules)),
-        "cloud_matched_by": dg.MetadataValue.json(dict(sorted(link_rules.items()))),
-        "changes": dg.MetadataValue.json(changes),
+        "local_files": summary.local_files,
+        "duplicate_files": summary.duplicate_files,
+        "cloud_items": summary.cloud_items,
+        "matched_by": dg.MetadataValue.json(summary.rules),
+        "cloud_matched_by": dg.MetadataValue.json(summary.link_rules),
+        "changes": dg.MetadataValue.json(summary.changes),
     }
 
 
@@ -157,14 +154,6 @@ def library_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, dg.MetadataValu
             markdown_table(["artist", "album", "title", "format", "download_state"], preview)
         ),
     }
-
-
-def duplicate_files(result: MergeResult) -> int:
-    return sum(1 for _, _, _, primary in result.track_files if not primary)
-
-
-def cloud_items(inputs: MergeInputs) -> int:
-    return len(inputs.cloud_tracks) + len(inputs.cloud_albums) + len(inputs.cloud_artists)
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -191,7 +191,7 @@ def run_benchmark(files: int, workers: int, directory: Path | None = None, keep:
             def merge():
                 return entities.rebuild_library(
                     conn, auto_queue=False, source_order=("local",), metadata_order=("manual", "musicbrainz", "local")
-                )[2]
+                ).changes
 
             # The merge's own peak: the scans' is forgotten first (where the kernel allows it).
             merge_peak_label = "the first merge" if _forget_peak_rss() else "the scans and the first merge"
@@ -262,7 +262,7 @@ def run_cloud_benchmark(tracks: int, directory: Path | None = None) -> int:
                 with db.writer() as conn:
                     changes = entities.rebuild_library(
                         conn, auto_queue=False, source_order=SOURCE_ORDER, metadata_order=METADATA_ORDER
-                    )[2]
+                    ).changes
                 merged = time.perf_counter() - started
                 meta = materialized_metadata(result)
                 print(

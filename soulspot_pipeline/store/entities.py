@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -14,8 +16,6 @@ import pyarrow as pa
 from soulspot_pipeline.domain.library_merge import (
     MergeInputs,
     MergeResult,
-    RegisteredKey,
-    SourceLink,
     merge_library,
     superseded_states,
 )
@@ -346,14 +346,16 @@ def load_inputs(
     )
 
 
-# DuckDB's memory while the merge writes and commits: under it, DuckDB spills what the
-# transaction holds to its temp directory instead of keeping all of it beside the merge's own
-# structures. Writes that need more even so run again without it.
-_WRITE_MEMORY_LIMIT = "100MB"
+# DuckDB's memory while the merge writes and commits, by the rows it writes: under it, DuckDB
+# spills what the transaction holds to its temp directory instead of keeping all of it beside
+# what the merge leaves in the process. 100,000 files (540,000 rows) need some 80 MB; this is
+# twice that, so that a write needing more even so (it then runs again without it) is rare.
+_WRITE_MEMORY_PER_ROW = 300  # bytes
+_WRITE_MEMORY_MIN_MB = 100
 
 
 def write_merge(
-    conn: duckdb.DuckDBPyConnection, result: MergeResult, superseded: dict[str, str]
+    conn: duckdb.DuckDBPyConnection, rows: MergeRows, superseded: dict[str, str]
 ) -> dict[str, TableChanges]:
     """Apply the merge: insert new entities, update changed ones, nothing else.
 
@@ -361,15 +363,17 @@ def write_merge(
     changes no row (and no ``updated_at``).
     """
     if _memory_limit(conn) != _default_memory_limit():
-        return _write_merge(conn, result, superseded)  # a limit the connection was given is kept
+        return _write_merge(conn, rows, superseded)  # a limit the connection was given is kept
+    written = sum(table.num_rows for table in rows.tables.values())
+    limit_mb = max(_WRITE_MEMORY_MIN_MB, written * _WRITE_MEMORY_PER_ROW // 2**20)
     try:
-        conn.execute(f"SET memory_limit = '{_WRITE_MEMORY_LIMIT}'")
-        return _write_merge(conn, result, superseded)
+        conn.execute(f"SET memory_limit = '{limit_mb}MiB'")
+        return _write_merge(conn, rows, superseded)
     except duckdb.Error as exc:
         if not _out_of_memory(exc):
             raise
         conn.execute("RESET memory_limit")
-        return _write_merge(conn, result, superseded)
+        return _write_merge(conn, rows, superseded)
     finally:
         conn.execute("RESET memory_limit")  # a setting changes only outside a failed transaction
 
@@ -396,24 +400,24 @@ def _default_memory_limit() -> str:
 
 
 def _write_merge(
-    conn: duckdb.DuckDBPyConnection, result: MergeResult, superseded: dict[str, str]
+    conn: duckdb.DuckDBPyConnection, rows: MergeRows, superseded: dict[str, str]
 ) -> dict[str, TableChanges]:
     now = utc_now()
     counts: dict[str, TableChanges] = {}
     with transaction(conn):
-        for table, rows in (("artists", result.artists), ("albums", result.albums), ("tracks", result.tracks)):
-            id_column, schema, accumulating = _TABLES[table]
-            desired = _entity_table(rows.values(), schema)
+        for table in ("artists", "albums", "tracks"):
+            id_column, _, accumulating = _TABLES[table]
             counts[table] = {
-                **upsert(conn, table, (id_column,), desired, now=now, accumulating=accumulating),
+                **upsert(conn, table, (id_column,), rows.tables[table], now=now, accumulating=accumulating),
                 "superseded": _supersede(conn, table, superseded, now),
             }
-            del desired  # Arrow's copy goes before the next table's is built
-        _insert_keys(conn, result.new_keys, now)
-        counts["aliases"] = _write_aliases(conn, result.aliases, now)
-        counts["track_files"] = _replace_track_files(conn, result.track_files)
-        counts["source_links"] = _write_links(conn, result.links, now)
-        counts["field_sources"] = _write_field_sources(conn, result.field_sources)
+        _insert_keys(conn, rows.tables["entity_keys"], now)
+        counts["aliases"] = _write_aliases(conn, rows.aliases, now)
+        counts["track_files"] = _replace_track_files(conn, rows.tables["track_files"])
+        counts["source_links"] = upsert(
+            conn, "source_links", ("entity_type", "source", "source_id"), rows.tables["source_links"], now=now
+        )
+        counts["field_sources"] = _write_field_sources(conn, rows.tables["field_sources"])
         counts["playlists"] = _write_playlists(conn, now)
     return counts
 
@@ -447,14 +451,7 @@ def _write_aliases(
     return {"merged": len(aliases)}
 
 
-def _write_field_sources(
-    conn: duckdb.DuckDBPyConnection, field_sources: list[tuple[str, str, str, str]]
-) -> dict[str, int]:
-    names = ("entity_type", "entity_id", "field", "source")
-    desired = pa.table(
-        {name: [row[n] for row in field_sources] for n, name in enumerate(names)},
-        schema=pa.schema([(n, pa.string()) for n in names]),
-    )
+def _write_field_sources(conn: duckdb.DuckDBPyConnection, desired: pa.Table) -> dict[str, int]:
     with registered(conn, desired_sources=desired):
         removed = conn.execute(
             """
@@ -473,30 +470,11 @@ def _write_field_sources(
     return {"inserted": inserted, "removed": removed}
 
 
-def _insert_keys(conn: duckdb.DuckDBPyConnection, keys: Sequence[RegisteredKey], now: datetime) -> None:
-    table = pa.table(
-        {
-            "entity_type": [k.entity_type for k in keys],
-            "key": [k.key for k in keys],
-            "entity_id": [k.entity_id for k in keys],
-            "rule": [k.rule for k in keys],
-        },
-        schema=pa.schema([(n, pa.string()) for n in ("entity_type", "key", "entity_id", "rule")]),
-    )
-    with registered(conn, new_keys=table):
-        conn.execute(
-            "INSERT INTO library.entity_keys SELECT entity_type, key, entity_id, rule, ? FROM new_keys "
-            "ON CONFLICT DO NOTHING",
-            [now],
-        )
-
-
-def _entity_table(rows: Collection[Mapping[str, Any]], schema: dict[str, pa.DataType]) -> pa.Table:
-    """The rows as an Arrow table, built a column at a time (no second dict per row)."""
-    return pa.table(
-        {column: pa.array([row.get(column) for row in rows], type=kind) for column, kind in schema.items()},
-        schema=pa.schema(list(schema.items())),
-    )
+def _insert_keys(conn: duckdb.DuckDBPyConnection, new_keys: pa.Table, now: datetime) -> None:
+    """The keys the merge registered: new ones (it read every key of the table, and this
+    connection is its one writer), so a plain insert, not one checking each for a conflict."""
+    with registered(conn, new_keys=new_keys):
+        conn.execute("INSERT INTO library.entity_keys SELECT entity_type, key, entity_id, rule, ? FROM new_keys", [now])
 
 
 def _supersede(conn: duckdb.DuckDBPyConnection, table: str, states: dict[str, str], now: datetime) -> int:
@@ -518,20 +496,7 @@ def _supersede(conn: duckdb.DuckDBPyConnection, table: str, states: dict[str, st
         ).fetchall()[0][0]
 
 
-def _replace_track_files(
-    conn: duckdb.DuckDBPyConnection, track_files: list[tuple[str, str, str, bool]]
-) -> dict[str, int]:
-    desired = pa.table(
-        {
-            "path": [t[0] for t in track_files],
-            "track_id": [t[1] for t in track_files],
-            "matched_by": [t[2] for t in track_files],
-            "is_primary": [t[3] for t in track_files],
-        },
-        schema=pa.schema(
-            [("path", pa.string()), ("track_id", pa.string()), ("matched_by", pa.string()), ("is_primary", pa.bool_())]
-        ),
-    )
+def _replace_track_files(conn: duckdb.DuckDBPyConnection, desired: pa.Table) -> dict[str, int]:
     with registered(conn, desired_files=desired):
         removed = conn.execute(
             """
@@ -547,30 +512,6 @@ def _replace_track_files(
             """
         ).fetchall()[0][0]
     return {"inserted": inserted, "removed": removed}
-
-
-def _write_links(conn: duckdb.DuckDBPyConnection, links: list[SourceLink], now: datetime) -> dict[str, int]:
-    desired = pa.table(
-        {
-            "entity_type": [link.entity_type for link in links],
-            "source": [link.source for link in links],
-            "source_id": [link.source_id for link in links],
-            "entity_id": [link.entity_id for link in links],
-            "matched_by": [link.matched_by for link in links],
-            "score": [link.score for link in links],
-        },
-        schema=pa.schema(
-            [
-                ("entity_type", pa.string()),
-                ("source", pa.string()),
-                ("source_id", pa.string()),
-                ("entity_id", pa.string()),
-                ("matched_by", pa.string()),
-                ("score", pa.float64()),
-            ]
-        ),
-    )
-    return upsert(conn, "source_links", ("entity_type", "source", "source_id"), desired, now=now)
 
 
 def _write_playlists(conn: duckdb.DuckDBPyConnection, now: datetime) -> TableChanges:
@@ -618,16 +559,141 @@ def _write_playlists(conn: duckdb.DuckDBPyConnection, now: datetime) -> TableCha
     return {**counts, "tracks": {"inserted": inserted, "moved": moved, "removed": removed}}
 
 
+# The columns of the merge's other tables, as its result holds them (tuples or records).
+_ROW_SCHEMAS: dict[str, pa.Schema] = {
+    "entity_keys": pa.schema([(n, pa.string()) for n in ("entity_type", "key", "entity_id", "rule")]),
+    "track_files": pa.schema(
+        [("path", pa.string()), ("track_id", pa.string()), ("matched_by", pa.string()), ("is_primary", pa.bool_())]
+    ),
+    "source_links": pa.schema(
+        [
+            ("entity_type", pa.string()),
+            ("source", pa.string()),
+            ("source_id", pa.string()),
+            ("entity_id", pa.string()),
+            ("matched_by", pa.string()),
+            ("score", pa.float64()),
+        ]
+    ),
+    "field_sources": pa.schema([(n, pa.string()) for n in ("entity_type", "entity_id", "field", "source")]),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class MergeRows:
+    """What ``write_merge`` writes: the merge's result as Arrow tables by library table, and
+    the aliases (a handful, each its own statements)."""
+
+    tables: dict[str, pa.Table]
+    aliases: list[tuple[str, str, str, str]]
+
+
+def merge_rows(result: MergeResult) -> MergeRows:
+    """The result as Arrow tables, emptying it as they are built: its rows go a batch at a time
+    as their copy is made (they take several times its memory), so little of both is held at
+    once and none of the rows is left for the write."""
+    tables: dict[str, pa.Table] = {}
+    for table in ("artists", "albums", "tracks"):
+        schema = pa.schema(list(_TABLES[table][1].items()))
+        tables[table] = _arrow_table(_drained(getattr(result, table)), schema, _by_key)
+    tables["entity_keys"] = _arrow_table(_drained(result.new_keys), _ROW_SCHEMAS["entity_keys"], _by_attribute)
+    tables["track_files"] = _arrow_table(_drained(result.track_files), _ROW_SCHEMAS["track_files"], _by_position)
+    tables["source_links"] = _arrow_table(_drained(result.links), _ROW_SCHEMAS["source_links"], _by_attribute)
+    tables["field_sources"] = _arrow_table(_drained(result.field_sources), _ROW_SCHEMAS["field_sources"], _by_position)
+    return MergeRows(tables, list(result.aliases))
+
+
+# A column's value of a row, by the row's kind: a dict, a record, a tuple.
+def _by_key(row: Mapping[str, Any], _: int, name: str) -> Any:
+    return row.get(name)
+
+
+def _by_attribute(row: Any, _: int, name: str) -> Any:
+    return getattr(row, name)
+
+
+def _by_position(row: Sequence[Any], n: int, _: str) -> Any:
+    return row[n]
+
+
+_BATCH_ROWS = 10_000
+
+
+def _drained(rows: dict[Any, Any] | list[Any]) -> Iterator[list[Any]]:
+    """The rows (a dict's values) in order, a batch at a time, each batch removed as it is taken."""
+    if isinstance(rows, dict):
+        keys = list(rows)
+        for start in range(0, len(keys), _BATCH_ROWS):
+            yield [rows.pop(key) for key in keys[start : start + _BATCH_ROWS]]
+    else:
+        while rows:
+            batch = rows[:_BATCH_ROWS]
+            del rows[:_BATCH_ROWS]
+            yield batch
+
+
+def _arrow_table(batches: Iterator[list[Any]], schema: pa.Schema, value: Callable[[Any, int, str], Any]) -> pa.Table:
+    """Batches of rows as an Arrow table, a column at a time, ``value(row, index, name)`` of each.
+    Its buffers come from the C allocator, which DuckDB uses too: the memory Arrow lets go of
+    goes back there for the next tables and the write, not into Arrow's own pool."""
+    pool = pa.system_memory_pool()
+    return pa.Table.from_batches(
+        [
+            pa.record_batch(
+                [
+                    pa.array([value(row, n, field.name) for row in batch], type=field.type, memory_pool=pool)
+                    for n, field in enumerate(schema)
+                ],
+                schema=schema,
+            )
+            for batch in batches
+        ],
+        schema=schema,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class MergeSummary:
+    """What the callers of a merge report of it: its figures, not its inputs and rows (those
+    are freed before the write, which would otherwise need its memory beside theirs)."""
+
+    local_files: int
+    cloud_items: int  # provider artists, albums and tracks read
+    tracks: int
+    duplicate_files: int  # files placed on a track as a copy beside its primary file
+    aliases: int  # entities found to be one (merged into another)
+    rules: dict[str, int]  # the rules that placed files and items, in the order the merge counted them
+    link_rules: dict[str, int]  # "type:rule" -> provider items linked by it, sorted
+    changes: dict[str, TableChanges]  # per table the rows written (``write_merge``)
+
+
 def rebuild_library(
     conn: duckdb.DuckDBPyConnection,
     *,
     auto_queue: bool,
     source_order: tuple[str, ...],
     metadata_order: tuple[str, ...],
-) -> tuple[MergeInputs, MergeResult, dict[str, TableChanges]]:
-    """Read every source and what the library knows, merge, write: (inputs, result, changes)."""
+) -> MergeSummary:
+    """Read every source and what the library knows, merge, write; returns the merge's figures.
+    The inputs and the result's Python rows go before the write (its Arrow copy takes a
+    fraction of their memory), so the write's memory is not added to theirs."""
     inputs = load_inputs(conn, auto_queue=auto_queue, source_order=source_order, metadata_order=metadata_order)
     result = merge_library(inputs)
     current_ids = [*result.artists, *result.albums, *result.tracks]
-    changes = write_merge(conn, result, superseded_states(inputs.previous_states, current_ids, inputs.decisions))
-    return inputs, result, changes
+    superseded = superseded_states(inputs.previous_states, current_ids, inputs.decisions)
+    del current_ids
+    link_rules = Counter(f"{link.entity_type}:{link.matched_by}" for link in result.links)
+    summary = MergeSummary(
+        local_files=len(inputs.local_files),
+        cloud_items=len(inputs.cloud_tracks) + len(inputs.cloud_albums) + len(inputs.cloud_artists),
+        tracks=len(result.tracks),
+        duplicate_files=sum(1 for _, _, _, primary in result.track_files if not primary),
+        aliases=len(result.aliases),
+        rules=dict(result.rules),
+        link_rules=dict(sorted(link_rules.items())),
+        changes={},
+    )
+    del inputs  # the merge is done with it
+    rows = merge_rows(result)
+    del result
+    return dataclasses.replace(summary, changes=write_merge(conn, rows, superseded))

@@ -65,14 +65,7 @@ def upsert(
     columns = desired.column_names
     match = " AND ".join(f"t.{k} = d.{k}" for k in keys)
     with registered(conn, desired=desired):
-        inserted = conn.execute(
-            f"""
-            INSERT INTO library.{table} ({", ".join(columns)}, {created_column}, updated_at)
-            SELECT {", ".join(columns)}, $now, $now FROM desired d
-            WHERE NOT EXISTS (SELECT 1 FROM library.{table} t WHERE {match})
-            """,
-            {"now": now},
-        ).fetchall()[0][0]
+        # The update goes first: after the insert it would compare every new row with itself.
         value = {c: (f"coalesce(d.{c}, t.{c})" if c in accumulating else f"d.{c}") for c in columns if c not in keys}
         updated = 0
         if value:
@@ -85,4 +78,12 @@ def upsert(
                 """,
                 {"now": now},
             ).fetchall()[0][0]
+        inserted = conn.execute(
+            f"""
+            INSERT INTO library.{table} ({", ".join(columns)}, {created_column}, updated_at)
+            SELECT {", ".join(columns)}, $now, $now FROM desired d
+            WHERE NOT EXISTS (SELECT 1 FROM library.{table} t WHERE {match})
+            """,
+            {"now": now},
+        ).fetchall()[0][0]
     return {"inserted": inserted, "updated": updated}
