@@ -34,15 +34,14 @@ from soulspot_pipeline.domain.acoustid import (
 from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.resilience import RetryPolicy, parse_retry_after
 from soulspot_pipeline.resources.clock import Clock
-from soulspot_pipeline.resources.http import service_client
+from soulspot_pipeline.resources.http import USER_AGENT, service_client
 from soulspot_pipeline.resources.retrying import CallStats, HttpFailure, call_with_retries
 from soulspot_pipeline.resources.throttle import FileThrottle
 from soulspot_pipeline.scan.fingerprint import LIBRARY_NAMES, Chromaprint
+from soulspot_pipeline.settings import ACOUSTID_URL
 
-ACOUSTID_URL = "https://api.acoustid.org"
 KEY_SETTING = "ACOUSTID_API_KEY"
 META = "recordings releasegroups"  # sent as meta=recordings+releasegroups
-USER_AGENT = "soulspot-pipeline/0.1 (self-hosted music library manager)"
 
 Item = tuple[str, int, str]  # the caller's key, the duration in whole seconds, the fingerprint
 

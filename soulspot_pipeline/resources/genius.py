@@ -26,9 +26,9 @@ from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.lyrics import GeniusHit, LyricsTarget
 from soulspot_pipeline.domain.resilience import RetryPolicy, parse_retry_after
 from soulspot_pipeline.resources.clock import Clock
-from soulspot_pipeline.resources.http import service_client
-from soulspot_pipeline.resources.lrclib import USER_AGENT, LyricsRefused
-from soulspot_pipeline.resources.retrying import CallStats, HttpFailure, call_with_retries
+from soulspot_pipeline.resources.http import USER_AGENT, service_client
+from soulspot_pipeline.resources.lrclib import LyricsRefused
+from soulspot_pipeline.resources.retrying import CallStats, HttpFailure, call_with_retries, space_request
 from soulspot_pipeline.settings import GENIUS_URL, GENIUS_WEB_URL
 
 T = TypeVar("T")
@@ -216,12 +216,7 @@ class GeniusResource(dg.ConfigurableResource):
         return client
 
     def _wait_turn(self) -> None:
-        if self._last_request is not None and self.rate > 0:
-            wait = self._last_request + 1.0 / self.rate - self.clock.now()
-            if wait > 0:
-                self._stats.waited_s += wait
-                self.clock.sleep(wait)
-        self._last_request = self.clock.now()
+        self._last_request = space_request(self._last_request, self.rate, self.clock.now, self.clock.sleep, self._stats)
 
     def _call(
         self,

@@ -9,6 +9,9 @@ import httpx
 
 from soulspot_pipeline.domain.cloud import ProviderError
 
+# How soulspot-pipeline introduces itself to the web services that ask for a meaningful name.
+USER_AGENT = "soulspot-pipeline/0.1 (self-hosted music library manager)"
+
 
 def service_client(
     url: str | None,

@@ -20,13 +20,11 @@ from pydantic import Field, PrivateAttr
 from soulspot_pipeline.domain.lyrics import LRCLIB, LyricsRecord, LyricsTarget, query_duration_s
 from soulspot_pipeline.domain.resilience import RetryPolicy, parse_retry_after
 from soulspot_pipeline.resources.clock import Clock
-from soulspot_pipeline.resources.http import service_client
-from soulspot_pipeline.resources.retrying import CallStats, HttpFailure, call_with_retries
+from soulspot_pipeline.resources.http import USER_AGENT, service_client
+from soulspot_pipeline.resources.retrying import CallStats, HttpFailure, call_with_retries, space_request
 from soulspot_pipeline.settings import LRCLIB_URL
 
 T = TypeVar("T")
-
-USER_AGENT = "soulspot-pipeline/0.1 (self-hosted music library manager)"
 
 
 class LyricsRefused(Exception):
@@ -136,12 +134,7 @@ class LrclibResource(dg.ConfigurableResource):
         return self._http
 
     def _wait_turn(self) -> None:
-        if self._last_request is not None and self.rate > 0:
-            wait = self._last_request + 1.0 / self.rate - self.clock.now()
-            if wait > 0:
-                self._stats.waited_s += wait
-                self.clock.sleep(wait)
-        self._last_request = self.clock.now()
+        self._last_request = space_request(self._last_request, self.rate, self.clock.now, self.clock.sleep, self._stats)
 
     def _call(self, path: str, params: dict[str, str | int], parse: Callable[[Any], T]) -> T | None:
         client = self._client()

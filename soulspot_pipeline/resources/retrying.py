@@ -58,6 +58,20 @@ class CallStats:
         }
 
 
+def space_request(
+    last: float | None, rate: float, now: Callable[[], float], sleep: Callable[[float], None], stats: CallStats
+) -> float:
+    """Wait until ``1/rate`` s after ``last`` (the previous request's start, on ``now``'s clock),
+    counting the wait in ``stats``; returns this request's start. For a rate kept in one process
+    (``FileThrottle`` keeps one across processes)."""
+    if last is not None and rate > 0:
+        wait = last + 1.0 / rate - now()
+        if wait > 0:
+            stats.waited_s += wait
+            sleep(wait)
+    return now()
+
+
 def _status_text(failure: HttpFailure) -> str:
     if failure.answered is not None:
         return f"HTTP {failure.answered}"

@@ -13,7 +13,7 @@ from soulspot_pipeline.resources.genius import (
     lyrics_from_page,
     parse_hits,
 )
-from soulspot_pipeline.resources.lrclib import USER_AGENT
+from soulspot_pipeline.resources.http import USER_AGENT
 from soulspot_pipeline.settings import GENIUS_URL, GENIUS_WEB_URL, Settings
 from soulspot_tests.clock import VirtualClock
 

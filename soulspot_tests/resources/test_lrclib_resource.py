@@ -7,7 +7,8 @@ import pytest
 from soulspot_pipeline.devkit.standins.lrclib import NOT_FOUND, LrclibStandin
 from soulspot_pipeline.domain.cloud import ProviderError
 from soulspot_pipeline.domain.lyrics import SYNCED, LyricsTarget, best_search_record, choose
-from soulspot_pipeline.resources.lrclib import USER_AGENT, LrclibResource, LyricsRefused, parse_record, parse_search
+from soulspot_pipeline.resources.http import USER_AGENT
+from soulspot_pipeline.resources.lrclib import LrclibResource, LyricsRefused, parse_record, parse_search
 from soulspot_tests.clock import VirtualClock
 
 LRC = "[00:01.00] one\n[00:02.50] two"
