@@ -498,7 +498,7 @@ def _cache_timer(resource_class: type, names: tuple[str, ...]) -> tuple[list[flo
     return seconds, calls, restore
 
 
-class _StandinProcess:
+class StandinProcess:
     """A MusicBrainz stand-in served from its own process, as a mirror would be: in the bench's
     process it would share one interpreter lock with the client and slow both."""
 
@@ -534,6 +534,27 @@ def _serve_standin(catalog: Any, min_interval_s: float, commands: Any) -> None:
             commands.send(([(r.started, r.finished) for r in server.requests], server.rate_violations))
 
 
+def identify_resources(db: LibraryDatabase, server_url: str, rate: float, scratch: Path) -> dict[str, Any]:
+    """What ``identified_entities`` needs against the stand-in at ``server_url``, its cache and
+    rate lock in ``scratch``; AcoustID without a key (skipped), so MusicBrainz alone is measured."""
+    from soulspot_pipeline.resources.acoustid import AcoustIDResource
+    from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
+    from soulspot_pipeline.resources.policies import LibraryPolicy
+
+    return {
+        "library_db": db,
+        "library_policy": LibraryPolicy(),
+        "musicbrainz": MusicBrainzResource(
+            server_url=server_url,
+            rate=rate,
+            contact="bench@example.org",
+            cache_path=str(scratch / "musicbrainz" / "cache.duckdb"),
+            throttle_path=str(scratch / "musicbrainz" / "rate.lock"),
+        ),
+        "acoustid": AcoustIDResource(throttle_path=str(scratch / "acoustid" / "rate.lock")),
+    }
+
+
 def run_musicbrainz_benchmark(
     tracks: int, rate: float = 50.0, directory: Path | None = None, profile: Path | None = None
 ) -> int:
@@ -547,9 +568,7 @@ def run_musicbrainz_benchmark(
 
     from soulspot_pipeline.assets.identify import identified_entities
     from soulspot_pipeline.devkit.standins.musicbrainz import MbCatalog
-    from soulspot_pipeline.resources.acoustid import AcoustIDResource
     from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
-    from soulspot_pipeline.resources.policies import LibraryPolicy
 
     scratch = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="soulspot-bench-musicbrainz-"))
     music = scratch / "music"
@@ -582,20 +601,9 @@ def run_musicbrainz_benchmark(
         print(f"built and scanned {tracks:,} tagged files in {time.perf_counter() - started:.1f} s", flush=True)
         unidentified = scratch / "unidentified.duckdb"
         shutil.copyfile(db.database, unidentified)
-        server = _StandinProcess(catalog, min_interval_s=1.0 / rate)
+        server = StandinProcess(catalog, min_interval_s=1.0 / rate)
         try:
-            resources = {
-                "library_db": db,
-                "library_policy": LibraryPolicy(),
-                "musicbrainz": MusicBrainzResource(
-                    server_url=server.url,
-                    rate=rate,
-                    contact="bench@example.org",
-                    cache_path=str(scratch / "musicbrainz" / "cache.duckdb"),
-                    throttle_path=str(scratch / "musicbrainz" / "rate.lock"),
-                ),
-                "acoustid": AcoustIDResource(throttle_path=str(scratch / "acoustid" / "rate.lock")),
-            }
+            resources = identify_resources(db, server.url, rate, scratch)
             for label in ("empty cache", "all cached"):
                 shutil.copyfile(unidentified, db.database)
                 before, cache_s, cache_calls = len(server.requests()[0]), seconds[0], calls[0]

@@ -25,7 +25,7 @@ from soulspot_pipeline.devkit.album_catalog import (
     build_album_catalog,
     score_identification,
 )
-from soulspot_pipeline.devkit.benchmark import QUIET, _StandinProcess, materialized_metadata
+from soulspot_pipeline.devkit.benchmark import QUIET, StandinProcess, identify_resources, materialized_metadata
 from soulspot_pipeline.scan.scanner import scan_music_folder
 from soulspot_pipeline.store import entities
 from soulspot_pipeline.store.database import LibraryDatabase
@@ -71,9 +71,6 @@ def run_identify_benchmark(
     import dagster as dg
 
     from soulspot_pipeline.assets.identify import identified_entities
-    from soulspot_pipeline.resources.acoustid import AcoustIDResource
-    from soulspot_pipeline.resources.musicbrainz import MusicBrainzResource
-    from soulspot_pipeline.resources.policies import LibraryPolicy
 
     if kind not in KINDS:
         raise ValueError(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -108,21 +105,9 @@ def run_identify_benchmark(
         unidentified = scratch / "unidentified.duckdb"
         shutil.copyfile(db.database, unidentified)
         # Served from its own process, as a mirror is: in this one it would share the interpreter lock.
-        server = _StandinProcess(world.catalog, min_interval_s=1.0 / rate)
+        server = StandinProcess(world.catalog, min_interval_s=1.0 / rate)
         try:
-            resources: dict[str, object] = {
-                "library_db": db,
-                "library_policy": LibraryPolicy(),
-                "musicbrainz": MusicBrainzResource(
-                    server_url=server.url,
-                    rate=rate,
-                    contact="bench@example.org",
-                    cache_path=str(scratch / "musicbrainz" / "cache.duckdb"),
-                    throttle_path=str(scratch / "musicbrainz" / "rate.lock"),
-                ),
-            }
-            # Without a key, fingerprinting is skipped: this measures MusicBrainz alone.
-            resources["acoustid"] = AcoustIDResource(throttle_path=str(scratch / "acoustid" / "rate.lock"))
+            resources = identify_resources(db, server.url, rate, scratch)
             made: list[int] = []
             for label in ("first run (empty cache)", "second run (all cached)"):
                 shutil.copyfile(unidentified, db.database)
