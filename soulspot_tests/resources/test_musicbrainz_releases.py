@@ -3,38 +3,14 @@ each asked once and then answered from the cache, against the MusicBrainz stand-
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import musicbrainzngs
-import pytest
-
 from soulspot_pipeline.devkit.standins.musicbrainz import MbCatalog, MbRelease, MusicBrainzStandin
 from soulspot_pipeline.resources.musicbrainz import (
-    MusicBrainzResource,
     lookup_key,
     release_query,
     release_tracks_key,
     search_key,
 )
-
-
-@pytest.fixture(autouse=True)
-def _restore_musicbrainzngs() -> Iterator[None]:
-    mb = musicbrainzngs.musicbrainz
-    saved = (mb.hostname, mb.https, mb._useragent)
-    yield
-    mb.hostname, mb.https, mb._useragent = saved
-
-
-def resource(tmp_path, server_url: str) -> MusicBrainzResource:
-    return MusicBrainzResource(
-        server_url=server_url,
-        rate=1000.0,
-        contact="tests@example.org",
-        cache_path=str(tmp_path / "cache.duckdb"),
-        throttle_path=str(tmp_path / "rate.lock"),
-        retry_base_delay_s=0.01,
-    )
+from soulspot_tests.resources.test_musicbrainz_cache import _restore_musicbrainzngs, resource  # noqa: F401
 
 
 def editions() -> tuple[MbCatalog, dict[str, MbRelease]]:
