@@ -516,10 +516,19 @@ def choose_release(
     query: str | None = None,
 ) -> AlbumDecision:
     """Every candidate matched and ranked; the best accepted or partial one is chosen."""
-    matches = sorted(
-        (match_release(cluster, c) for c in {c.mbid: c for c in candidates}.values()),
-        key=_rank,
-    )
+    matched = [match_release(cluster, c) for c in {c.mbid: c for c in candidates}.values()]
+    return choose_among(cluster, matched, rule=rule, query=query)
+
+
+def choose_among(
+    cluster: AlbumCluster,
+    matched: Sequence[ReleaseMatch],
+    *,
+    rule: str = "album_search",
+    query: str | None = None,
+) -> AlbumDecision:
+    """``choose_release`` for releases already matched against the cluster (one match each)."""
+    matches = sorted(matched, key=_rank)
     if not matches:
         return AlbumDecision(cluster.key, NONE, "no candidate release", None, (), rule, query)
     best = matches[0]

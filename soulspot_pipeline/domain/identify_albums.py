@@ -24,6 +24,7 @@ from soulspot_pipeline.domain.album_match import (
     TrackResult,
     album_title_part,
     artist_vetoed,
+    choose_among,
     choose_release,
     match_release,
     parse_release,
@@ -161,23 +162,26 @@ def identify_album(
     if not ranked:
         reason = "release search found nothing" if not unique else "every release found is another artist's"
         return AlbumDecision(cluster.key, NONE, reason, None, rule="album_search", query=query)
-    looked_up = _look_up(cluster, ranked[:lookups_per_cluster], source)
-    return _with_tag_check(choose_release(cluster, looked_up, rule="album_search", query=query), cluster)
+    matched = _look_up(cluster, ranked[:lookups_per_cluster], source)
+    return _with_tag_check(choose_among(cluster, matched, rule="album_search", query=query), cluster)
 
 
 def _look_up(
     cluster: AlbumCluster, hits: Sequence[ReleaseCandidate | ReleaseRef], source: ReleaseSource
-) -> list[ReleaseCandidate]:
-    """The hits' releases with their tracklists, in order, until one fits the files clearly."""
-    looked_up = []
-    for hit in hits:
+) -> list[ReleaseMatch]:
+    """The hits' releases with their tracklists, each matched against the files, in order, until
+    one fits them clearly."""
+    matched: list[ReleaseMatch] = []
+    for hit in {h.mbid: h for h in hits}.values():
         release = source.release(hit.mbid)
         if release is None:
             continue
-        looked_up.append(_complete(release, hit) if isinstance(hit, ReleaseCandidate) else release)
-        if _fits_clearly(cluster, match_release(cluster, looked_up[-1])):
+        matched.append(
+            match_release(cluster, _complete(release, hit) if isinstance(hit, ReleaseCandidate) else release)
+        )
+        if _fits_clearly(cluster, matched[-1]):
             break
-    return looked_up
+    return matched
 
 
 def choose_edition(
@@ -193,7 +197,7 @@ def choose_edition(
         return None
     ranked = sorted(releases, key=lambda r: (album_title_part(cluster.album, r.title), r.date or "9999", r.mbid))
     query = "releases of the recordings: " + " ".join(r.mbid for r in ranked[:lookups])
-    return choose_release(cluster, _look_up(cluster, ranked[:lookups], source), rule="recording_releases", query=query)
+    return choose_among(cluster, _look_up(cluster, ranked[:lookups], source), rule="recording_releases", query=query)
 
 
 def identify_albums(
