@@ -81,11 +81,15 @@ def identify_by_sound(
         tools=acoustid.chromaprint(),
     )
     by_id = {t.track_id: t for t in todo}
-    for track_id, matches in sound.matches.items():
-        outcome = acoustid_outcome(by_id[track_id], matches)
-        if outcome is not None and outcome.decision.status == "accepted":
-            run.outcomes = [o for o in run.outcomes if (o.entity_type, o.entity_id) != ("track", track_id)]
-            run.outcomes.append(outcome)
+    by_sound = {
+        track_id: outcome
+        for track_id, matches in sound.matches.items()
+        if (outcome := acoustid_outcome(by_id[track_id], matches)) is not None and outcome.decision.status == "accepted"
+    }
+    if by_sound:
+        run.outcomes = [o for o in run.outcomes if not (o.entity_type == "track" and o.entity_id in by_sound)] + list(
+            by_sound.values()
+        )
     return sound
 
 
